@@ -1,0 +1,10 @@
+import { Kysely, PostgresDialect } from 'kysely';
+import pg from 'pg';
+import type { Database } from './schema.ts';
+
+export type Db = Kysely<Database>;
+
+export function connectDatabase(url: string, options: { maxConnections?: number } = {}): Db {
+  const pool = new pg.Pool({ connectionString: url, max: options.maxConnections ?? 10, connectionTimeoutMillis: 5_000 });
+  return new Kysely<Database>({ dialect: new PostgresDialect({ pool }) });
+}
