@@ -1,0 +1,45 @@
+import { activityInfo } from '@temporalio/activity';
+import { ApplicationFailure } from '@temporalio/common';
+import type { Db } from '../db/connection.ts';
+import { findPartner, partnerLifecycle } from '../db/partners.ts';
+import { readSettings } from '../db/settings.ts';
+import { capabilitiesOf } from '../domain/settings.ts';
+import { PARTNER_NOT_FOUND_FAILURE, type PartnerProfileLoad } from '../workflows/messages.ts';
+
+/** With the supervisor's backoff (1 s doubling), about half a minute for a commit to become visible. */
+const NOT_FOUND_ATTEMPTS = 6;
+
+export function createPartnerProfileActivities(db: Db) {
+  return {
+    /**
+     * The partner as configured now. A missing row is retried a few times before it is final: the
+     * API starts the supervisor inside the transaction that inserts the row, so the first load can
+     * run a moment before that commit is visible.
+     */
+    async loadPartnerProfile(partnerId: string): Promise<PartnerProfileLoad> {
+      const lifecycle = await partnerLifecycle(db, partnerId);
+      if (lifecycle === 'removed') return { status: 'removed' };
+      const partner = lifecycle === 'live' ? await findPartner(db, partnerId) : undefined;
+      const stored = partner ? await readSettings(db, partnerId) : undefined;
+      if (!partner || !stored) {
+        throw ApplicationFailure.create({
+          type: PARTNER_NOT_FOUND_FAILURE,
+          message: `partner ${partnerId} is not in the database`,
+          nonRetryable: activityInfo().attempt >= NOT_FOUND_ATTEMPTS,
+        });
+      }
+      return {
+        status: 'live',
+        profile: {
+          psaKind: partner.psaKind,
+          rmmKind: partner.rmmKind,
+          timezone: partner.timezone,
+          capabilities: capabilitiesOf(stored.settings),
+          settingsVersion: stored.version,
+        },
+      };
+    },
+  };
+}
+
+export type PartnerProfileActivities = ReturnType<typeof createPartnerProfileActivities>;

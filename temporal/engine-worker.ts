@@ -1,0 +1,40 @@
+import { fileURLToPath } from 'node:url';
+import { bundleWorkflowCode, DefaultLogger, Worker, type NativeConnection, type WorkerOptions } from '@temporalio/worker';
+import { createActivities } from '../activities/index.ts';
+import { TASK_QUEUE } from '../config.ts';
+import type { Db } from '../db/connection.ts';
+import type { Keyring } from '../security/keyring.ts';
+import { encryptedDataConverter } from './data-converter.ts';
+
+export const WORKFLOWS_PATH = fileURLToPath(new URL('../workflows/index.ts', import.meta.url));
+
+export interface EngineWorkerDeps {
+  connection: NativeConnection;
+  namespace: string;
+  db: Db;
+  keyring: Keyring;
+  /** Tests bundle the workflows once and share the bundle between workers. */
+  workflowBundle?: WorkerOptions['workflowBundle'];
+}
+
+/** Bundles the workflow code; webpack's build report is left out of the logs. */
+export function bundleEngineWorkflows(): Promise<NonNullable<WorkerOptions['workflowBundle']>> {
+  return bundleWorkflowCode({ workflowsPath: WORKFLOWS_PATH, logger: new DefaultLogger('WARN') });
+}
+
+/** The worker as production runs it; tests build theirs here too, so they test the same wiring. */
+export async function createEngineWorker(deps: EngineWorkerDeps): Promise<Worker> {
+  return Worker.create({
+    connection: deps.connection,
+    namespace: deps.namespace,
+    taskQueue: TASK_QUEUE,
+    workflowBundle: deps.workflowBundle ?? (await bundleEngineWorkflows()),
+    activities: createActivities(deps.db),
+    dataConverter: encryptedDataConverter(deps.keyring),
+    // Idle partner workflows wake once an hour; keep the busy ones cached and let the rest replay.
+    maxCachedWorkflows: 1_000,
+    maxConcurrentActivityTaskExecutions: 50,
+    // In-flight activities get time to finish on SIGTERM before the worker stops.
+    shutdownGraceTime: '30 seconds',
+  });
+}

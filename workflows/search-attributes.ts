@@ -1,0 +1,10 @@
+import { defineSearchAttributeKey, SearchAttributeType } from '@temporalio/common';
+
+// Search attributes are stored unencrypted and shown to every operator: IDs and kinds only, never names.
+export const PartnerIdAttribute = defineSearchAttributeKey('PartnerId', SearchAttributeType.KEYWORD);
+export const PsaKindAttribute = defineSearchAttributeKey('PsaKind', SearchAttributeType.KEYWORD);
+/** Which loop a run belongs to: supervisor, provisioning, usage, alerts, agents ... */
+export const CapabilityAttribute = defineSearchAttributeKey('Capability', SearchAttributeType.KEYWORD);
+export const CustomerIdAttribute = defineSearchAttributeKey('CustomerId', SearchAttributeType.KEYWORD);
+
+export const ENGINE_SEARCH_ATTRIBUTES = [PartnerIdAttribute, PsaKindAttribute, CapabilityAttribute, CustomerIdAttribute];
