@@ -1,0 +1,100 @@
+import { randomUUID } from 'node:crypto';
+import type { OpenAPIHono } from '@hono/zod-openapi';
+import { HTTPException } from 'hono/http-exception';
+import { bodyLimit } from 'hono/body-limit';
+import { useReadableValidationMessages } from '../domain/validation-messages.ts';
+import { requireToken } from './auth.ts';
+import { codecRoutes } from './codec.ts';
+import type { ApiDeps, ApiEnv } from './context.ts';
+import { docsRoutes } from './docs.ts';
+import { ProblemError, problems, respondWithProblem } from './problem.ts';
+import { newRouter } from './router.ts';
+import { auditLogRoutes } from './routes/audit-log.ts';
+import { healthRoutes } from './routes/health.ts';
+import { partnerRoutes } from './routes/partners.ts';
+import { settingsRoutes } from './routes/settings.ts';
+import { tokenRoutes } from './routes/tokens.ts';
+
+const MAX_BODY_BYTES = 1024 * 1024;
+const MAX_CODEC_BODY_BYTES = 8 * 1024 * 1024;
+const BODY_METHODS = new Set(['POST', 'PUT', 'PATCH']);
+
+function isDatabaseUnreachable(error: unknown): boolean {
+  const { code, message } = (error ?? {}) as { code?: string; message?: string };
+  return code === 'ECONNREFUSED' || code === 'ETIMEDOUT' || code === '57P01' || /timeout exceeded when trying to connect|Connection terminated/i.test(message ?? '');
+}
+
+function tooLarge(): never {
+  throw new ProblemError(413, 'too-large', 'Request too large', 'The body is larger than this route accepts.');
+}
+
+export function createApp(deps: ApiDeps): OpenAPIHono<ApiEnv> {
+  useReadableValidationMessages();
+  const app = newRouter();
+
+  app.use('*', async (c, next) => {
+    const given = c.req.header('X-Request-Id');
+    const requestId = given && /^[\w.:-]{1,100}$/.test(given) ? given : randomUUID();
+    c.set('requestId', requestId);
+    c.header('X-Request-Id', requestId);
+    const started = performance.now();
+    await next();
+    const token = c.get('token') as { id: string } | undefined;
+    deps.logger.info(
+      { requestId, method: c.req.method, path: c.req.path, status: c.res.status, ms: Math.round(performance.now() - started), tokenId: token?.id },
+      'request',
+    );
+  });
+
+  app.route('/', healthRoutes(deps));
+  app.use('/codec/*', bodyLimit({ maxSize: MAX_CODEC_BODY_BYTES, onError: tooLarge }));
+  app.route('/codec', codecRoutes(deps));
+  app.route('/docs', docsRoutes());
+
+  app.use('/v1/*', bodyLimit({ maxSize: MAX_BODY_BYTES, onError: tooLarge }));
+  app.use('/v1/*', async (c, next) => {
+    if (BODY_METHODS.has(c.req.method) && !/^application\/([\w.+-]+\+)?json\b/i.test(c.req.header('Content-Type') ?? '')) {
+      throw problems.unsupportedMediaType();
+    }
+    await next();
+  });
+  app.use('/v1/*', requireToken(deps.db));
+  const partners = partnerRoutes(deps);
+  app.route('/v1', partners.router);
+  app.route('/v1', settingsRoutes(deps, partners.notifyChanged));
+  app.route('/v1', tokenRoutes(deps));
+  app.route('/v1', auditLogRoutes(deps));
+
+  app.openAPIRegistry.registerComponent('securitySchemes', 'bearerAuth', {
+    type: 'http',
+    scheme: 'bearer',
+    description: 'An API token: ADMIN_TOKEN, or one created with POST /v1/tokens',
+  });
+  app.doc31('/openapi.json', {
+    openapi: '3.1.0',
+    info: {
+      title: 'Acronis MSP integration: admin API',
+      version: '1',
+      description:
+        'Configure partners (one MSP each: Acronis, a PSA, optionally an RMM), their settings and mappings, and watch their workflows. ' +
+        'Errors are application/problem+json; `errors[].path` names each invalid field. Secrets are accepted on write and never returned.',
+    },
+    servers: [{ url: deps.publicUrl }],
+  });
+
+  app.notFound((c) => respondWithProblem(c, problems.notFound(`${c.req.method} ${c.req.path}`)));
+  app.onError((error, c) => {
+    if (error instanceof ProblemError) return respondWithProblem(c, error);
+    if (error instanceof HTTPException && error.status < 500) {
+      // Hono's own rejections, such as a body that is not JSON.
+      return respondWithProblem(c, new ProblemError(error.status as 400, 'bad-request', 'Bad request', error.message, [{ path: '(body)', message: error.message }]));
+    }
+    if (isDatabaseUnreachable(error)) {
+      deps.logger.error({ err: error, requestId: c.get('requestId') }, 'PostgreSQL is unreachable');
+      return respondWithProblem(c, problems.unavailable('PostgreSQL is unreachable; nothing was changed. Try again.'));
+    }
+    deps.logger.error({ err: error, requestId: c.get('requestId') }, 'request failed');
+    return respondWithProblem(c, new ProblemError(500, 'internal', 'Internal error', 'The request failed; the error is logged under this request id.'));
+  });
+  return app;
+}

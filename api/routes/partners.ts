@@ -1,0 +1,366 @@
+import { createRoute, z } from '@hono/zod-openapi';
+import type { Transaction } from 'kysely';
+import { recordAudit } from '../../db/audit-log.ts';
+import {
+  deleteCredential,
+  findPartner,
+  insertPartner,
+  listPartners,
+  markPartnerDeleted,
+  saveCredential,
+  updatePartner,
+  type CredentialRow,
+  type PartnerWithCredentials,
+} from '../../db/partners.ts';
+import type { Database } from '../../db/schema.ts';
+import { insertDefaultSettings, readSettings } from '../../db/settings.ts';
+import { partnerSchemas, splitCredential, type CredentialKind, type ExternalSystem } from '../../domain/partner.ts';
+import { SecretBox } from '../../security/secret-box.ts';
+import { partnerWorkflowId } from '../../workflows/messages.ts';
+import { actorOf, type ApiDeps } from '../context.ts';
+import { problems, zodFieldErrors } from '../problem.ts';
+import { newRouter } from '../router.ts';
+import { bearerSecurity, commonErrors, conflict, jsonBody, jsonResponse, notFound, partnerIdParams, unavailable } from '../schemas.ts';
+
+const stamp = { secretSet: z.literal(true).describe('The secret fields are stored (encrypted); they are never returned') };
+
+const partnerViewSchema = z
+  .strictObject({
+    id: z.uuid(),
+    name: z.string(),
+    timezone: z.string(),
+    acronis: z.strictObject({ baseUrl: z.string(), clientId: z.string(), ...stamp }),
+    psa: z.discriminatedUnion('kind', [
+      z.strictObject({ kind: z.literal('connectwise-manage'), baseUrl: z.string(), companyId: z.string(), publicKey: z.string(), clientId: z.string(), ...stamp }),
+      z.strictObject({ kind: z.literal('autotask'), baseUrl: z.string(), username: z.string(), ...stamp }),
+    ]),
+    rmm: z.strictObject({ kind: z.literal('connectwise-automate'), baseUrl: z.string(), username: z.string(), clientId: z.string(), ...stamp }).nullable(),
+    workflow: z.strictObject({ id: z.string(), webUiUrl: z.string() }),
+    createdAt: z.iso.datetime(),
+    updatedAt: z.iso.datetime(),
+  })
+  .openapi('Partner');
+
+type PartnerView = z.infer<typeof partnerViewSchema>;
+
+const PARTNER_NAME_INDEX = 'partners_live_name';
+
+function isUniqueViolation(error: unknown, constraint: string): boolean {
+  return typeof error === 'object' && error !== null && (error as { code?: string }).code === '23505' && (error as { constraint?: string }).constraint === constraint;
+}
+
+function credentialContext(partnerId: string, system: ExternalSystem): string {
+  return `partner:${partnerId}:${system}`;
+}
+
+export function partnerRoutes(deps: ApiDeps) {
+  const { db, workflows, logger } = deps;
+  const secretBox = new SecretBox(deps.keyring);
+  const schemas = partnerSchemas({ requireHttps: deps.production });
+  const router = newRouter();
+
+  function view(partner: PartnerWithCredentials): PartnerView {
+    const shown = (system: ExternalSystem) => {
+      const credential = partner.credentials[system];
+      return credential ? { ...credential.visible, secretSet: true } : undefined;
+    };
+    // Parsing the view against its strict schema means a field that is not in the schema (a secret
+    // that slipped into `visible`, say) fails the request instead of reaching the client.
+    return partnerViewSchema.parse({
+      id: partner.id,
+      name: partner.name,
+      timezone: partner.timezone,
+      acronis: shown('acronis'),
+      psa: { kind: partner.psaKind, ...shown('psa') },
+      rmm: partner.rmmKind ? { kind: partner.rmmKind, ...shown('rmm') } : null,
+      workflow: { id: partnerWorkflowId(partner.id), webUiUrl: workflows.webUiUrl(partnerWorkflowId(partner.id)) },
+      createdAt: partner.createdAt.toISOString(),
+      updatedAt: partner.updatedAt.toISOString(),
+    });
+  }
+
+  /**
+   * Writes one credential. Secrets named in `fields` replace the stored ones; the rest stay sealed
+   * as they are. Returns the dotted names of the fields that were set.
+   */
+  async function writeCredential(
+    tx: Transaction<Database>,
+    partnerId: string,
+    system: ExternalSystem,
+    kind: CredentialKind,
+    fields: Record<string, unknown>,
+    existing?: CredentialRow,
+  ): Promise<string[]> {
+    const { visible, secrets } = splitCredential(kind, fields);
+    const context = credentialContext(partnerId, system);
+    let sealedSecrets = existing?.sealedSecrets;
+    if (!sealedSecrets || Object.keys(secrets).length > 0) {
+      const kept = existing ? (JSON.parse(secretBox.open(existing.sealedSecrets, context)) as Record<string, string>) : {};
+      sealedSecrets = secretBox.seal(JSON.stringify({ ...kept, ...secrets }), context);
+    }
+    await saveCredential(tx, partnerId, { system, kind, visible: { ...existing?.visible, ...visible }, sealedSecrets });
+    return [...Object.keys(visible), ...Object.keys(secrets)].map((field) => `${system}.${field}`);
+  }
+
+  async function loadOr404(id: string): Promise<PartnerWithCredentials> {
+    const partner = await findPartner(db, id);
+    if (!partner) throw problems.notFound(`Partner ${id}`);
+    return partner;
+  }
+
+  router.openapi(
+    createRoute({
+      method: 'post',
+      path: '/partners',
+      summary: 'Register a partner and start its workflows',
+      tags: ['Partners'],
+      security: bearerSecurity,
+      request: { body: jsonBody(schemas.create.openapi('PartnerCreate'), 'The partner with its Acronis, PSA and optional RMM credentials') },
+      responses: { 201: jsonResponse(partnerViewSchema, 'Created; the partner workflow runs'), ...commonErrors, ...conflict, ...unavailable },
+    }),
+    async (c) => {
+      const input = c.req.valid('json');
+      const id = crypto.randomUUID();
+      try {
+        await db.transaction().execute(async (tx) => {
+          await insertPartner(tx, { id, name: input.name, timezone: input.timezone, psaKind: input.psa.kind, rmmKind: input.rmm?.kind ?? null });
+          const fieldsSet = [
+            ...(await writeCredential(tx, id, 'acronis', 'acronis', input.acronis)),
+            ...(await writeCredential(tx, id, 'psa', input.psa.kind, input.psa)),
+            ...(input.rmm ? await writeCredential(tx, id, 'rmm', input.rmm.kind, input.rmm) : []),
+          ];
+          await insertDefaultSettings(tx, id);
+          await recordAudit(tx, {
+            actor: actorOf(c.get('token')),
+            action: 'partner.create',
+            partnerId: id,
+            target: `partner/${id}`,
+            details: { name: input.name, timezone: input.timezone, psaKind: input.psa.kind, rmmKind: input.rmm?.kind ?? null, fieldsSet },
+            requestId: c.get('requestId'),
+          });
+          // Started before the commit: if Temporal is unreachable the transaction rolls back and
+          // nothing is half-written. The supervisor tolerates running a moment before the commit.
+          try {
+            await workflows.startSupervisor(id, input.psa.kind);
+          } catch (error) {
+            logger.error({ err: error, partnerId: id, requestId: c.get('requestId') }, 'could not start the partner workflow');
+            throw problems.unavailable('Temporal is unreachable, so the partner workflow could not start; nothing was saved. Try again.');
+          }
+        });
+      } catch (error) {
+        if (isUniqueViolation(error, PARTNER_NAME_INDEX)) throw problems.conflict('name', `"${input.name}" is already the name of a partner`);
+        throw error;
+      }
+      c.header('Location', `/v1/partners/${id}`);
+      return c.json(view(await loadOr404(id)), 201);
+    },
+  );
+
+  router.openapi(
+    createRoute({
+      method: 'get',
+      path: '/partners',
+      summary: 'List partners',
+      tags: ['Partners'],
+      security: bearerSecurity,
+      responses: { 200: jsonResponse(z.object({ items: z.array(partnerViewSchema) }), 'All partners'), ...commonErrors },
+    }),
+    async (c) => c.json({ items: (await listPartners(db)).map(view) }, 200),
+  );
+
+  router.openapi(
+    createRoute({
+      method: 'get',
+      path: '/partners/{id}',
+      summary: 'Read a partner',
+      tags: ['Partners'],
+      security: bearerSecurity,
+      request: { params: partnerIdParams },
+      responses: { 200: jsonResponse(partnerViewSchema, 'The partner'), ...commonErrors, ...notFound },
+    }),
+    async (c) => c.json(view(await loadOr404(c.req.valid('param').id)), 200),
+  );
+
+  router.openapi(
+    createRoute({
+      method: 'patch',
+      path: '/partners/{id}',
+      summary: 'Change a partner: name, time zone, credentials; `rmm: null` removes the RMM',
+      tags: ['Partners'],
+      security: bearerSecurity,
+      request: { params: partnerIdParams, body: jsonBody(schemas.update.openapi('PartnerUpdate'), 'Only the fields that change') },
+      responses: { 200: jsonResponse(partnerViewSchema, 'The changed partner'), ...commonErrors, ...notFound, ...conflict },
+    }),
+    async (c) => {
+      const { id } = c.req.valid('param');
+      const change = c.req.valid('json');
+      try {
+        await db.transaction().execute(async (tx) => {
+          const partner = await findPartner(tx, id, { forUpdate: true });
+          if (!partner) throw problems.notFound(`Partner ${id}`);
+          if (change.psa && change.psa.kind !== partner.psaKind) {
+            throw problems.field('psa.kind', `is ${partner.psaKind}; a partner's PSA cannot change (its mappings hold that PSA's IDs): remove the partner and register it again`);
+          }
+          const changed: string[] = [];
+          if (change.name !== undefined) changed.push('name');
+          if (change.timezone !== undefined) changed.push('timezone');
+          if (change.acronis) changed.push(...(await writeCredential(tx, id, 'acronis', 'acronis', change.acronis, partner.credentials.acronis)));
+          if (change.psa) changed.push(...(await writeCredential(tx, id, 'psa', partner.psaKind, change.psa, partner.credentials.psa)));
+          let rmmKind = partner.rmmKind;
+          if (change.rmm === null && partner.rmmKind) {
+            const settings = await readSettings(tx, id);
+            if (settings?.settings.agents.enabled) throw problems.field('rmm', 'is needed while agents.enabled is on; switch agent management off first');
+            await deleteCredential(tx, id, 'rmm');
+            rmmKind = null;
+            changed.push('rmm');
+          } else if (change.rmm) {
+            // Adding an RMM needs all of its fields; changing one needs only what changes.
+            const existing = partner.credentials.rmm;
+            if (!existing) {
+              const full = schemas.connectwiseAutomate.safeParse(change.rmm);
+              if (!full.success) throw problems.validation(zodFieldErrors(full.error, ['rmm']));
+            }
+            changed.push(...(await writeCredential(tx, id, 'rmm', change.rmm.kind, change.rmm, existing)));
+            rmmKind = change.rmm.kind;
+          }
+          await updatePartner(tx, id, { name: change.name, timezone: change.timezone, rmmKind });
+          await recordAudit(tx, {
+            actor: actorOf(c.get('token')),
+            action: 'partner.update',
+            partnerId: id,
+            target: `partner/${id}`,
+            details: { changed, ...(change.name !== undefined && { name: change.name }), ...(change.timezone !== undefined && { timezone: change.timezone }) },
+            requestId: c.get('requestId'),
+          });
+        });
+      } catch (error) {
+        if (isUniqueViolation(error, PARTNER_NAME_INDEX)) throw problems.conflict('name', `"${change.name}" is already the name of a partner`);
+        throw error;
+      }
+      await notifyChanged(id);
+      return c.json(view(await loadOr404(id)), 200);
+    },
+  );
+
+  router.openapi(
+    createRoute({
+      method: 'delete',
+      path: '/partners/{id}',
+      summary: 'Remove a partner: its workflows stop, its credentials are destroyed; Acronis tenants stay as they are',
+      tags: ['Partners'],
+      security: bearerSecurity,
+      request: { params: partnerIdParams },
+      responses: { 204: { description: 'Removed' }, ...commonErrors, ...notFound },
+    }),
+    async (c) => {
+      const { id } = c.req.valid('param');
+      await db.transaction().execute(async (tx) => {
+        const partner = await findPartner(tx, id, { forUpdate: true });
+        if (!partner) throw problems.notFound(`Partner ${id}`);
+        await markPartnerDeleted(tx, id);
+        await recordAudit(tx, {
+          actor: actorOf(c.get('token')),
+          action: 'partner.delete',
+          partnerId: id,
+          target: `partner/${id}`,
+          details: { name: partner.name },
+          requestId: c.get('requestId'),
+        });
+      });
+      try {
+        await workflows.notifyPartnerRemoved(id);
+      } catch (error) {
+        // The supervisor also finds the removal at its hourly check; the removal itself is done.
+        logger.warn({ err: error, partnerId: id }, 'could not signal the partner workflow; it stops at its next check');
+      }
+      return c.body(null, 204);
+    },
+  );
+
+  router.openapi(
+    createRoute({
+      method: 'get',
+      path: '/partners/{id}/workflow',
+      summary: "The partner supervisor's status and state (its query)",
+      tags: ['Workflows'],
+      security: bearerSecurity,
+      request: { params: partnerIdParams },
+      responses: {
+        200: jsonResponse(
+          z.object({
+            workflowId: z.string(),
+            runId: z.string(),
+            status: z.string(),
+            webUiUrl: z.string(),
+            state: z.record(z.string(), z.unknown()).nullable().describe('The supervisor state query; null once it has closed'),
+          }),
+          'The supervisor',
+        ),
+        ...commonErrors,
+        ...notFound,
+        ...unavailable,
+      },
+    }),
+    async (c) => {
+      const { id } = c.req.valid('param');
+      await loadOr404(id);
+      const status = await temporalCall(() => workflows.supervisorStatus(id));
+      if (!status) throw problems.notFound(`The workflow of partner ${id}`);
+      return c.json({ ...status, state: status.state as Record<string, unknown> | null }, 200);
+    },
+  );
+
+  router.openapi(
+    createRoute({
+      method: 'get',
+      path: '/partners/{id}/runs',
+      summary: "The partner's workflow runs, newest first, with Web UI links",
+      tags: ['Workflows'],
+      security: bearerSecurity,
+      request: { params: partnerIdParams },
+      responses: {
+        200: jsonResponse(
+          z.object({
+            items: z.array(
+              z.object({
+                workflowId: z.string(),
+                runId: z.string(),
+                type: z.string(),
+                status: z.string(),
+                startedAt: z.string(),
+                closedAt: z.string().nullable(),
+                webUiUrl: z.string(),
+              }),
+            ),
+          }),
+          'Runs',
+        ),
+        ...commonErrors,
+        ...unavailable,
+      },
+    }),
+    async (c) => {
+      const { id } = c.req.valid('param');
+      return c.json({ items: await temporalCall(() => workflows.listRuns(id)) }, 200);
+    },
+  );
+
+  async function notifyChanged(partnerId: string): Promise<void> {
+    try {
+      await workflows.notifyConfigurationChanged(partnerId);
+    } catch (error) {
+      logger.warn({ err: error, partnerId }, 'could not signal the partner workflow; it reloads at its next hourly check');
+    }
+  }
+
+  async function temporalCall<T>(call: () => Promise<T>): Promise<T> {
+    try {
+      return await call();
+    } catch (error) {
+      logger.warn({ err: error }, 'Temporal call failed');
+      throw problems.unavailable('Temporal is unreachable; try again.');
+    }
+  }
+
+  return { router, notifyChanged };
+}

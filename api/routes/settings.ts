@@ -1,0 +1,78 @@
+import { createRoute } from '@hono/zod-openapi';
+import { recordAudit } from '../../db/audit-log.ts';
+import { findPartner } from '../../db/partners.ts';
+import { readSettings, writeSettings } from '../../db/settings.ts';
+import { mergeSettings, settingsPatchSchema, settingsSchema, type Settings } from '../../domain/settings.ts';
+import { actorOf, type ApiDeps } from '../context.ts';
+import { problems, zodFieldErrors } from '../problem.ts';
+import { newRouter } from '../router.ts';
+import { bearerSecurity, commonErrors, jsonBody, jsonResponse, notFound, partnerIdParams } from '../schemas.ts';
+
+function leafPaths(value: unknown, prefix = ''): string[] {
+  if (typeof value !== 'object' || value === null || Array.isArray(value)) return prefix ? [prefix] : [];
+  return Object.entries(value).flatMap(([key, child]) => leafPaths(child, prefix ? `${prefix}.${key}` : key));
+}
+
+export function settingsRoutes(deps: ApiDeps, notifyChanged: (partnerId: string) => Promise<void>) {
+  const { db } = deps;
+  const router = newRouter();
+  const settingsView = settingsSchema.openapi('PartnerSettings');
+
+  router.openapi(
+    createRoute({
+      method: 'get',
+      path: '/partners/{id}/settings',
+      summary: "A partner's settings",
+      tags: ['Settings'],
+      security: bearerSecurity,
+      request: { params: partnerIdParams },
+      responses: { 200: jsonResponse(settingsView, 'The whole settings'), ...commonErrors, ...notFound },
+    }),
+    async (c) => {
+      const { id } = c.req.valid('param');
+      const stored = (await findPartner(db, id)) && (await readSettings(db, id));
+      if (!stored) throw problems.notFound(`Partner ${id}`);
+      return c.json(stored.settings, 200);
+    },
+  );
+
+  router.openapi(
+    createRoute({
+      method: 'put',
+      path: '/partners/{id}/settings',
+      summary: "Change a partner's settings; any subset may be sent",
+      tags: ['Settings'],
+      security: bearerSecurity,
+      request: { params: partnerIdParams, body: jsonBody(settingsPatchSchema.openapi('PartnerSettingsChange'), 'The settings that change') },
+      responses: { 200: jsonResponse(settingsView, 'The whole settings after the change'), ...commonErrors, ...notFound },
+    }),
+    async (c) => {
+      const { id } = c.req.valid('param');
+      const patch = c.req.valid('json');
+      const settings = await db.transaction().execute(async (tx): Promise<Settings> => {
+        const partner = await findPartner(tx, id, { forUpdate: true });
+        const stored = partner && (await readSettings(tx, id));
+        if (!partner || !stored) throw problems.notFound(`Partner ${id}`);
+        const merged = settingsSchema.safeParse(mergeSettings(stored.settings, patch));
+        if (!merged.success) throw problems.validation(zodFieldErrors(merged.error));
+        if (merged.data.agents.enabled && !partner.rmmKind) {
+          throw problems.field('agents.enabled', 'needs RMM credentials: add `rmm` to the partner first');
+        }
+        const version = await writeSettings(tx, id, merged.data);
+        await recordAudit(tx, {
+          actor: actorOf(c.get('token')),
+          action: 'settings.update',
+          partnerId: id,
+          target: `partner/${id}/settings`,
+          details: { version, changed: leafPaths(patch), values: patch },
+          requestId: c.get('requestId'),
+        });
+        return merged.data;
+      });
+      await notifyChanged(id);
+      return c.json(settings, 200);
+    },
+  );
+
+  return router;
+}
