@@ -38,6 +38,8 @@ export interface PartnerSupervisorInput {
   v: 1;
   partnerId: string;
   carried?: PartnerSupervisorState;
+  /** Signals one run takes before it continues as new (default 1,000); tests lower it to force a rollover. */
+  signalsPerRun?: number;
 }
 
 export interface PartnerSupervisorResult {

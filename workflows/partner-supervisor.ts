@@ -25,7 +25,7 @@ import {
 /** The profile is re-read this often even without a signal, so a lost signal costs at most this delay. */
 const RECONCILE_INTERVAL = '1 hour';
 /** continueAsNewSuggested ignores signal counts (server cap: 10,000 per run); roll over well before. */
-export const SIGNALS_PER_RUN = 1_000;
+const DEFAULT_SIGNALS_PER_RUN = 1_000;
 
 // Reading PostgreSQL: a database outage of any length only delays the supervisor (SPEC F9.1), so
 // attempts are unlimited; the activity itself gives up on a partner row that never appears.
@@ -66,6 +66,7 @@ export async function partnerSupervisor(input: PartnerSupervisorInput): Promise<
     previousRuns: 0,
     stopReason: null,
   };
+  const signalsPerRun = input.signalsPerRun ?? DEFAULT_SIGNALS_PER_RUN;
   let reloadDue = true;
   let removalRequested = false;
   let signalsThisRun = 0;
@@ -109,15 +110,16 @@ export async function partnerSupervisor(input: PartnerSupervisorInput): Promise<
         throw error;
       }
     }
-    if (workflowInfo().continueAsNewSuggested || signalsThisRun >= SIGNALS_PER_RUN) {
+    if (workflowInfo().continueAsNewSuggested || signalsThisRun >= signalsPerRun) {
       await condition(allHandlersFinished);
       return continueAsNew<typeof partnerSupervisor>({
         v: 1,
         partnerId: state.partnerId,
         carried: { ...state, previousRuns: state.previousRuns + 1 },
+        signalsPerRun: input.signalsPerRun,
       });
     }
-    const woken = await condition(() => removalRequested || reloadDue || signalsThisRun >= SIGNALS_PER_RUN, RECONCILE_INTERVAL, {
+    const woken = await condition(() => removalRequested || reloadDue || signalsThisRun >= signalsPerRun, RECONCILE_INTERVAL, {
       summary: 'wait for a configuration change or the hourly check',
     });
     if (!woken) reloadDue = true;
