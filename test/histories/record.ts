@@ -1,0 +1,94 @@
+/**
+ * Records the supervisor histories the replay test replays: `npm run histories:record`.
+ * Re-record when the workflow changes on purpose, and keep the old files whenever running
+ * workflows may still carry the old shape (then the change needs patched()).
+ */
+import { chmodSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { dirname, join } from 'node:path';
+import { setTimeout as delay } from 'node:timers/promises';
+import { fileURLToPath } from 'node:url';
+import type { WorkflowHandle } from '@temporalio/client';
+import { historyToJSON } from '@temporalio/common/lib/proto-utils.js';
+import { TestWorkflowEnvironment } from '@temporalio/testing';
+import { TASK_QUEUE } from '../../config.ts';
+import { connectDatabase } from '../../db/connection.ts';
+import { migrateToLatest } from '../../db/migrate.ts';
+import { markPartnerDeleted } from '../../db/partners.ts';
+import { readSettings, writeSettings } from '../../db/settings.ts';
+import { startPostgresServer } from '../../dev/postgres-server.ts';
+import { resolveTemporalExecutable } from '../../dev/temporal-binaries.ts';
+import { encryptedDataConverter } from '../../temporal/data-converter.ts';
+import { createEngineWorker } from '../../temporal/engine-worker.ts';
+import { configurationChangedSignal, partnerRemovedSignal, partnerWorkflowId, supervisorStateQuery, type PartnerSupervisorInput } from '../../workflows/messages.ts';
+import type { partnerSupervisor } from '../../workflows/partner-supervisor.ts';
+import { freePort } from '../free-port.ts';
+import { testKeyring } from '../fixtures/test-keys.ts';
+import { seedPartner } from '../partners.ts';
+
+const HERE = dirname(fileURLToPath(import.meta.url));
+const keyring = testKeyring();
+const root = mkdtempSync(join(tmpdir(), 'record-histories-'));
+chmodSync(root, 0o755);
+const postgres = await startPostgresServer({ dataDir: join(root, 'pg'), port: await freePort() });
+await postgres.ensureDatabase('record');
+const db = connectDatabase(postgres.url('record'));
+await migrateToLatest(db);
+const env = await TestWorkflowEnvironment.createTimeSkipping({
+  server: { executable: resolveTemporalExecutable('test-server').executable },
+  client: { dataConverter: encryptedDataConverter(keyring) },
+});
+const worker = await createEngineWorker({ connection: env.nativeConnection, namespace: 'default', db, keyring });
+
+async function until(check: () => Promise<boolean>): Promise<void> {
+  for (let tries = 0; !(await check()); tries++) {
+    if (tries > 200) throw new Error('timed out');
+    await delay(100);
+  }
+}
+
+function start(partnerId: string, extra: Partial<PartnerSupervisorInput> = {}): Promise<WorkflowHandle<typeof partnerSupervisor>> {
+  return env.client.workflow.start<typeof partnerSupervisor>('partnerSupervisor', { workflowId: partnerWorkflowId(partnerId), taskQueue: TASK_QUEUE, args: [{ v: 1, partnerId, ...extra }] });
+}
+
+async function save(name: string, handle: WorkflowHandle, runId?: string): Promise<void> {
+  const history = await env.client.workflow.getHandle(handle.workflowId, runId).fetchHistory();
+  writeFileSync(join(HERE, `${name}.json`), `${historyToJSON(history)}\n`);
+  console.log(`recorded ${name}.json (${history.events?.length} events)`);
+}
+
+await worker.runUntil(async () => {
+  // A whole life: first load, a signalled settings change, an hourly check, removal.
+  const lifecycleId = await seedPartner(db, keyring, 'Replay lifecycle');
+  const lifecycle = await start(lifecycleId);
+  await until(async () => (await lifecycle.query(supervisorStateQuery)).phase === 'running');
+  const stored = (await readSettings(db, lifecycleId))!;
+  await writeSettings(db, lifecycleId, { ...stored.settings, tickets: { ...stored.settings.tickets, enabled: true } });
+  await lifecycle.signal(configurationChangedSignal);
+  await until(async () => (await lifecycle.query(supervisorStateQuery)).profileLoads === 2);
+  await env.sleep('61 minutes');
+  await until(async () => (await lifecycle.query(supervisorStateQuery)).profileLoads === 3);
+  await markPartnerDeleted(db, lifecycleId);
+  await lifecycle.signal(partnerRemovedSignal);
+  await lifecycle.result();
+  await save('partner-supervisor-lifecycle', lifecycle);
+
+  // A rollover: the run that continues as new, and the run that starts from carried state.
+  const rolloverId = await seedPartner(db, keyring, 'Replay rollover');
+  const rollover = await start(rolloverId, { signalsPerRun: 2 });
+  await until(async () => (await rollover.query(supervisorStateQuery)).phase === 'running');
+  const firstRun = (await rollover.describe()).runId;
+  await rollover.signal(configurationChangedSignal);
+  await rollover.signal(configurationChangedSignal);
+  await until(async () => (await env.client.workflow.getHandle(rollover.workflowId).describe()).runId !== firstRun);
+  await markPartnerDeleted(db, rolloverId);
+  await rollover.signal(partnerRemovedSignal);
+  await env.client.workflow.getHandle(rollover.workflowId).result();
+  await save('partner-supervisor-continued-as-new', rollover, firstRun);
+  await save('partner-supervisor-from-carried-state', rollover);
+});
+
+await env.teardown();
+await db.destroy();
+await postgres.stop();
+rmSync(root, { recursive: true, force: true });
