@@ -1,3 +1,4 @@
+import { setTimeout as delay } from 'node:timers/promises';
 import { activityInfo } from '@temporalio/activity';
 import { ApplicationFailure } from '@temporalio/common';
 import type { Db } from '../db/connection.ts';
@@ -8,6 +9,18 @@ import { PARTNER_NOT_FOUND_FAILURE, type PartnerProfileLoad } from '../workflows
 
 /** With the supervisor's backoff (1 s doubling), about half a minute for a commit to become visible. */
 const NOT_FOUND_ATTEMPTS = 6;
+/** The usual gap between the workflow start and the API's commit is milliseconds; look again within one attempt. */
+const COMMIT_WAIT_MS = 2_000;
+const COMMIT_POLL_MS = 50;
+
+async function lifecycleOnceCommitted(db: Db, partnerId: string) {
+  const deadline = Date.now() + COMMIT_WAIT_MS;
+  for (;;) {
+    const lifecycle = await partnerLifecycle(db, partnerId);
+    if (lifecycle !== 'unknown' || Date.now() >= deadline) return lifecycle;
+    await delay(COMMIT_POLL_MS);
+  }
+}
 
 export function createPartnerProfileActivities(db: Db) {
   return {
@@ -17,7 +30,7 @@ export function createPartnerProfileActivities(db: Db) {
      * run a moment before that commit is visible.
      */
     async loadPartnerProfile(partnerId: string): Promise<PartnerProfileLoad> {
-      const lifecycle = await partnerLifecycle(db, partnerId);
+      const lifecycle = await lifecycleOnceCommitted(db, partnerId);
       if (lifecycle === 'removed') return { status: 'removed' };
       const partner = lifecycle === 'live' ? await findPartner(db, partnerId) : undefined;
       const stored = partner ? await readSettings(db, partnerId) : undefined;

@@ -53,7 +53,10 @@ let postgres: PostgresServer | undefined;
 let temporal: TemporalDevServer | undefined;
 let stopping = false;
 
-function startChild(name: string, script: string, childEnv: NodeJS.ProcessEnv): void {
+/** Starts a child and resolves once it logs `readyMessage`. */
+function startChild(name: string, script: string, childEnv: NodeJS.ProcessEnv, readyMessage: string): Promise<void> {
+  let markReady: () => void = () => undefined;
+  const ready = new Promise<void>((resolve) => (markReady = resolve));
   // Own process group: a Ctrl-C reaches the launcher only, which stops the children in order.
   const child = spawn(process.execPath, [join(ROOT, script)], { cwd: ROOT, env: childEnv, detached: true, stdio: ['ignore', 'pipe', 'pipe'] });
   for (const stream of [child.stdout, child.stderr]) {
@@ -61,7 +64,11 @@ function startChild(name: string, script: string, childEnv: NodeJS.ProcessEnv): 
     stream.on('data', (chunk: Buffer) => {
       const lines = (buffered + chunk.toString('utf8')).split('\n');
       buffered = lines.pop() ?? '';
-      for (const line of lines) if (line.trim()) say(readable(name, line));
+      for (const line of lines) {
+        if (!line.trim()) continue;
+        if (line.includes(`"msg":"${readyMessage}"`)) markReady();
+        say(readable(name, line));
+      }
     });
   }
   child.once('exit', (code, signal) => {
@@ -71,6 +78,7 @@ function startChild(name: string, script: string, childEnv: NodeJS.ProcessEnv): 
   });
   process.once('exit', () => child.kill('SIGKILL'));
   children.push({ name, process: child });
+  return ready;
 }
 
 async function waitForHealth(deadlineMs: number): Promise<void> {
@@ -150,8 +158,9 @@ async function main(): Promise<void> {
     PORT: String(port),
     PUBLIC_URL: publicUrl,
   };
-  startChild('worker', 'worker.ts', childEnv);
-  startChild('api', 'api/server.ts', childEnv);
+  const workerReady = startChild('worker', 'worker.ts', childEnv, 'worker running');
+  const apiReady = startChild('api', 'api/server.ts', childEnv, 'admin API listening');
+  await Promise.all([workerReady, apiReady]);
   await waitForHealth(90_000);
 
   say('');
