@@ -1,6 +1,8 @@
 import type { Client } from '@temporalio/client';
+import type { Context } from 'hono';
 import type { Db } from '../db/connection.ts';
 import type { ApiToken } from '../db/api-tokens.ts';
+import type { AuditEntry } from '../db/audit-log.ts';
 import type { Logger } from '../log.ts';
 import type { Keyring } from '../security/keyring.ts';
 import type { PartnerWorkflows } from '../temporal/partner-workflows.ts';
@@ -24,7 +26,8 @@ export interface ApiEnv {
   };
 }
 
-/** Who did it, as the audit log records it. */
-export function actorOf(token: ApiToken): string {
-  return `token:${token.id} (${token.name})`;
+/** An audit entry for this request: the token that made it and the request id come from the context. */
+export function auditEntry(c: Context<ApiEnv>, entry: Omit<AuditEntry, 'actor' | 'requestId'>): AuditEntry {
+  const token = c.get('token');
+  return { ...entry, actor: `token:${token.id} (${token.name})`, requestId: c.get('requestId') };
 }

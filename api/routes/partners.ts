@@ -17,7 +17,7 @@ import { insertDefaultSettings, readSettings } from '../../db/settings.ts';
 import { partnerSchemas, splitCredential, type CredentialKind, type ExternalSystem } from '../../domain/partner.ts';
 import { SecretBox } from '../../security/secret-box.ts';
 import { partnerWorkflowId } from '../../workflows/messages.ts';
-import { actorOf, type ApiDeps } from '../context.ts';
+import { auditEntry, type ApiDeps } from '../context.ts';
 import { problems, zodFieldErrors } from '../problem.ts';
 import { newRouter } from '../router.ts';
 import { bearerSecurity, commonErrors, conflict, jsonBody, jsonResponse, notFound, partnerIdParams, unavailable } from '../schemas.ts';
@@ -130,14 +130,12 @@ export function partnerRoutes(deps: ApiDeps) {
             ...(input.rmm ? await writeCredential(tx, id, 'rmm', input.rmm.kind, input.rmm) : []),
           ];
           await insertDefaultSettings(tx, id);
-          await recordAudit(tx, {
-            actor: actorOf(c.get('token')),
+          await recordAudit(tx, auditEntry(c, {
             action: 'partner.create',
             partnerId: id,
             target: `partner/${id}`,
             details: { name: input.name, timezone: input.timezone, psaKind: input.psa.kind, rmmKind: input.rmm?.kind ?? null, fieldsSet },
-            requestId: c.get('requestId'),
-          });
+          }));
           // Started before the commit: if Temporal is unreachable the transaction rolls back and
           // nothing is half-written. The supervisor tolerates running a moment before the commit.
           try {
@@ -224,14 +222,12 @@ export function partnerRoutes(deps: ApiDeps) {
             rmmKind = change.rmm.kind;
           }
           await updatePartner(tx, id, { name: change.name, timezone: change.timezone, rmmKind });
-          await recordAudit(tx, {
-            actor: actorOf(c.get('token')),
+          await recordAudit(tx, auditEntry(c, {
             action: 'partner.update',
             partnerId: id,
             target: `partner/${id}`,
             details: { changed, ...(change.name !== undefined && { name: change.name }), ...(change.timezone !== undefined && { timezone: change.timezone }) },
-            requestId: c.get('requestId'),
-          });
+          }));
         });
       } catch (error) {
         if (isUniqueViolation(error, PARTNER_NAME_INDEX)) throw problems.conflict('name', `"${change.name}" is already the name of a partner`);
@@ -258,14 +254,12 @@ export function partnerRoutes(deps: ApiDeps) {
         const partner = await findPartner(tx, id, { forUpdate: true });
         if (!partner) throw problems.notFound(`Partner ${id}`);
         await markPartnerDeleted(tx, id);
-        await recordAudit(tx, {
-          actor: actorOf(c.get('token')),
+        await recordAudit(tx, auditEntry(c, {
           action: 'partner.delete',
           partnerId: id,
           target: `partner/${id}`,
           details: { name: partner.name },
-          requestId: c.get('requestId'),
-        });
+        }));
       });
       try {
         await workflows.notifyPartnerRemoved(id);

@@ -3,7 +3,7 @@ import { recordAudit } from '../../db/audit-log.ts';
 import { findPartner } from '../../db/partners.ts';
 import { readSettings, writeSettings } from '../../db/settings.ts';
 import { mergeSettings, settingsPatchSchema, settingsSchema, type Settings } from '../../domain/settings.ts';
-import { actorOf, type ApiDeps } from '../context.ts';
+import { auditEntry, type ApiDeps } from '../context.ts';
 import { problems, zodFieldErrors } from '../problem.ts';
 import { newRouter } from '../router.ts';
 import { bearerSecurity, commonErrors, jsonBody, jsonResponse, notFound, partnerIdParams } from '../schemas.ts';
@@ -59,14 +59,12 @@ export function settingsRoutes(deps: ApiDeps, notifyChanged: (partnerId: string)
           throw problems.field('agents.enabled', 'needs RMM credentials: add `rmm` to the partner first');
         }
         const version = await writeSettings(tx, id, merged.data);
-        await recordAudit(tx, {
-          actor: actorOf(c.get('token')),
+        await recordAudit(tx, auditEntry(c, {
           action: 'settings.update',
           partnerId: id,
           target: `partner/${id}/settings`,
           details: { version, changed: leafPaths(patch), values: patch },
-          requestId: c.get('requestId'),
-        });
+        }));
         return merged.data;
       });
       await notifyChanged(id);

@@ -1,7 +1,7 @@
 import { createRoute, z } from '@hono/zod-openapi';
 import { createToken, listTokens, revokeToken, type ApiToken } from '../../db/api-tokens.ts';
 import { recordAudit } from '../../db/audit-log.ts';
-import { actorOf, type ApiDeps } from '../context.ts';
+import { auditEntry, type ApiDeps } from '../context.ts';
 import { requireAdmin } from '../auth.ts';
 import { problems } from '../problem.ts';
 import { newRouter } from '../router.ts';
@@ -54,14 +54,12 @@ export function tokenRoutes(deps: ApiDeps) {
     async (c) => {
       const { name, role } = c.req.valid('json');
       const { token, record } = await createToken(db, name, role);
-      await recordAudit(db, {
-        actor: actorOf(c.get('token')),
+      await recordAudit(db, auditEntry(c, {
         action: 'token.create',
         partnerId: null,
         target: `token/${record.id}`,
         details: { name, role },
-        requestId: c.get('requestId'),
-      });
+      }));
       return c.json({ ...view(record), token }, 201);
     },
   );
@@ -79,14 +77,12 @@ export function tokenRoutes(deps: ApiDeps) {
     async (c) => {
       const { tokenId } = c.req.valid('param');
       if (!(await revokeToken(db, tokenId))) throw problems.notFound(`Token ${tokenId}`);
-      await recordAudit(db, {
-        actor: actorOf(c.get('token')),
+      await recordAudit(db, auditEntry(c, {
         action: 'token.revoke',
         partnerId: null,
         target: `token/${tokenId}`,
         details: {},
-        requestId: c.get('requestId'),
-      });
+      }));
       return c.body(null, 204);
     },
   );
