@@ -212,6 +212,19 @@ describe('admin API', () => {
       expect(response.json.errors[0].path).toBe('psa.kind');
     });
 
+    it('changes nothing when one part of a change is invalid', async () => {
+      const before = (await api.request('GET', `/v1/partners/${id}`)).json;
+      const auditBefore = await count('audit_log');
+      const response = await api.request('PATCH', `/v1/partners/${id}`, {
+        body: { name: 'Fabrikam Renamed', acronis: { clientSecret: 'half-written-secret' }, rmm: { kind: 'connectwise-automate', username: 'only-this' } },
+      });
+      expect(response.status).toBe(400);
+      expect((await api.request('GET', `/v1/partners/${id}`)).json).toEqual(before);
+      const acronis = await database.db.selectFrom('credentials').select('sealed_secrets').where('partner_id', '=', id).where('system', '=', 'acronis').executeTakeFirstOrThrow();
+      expect(JSON.parse(new SecretBox(keyring).open(acronis.sealed_secrets, `partner:${id}:acronis`))).toEqual({ clientSecret: SECRETS[3] });
+      expect(await count('audit_log')).toBe(auditBefore);
+    });
+
     it('adds an RMM only with all of its fields', async () => {
       const partial = await api.request('PATCH', `/v1/partners/${id}`, { body: { rmm: { kind: 'connectwise-automate', username: 'sim-admin' } } });
       expect(partial.status).toBe(400);
