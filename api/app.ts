@@ -14,6 +14,7 @@ import { healthRoutes } from './routes/health.ts';
 import { partnerRoutes } from './routes/partners.ts';
 import { settingsRoutes } from './routes/settings.ts';
 import { tokenRoutes } from './routes/tokens.ts';
+import { workflowRoutes } from './routes/workflows.ts';
 
 const MAX_BODY_BYTES = 1024 * 1024;
 const MAX_CODEC_BODY_BYTES = 8 * 1024 * 1024;
@@ -62,6 +63,7 @@ export function createApp(deps: ApiDeps): OpenAPIHono<ApiEnv> {
   const partners = partnerRoutes(deps);
   app.route('/v1', partners.router);
   app.route('/v1', settingsRoutes(deps, partners.notifyChanged));
+  app.route('/v1', workflowRoutes(deps));
   app.route('/v1', tokenRoutes(deps));
   app.route('/v1', auditLogRoutes(deps));
 

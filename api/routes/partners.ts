@@ -271,88 +271,11 @@ export function partnerRoutes(deps: ApiDeps) {
     },
   );
 
-  router.openapi(
-    createRoute({
-      method: 'get',
-      path: '/partners/{id}/workflow',
-      summary: "The partner supervisor's status and state (its query)",
-      tags: ['Workflows'],
-      security: bearerSecurity,
-      request: { params: partnerIdParams },
-      responses: {
-        200: jsonResponse(
-          z.object({
-            workflowId: z.string(),
-            runId: z.string(),
-            status: z.string(),
-            webUiUrl: z.string(),
-            state: z.record(z.string(), z.unknown()).nullable().describe('The supervisor state query; null once it has closed'),
-          }),
-          'The supervisor',
-        ),
-        ...commonErrors,
-        ...notFound,
-        ...unavailable,
-      },
-    }),
-    async (c) => {
-      const { id } = c.req.valid('param');
-      await loadOr404(id);
-      const status = await temporalCall(() => workflows.supervisorStatus(id));
-      if (!status) throw problems.notFound(`The workflow of partner ${id}`);
-      return c.json({ ...status, state: status.state as Record<string, unknown> | null }, 200);
-    },
-  );
-
-  router.openapi(
-    createRoute({
-      method: 'get',
-      path: '/partners/{id}/runs',
-      summary: "The partner's workflow runs, newest first, with Web UI links",
-      tags: ['Workflows'],
-      security: bearerSecurity,
-      request: { params: partnerIdParams },
-      responses: {
-        200: jsonResponse(
-          z.object({
-            items: z.array(
-              z.object({
-                workflowId: z.string(),
-                runId: z.string(),
-                type: z.string(),
-                status: z.string(),
-                startedAt: z.string(),
-                closedAt: z.string().nullable(),
-                webUiUrl: z.string(),
-              }),
-            ),
-          }),
-          'Runs',
-        ),
-        ...commonErrors,
-        ...unavailable,
-      },
-    }),
-    async (c) => {
-      const { id } = c.req.valid('param');
-      return c.json({ items: await temporalCall(() => workflows.listRuns(id)) }, 200);
-    },
-  );
-
   async function notifyChanged(partnerId: string): Promise<void> {
     try {
       await workflows.notifyConfigurationChanged(partnerId);
     } catch (error) {
       logger.warn({ err: error, partnerId }, 'could not signal the partner workflow; it reloads at its next hourly check');
-    }
-  }
-
-  async function temporalCall<T>(call: () => Promise<T>): Promise<T> {
-    try {
-      return await call();
-    } catch (error) {
-      logger.warn({ err: error }, 'Temporal call failed');
-      throw problems.unavailable('Temporal is unreachable; try again.');
     }
   }
 
