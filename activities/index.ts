@@ -4,5 +4,3 @@ import { createPartnerProfileActivities } from './partner-profile.ts';
 export function createActivities(db: Db) {
   return { ...createPartnerProfileActivities(db) };
 }
-
-export type Activities = ReturnType<typeof createActivities>;

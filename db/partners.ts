@@ -109,8 +109,3 @@ export async function partnerLifecycle(db: Queryable, id: string): Promise<'live
   if (!row) return 'unknown';
   return row.deleted_at ? 'removed' : 'live';
 }
-
-export async function liveCredentialsExist(db: Queryable, partnerId: string, system: ExternalSystem): Promise<boolean> {
-  const row = await db.selectFrom('credentials').select('system').where('partner_id', '=', partnerId).where('system', '=', system).executeTakeFirst();
-  return row !== undefined;
-}
