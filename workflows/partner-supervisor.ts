@@ -39,7 +39,7 @@ function isPartnerNotFound(error: unknown): boolean {
   return error instanceof ActivityFailure && error.cause instanceof ApplicationFailure && error.cause.type === PARTNER_NOT_FOUND_FAILURE;
 }
 
-function describe(state: PartnerSupervisorState): string {
+function currentDetailsMarkdown(state: PartnerSupervisorState): string {
   const profile = state.profile;
   if (!profile) return `**${state.phase}**`;
   const on = Object.entries(profile.capabilities).filter(([, enabled]) => enabled).map(([name]) => name);
@@ -94,7 +94,7 @@ export async function partnerSupervisor(input: PartnerSupervisorInput): Promise<
     state.profileLoadedAt = new Date().toISOString();
     state.profileLoads++;
     state.phase = 'running';
-    setCurrentDetails(describe(state));
+    setCurrentDetails(currentDetailsMarkdown(state));
   };
 
   for (;;) {
