@@ -1,5 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import type { OpenAPIHono } from '@hono/zod-openapi';
+import { ServiceError } from '@temporalio/client';
 import { HTTPException } from 'hono/http-exception';
 import { bodyLimit } from 'hono/body-limit';
 import { useReadableValidationMessages } from '../domain/validation-messages.ts';
@@ -90,6 +91,12 @@ export function createApp(deps: ApiDeps): OpenAPIHono<ApiEnv> {
     if (error instanceof HTTPException && error.status < 500) {
       // Hono's own rejections, such as a body that is not JSON.
       return respondWithProblem(c, new ProblemError(error.status as 400, 'bad-request', 'Bad request', error.message, [{ path: '(body)', message: error.message }]));
+    }
+    if (error instanceof ServiceError) {
+      // Every call the API makes to Temporal has a deadline; a write that needed Temporal ran in a
+      // transaction that this error rolled back.
+      deps.logger.warn({ err: error, requestId: c.get('requestId') }, 'Temporal did not answer');
+      return respondWithProblem(c, problems.unavailable('Temporal did not answer, so nothing was saved; try again.'));
     }
     if (isDatabaseUnreachable(error)) {
       deps.logger.error({ err: error, requestId: c.get('requestId') }, 'PostgreSQL is unreachable');

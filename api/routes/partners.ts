@@ -136,14 +136,9 @@ export function partnerRoutes(deps: ApiDeps) {
             target: `partner/${id}`,
             details: { name: input.name, timezone: input.timezone, psaKind: input.psa.kind, rmmKind: input.rmm?.kind ?? null, fieldsSet },
           }));
-          // Started before the commit: if Temporal is unreachable the transaction rolls back and
+          // Started before the commit: if Temporal does not answer, the transaction rolls back and
           // nothing is half-written. The supervisor tolerates running a moment before the commit.
-          try {
-            await workflows.startSupervisor(id, input.psa.kind);
-          } catch (error) {
-            logger.error({ err: error, partnerId: id, requestId: c.get('requestId') }, 'could not start the partner workflow');
-            throw problems.unavailable('Temporal is unreachable, so the partner workflow could not start; nothing was saved. Try again.');
-          }
+          await workflows.startSupervisor(id, input.psa.kind);
         });
       } catch (error) {
         if (isUniqueViolation(error, PARTNER_NAME_INDEX)) throw problems.conflict('name', `"${input.name}" is already the name of a partner`);

@@ -14,17 +14,8 @@ const runSchema = z.object({
 
 /** The partner's workflows as Temporal sees them: the supervisor's state, and every run. */
 export function workflowRoutes(deps: ApiDeps) {
-  const { db, workflows, logger } = deps;
+  const { db, workflows } = deps;
   const router = newRouter();
-
-  async function temporalCall<T>(call: () => Promise<T>): Promise<T> {
-    try {
-      return await call();
-    } catch (error) {
-      logger.warn({ err: error }, 'Temporal call failed');
-      throw problems.unavailable('Temporal is unreachable; try again.');
-    }
-  }
 
   router.openapi(
     createRoute({
@@ -47,7 +38,7 @@ export function workflowRoutes(deps: ApiDeps) {
     async (c) => {
       const { id } = c.req.valid('param');
       if (!(await findPartner(db, id))) throw problems.notFound(`Partner ${id}`);
-      const status = await temporalCall(() => workflows.supervisorStatus(id));
+      const status = await workflows.supervisorStatus(id);
       if (!status) throw problems.notFound(`The workflow of partner ${id}`);
       return c.json({ ...status, state: status.state as Record<string, unknown> | null }, 200);
     },
@@ -72,7 +63,7 @@ export function workflowRoutes(deps: ApiDeps) {
     }),
     async (c) => {
       const { id } = c.req.valid('param');
-      return c.json({ items: await temporalCall(() => workflows.listRuns(id)) }, 200);
+      return c.json({ items: await workflows.listRuns(id) }, 200);
     },
   );
 
