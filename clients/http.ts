@@ -1,0 +1,280 @@
+/**
+ * The HTTP layer every vendor client shares: timeouts, JSON, and one error type that tells the
+ * caller whether to retry and how long the vendor asked it to wait. Knows nothing of Temporal.
+ */
+
+export type VendorSystem = 'acronis' | 'connectwise-manage' | 'autotask' | 'connectwise-automate';
+
+export type FailureKind =
+  /** Credentials refused (after one fresh token where the vendor uses tokens). */
+  | 'auth'
+  /** Authenticated, but not allowed to do this. */
+  | 'forbidden'
+  | 'not-found'
+  /** Stale `version`, duplicate name, or a state that forbids the change. */
+  | 'conflict'
+  /** The vendor rejected the request's content; resending it unchanged cannot succeed. */
+  | 'validation'
+  | 'rate-limited'
+  /** 502, 503, 504: the vendor is away for now. */
+  | 'unavailable'
+  | 'timeout'
+  /** Connection refused or reset, DNS failure. */
+  | 'network'
+  /** Any other 5xx. */
+  | 'server'
+  /** An answer the client cannot read. */
+  | 'protocol';
+
+const RETRYABLE: ReadonlySet<FailureKind> = new Set(['rate-limited', 'unavailable', 'timeout', 'network', 'server']);
+
+export interface VendorApiErrorDetails {
+  system: VendorSystem;
+  kind: FailureKind;
+  /** What was attempted, without ids or secrets, e.g. `PUT /api/2/tenants/{id}`. */
+  operation: string;
+  message: string;
+  status?: number;
+  /** The vendor's own error code (Acronis 1001, an Autotask message id, ...). */
+  vendorCode?: string | number;
+  /** From `Retry-After` when the vendor sent one. */
+  retryAfterMs?: number;
+  /** Overrides the kind's default (for example a 500 that is really a validation error). */
+  retryable?: boolean;
+}
+
+export class VendorApiError extends Error {
+  override readonly name = 'VendorApiError';
+  readonly system: VendorSystem;
+  readonly kind: FailureKind;
+  readonly operation: string;
+  readonly status: number | undefined;
+  readonly vendorCode: string | number | undefined;
+  readonly retryAfterMs: number | undefined;
+  /** Whether sending the same request again may succeed. */
+  readonly retryable: boolean;
+
+  constructor(details: VendorApiErrorDetails, options?: { cause?: unknown }) {
+    super(`${details.system}: ${details.operation}: ${details.message}`, options);
+    this.system = details.system;
+    this.kind = details.kind;
+    this.operation = details.operation;
+    this.status = details.status;
+    this.vendorCode = details.vendorCode;
+    this.retryAfterMs = details.retryAfterMs;
+    this.retryable = details.retryable ?? RETRYABLE.has(details.kind);
+  }
+}
+
+export function kindOfStatus(status: number): FailureKind {
+  if (status === 401) return 'auth';
+  if (status === 403) return 'forbidden';
+  if (status === 404 || status === 410) return 'not-found';
+  if (status === 409 || status === 412) return 'conflict';
+  if (status === 408) return 'timeout';
+  if (status === 429) return 'rate-limited';
+  if (status === 502 || status === 503 || status === 504) return 'unavailable';
+  if (status >= 500) return 'server';
+  return 'validation';
+}
+
+/** `Retry-After` as delta-seconds or an HTTP date, in milliseconds from `nowMs`. */
+export function parseRetryAfter(value: string | null, nowMs = Date.now()): number | undefined {
+  if (value === null || value.trim() === '') return undefined;
+  const trimmed = value.trim();
+  if (/^\d+(\.\d+)?$/.test(trimmed)) return Math.round(Number(trimmed) * 1000);
+  const at = Date.parse(trimmed);
+  return Number.isNaN(at) ? undefined : Math.max(0, at - nowMs);
+}
+
+export type QueryValue = string | number | boolean | undefined | readonly (string | number)[];
+
+export interface HttpRequest {
+  method: 'GET' | 'POST' | 'PUT' | 'PATCH' | 'DELETE';
+  /** Relative to the base URL (which may carry a path prefix), or an absolute URL the vendor gave us (next-page links). */
+  path: string;
+  /** Names the call in errors and logs without ids: `GET /api/2/tenants/{id}`. Defaults to method and path. */
+  operation?: string;
+  query?: Record<string, QueryValue>;
+  headers?: Record<string, string>;
+  json?: unknown;
+  form?: Record<string, string>;
+  timeoutMs?: number;
+  signal?: AbortSignal;
+}
+
+export interface HttpResponse {
+  status: number;
+  headers: Headers;
+  /** Parsed JSON, the text for other content types, undefined when empty. */
+  body: unknown;
+}
+
+/** What a vendor's error body says, in the vendor's own shape. */
+export interface VendorErrorReading {
+  message?: string;
+  vendorCode?: string | number;
+  kind?: FailureKind;
+  retryable?: boolean;
+}
+
+export interface HttpTransportOptions {
+  system: VendorSystem;
+  baseUrl: string;
+  /** Per request unless the request sets its own. */
+  timeoutMs?: number;
+  /** Reads the vendor's error body; may reclassify (Autotask answers validation errors with 500). */
+  readError?: (status: number, body: unknown) => VendorErrorReading;
+  /** Bounds concurrent requests (vendors limit threads per integration). */
+  limiter?: ConcurrencyLimit;
+  fetch?: typeof fetch;
+}
+
+export const DEFAULT_TIMEOUT_MS = 30_000;
+
+export class HttpTransport {
+  readonly system: VendorSystem;
+  readonly baseUrl: string;
+  readonly #options: HttpTransportOptions;
+
+  constructor(options: HttpTransportOptions) {
+    this.#options = options;
+    this.system = options.system;
+    this.baseUrl = options.baseUrl.replace(/\/+$/, '');
+  }
+
+  url(path: string, query?: Record<string, QueryValue>): URL {
+    const url = /^https?:\/\//.test(path) ? new URL(path) : new URL(`${this.baseUrl}${path.startsWith('/') ? '' : '/'}${path}`);
+    for (const [name, value] of Object.entries(query ?? {})) {
+      if (value === undefined) continue;
+      url.searchParams.set(name, Array.isArray(value) ? value.join(',') : String(value));
+    }
+    return url;
+  }
+
+  /** Sends and answers whatever status came back; network failures and timeouts throw `VendorApiError`. */
+  async send(request: HttpRequest): Promise<HttpResponse> {
+    const run = () => this.#send(request);
+    return this.#options.limiter ? this.#options.limiter.run(run) : run();
+  }
+
+  /** Sends and throws `VendorApiError` unless the answer is 2xx. */
+  async request(request: HttpRequest): Promise<HttpResponse> {
+    const response = await this.send(request);
+    if (response.status >= 200 && response.status < 300) return response;
+    throw this.errorFor(request, response);
+  }
+
+  errorFor(request: HttpRequest, response: HttpResponse): VendorApiError {
+    const reading = this.#options.readError?.(response.status, response.body) ?? {};
+    return new VendorApiError({
+      system: this.system,
+      kind: reading.kind ?? kindOfStatus(response.status),
+      operation: operationOf(request),
+      status: response.status,
+      message: reading.message ?? `HTTP ${response.status}`,
+      vendorCode: reading.vendorCode,
+      retryAfterMs: parseRetryAfter(response.headers.get('retry-after')),
+      retryable: reading.retryable,
+    });
+  }
+
+  async #send(request: HttpRequest): Promise<HttpResponse> {
+    const timeoutMs = request.timeoutMs ?? this.#options.timeoutMs ?? DEFAULT_TIMEOUT_MS;
+    const timeout = AbortSignal.timeout(timeoutMs);
+    const signal = request.signal ? AbortSignal.any([timeout, request.signal]) : timeout;
+    const headers = new Headers({ accept: 'application/json', ...request.headers });
+    let body: string | undefined;
+    if (request.json !== undefined) {
+      headers.set('content-type', 'application/json');
+      body = JSON.stringify(request.json);
+    } else if (request.form) {
+      headers.set('content-type', 'application/x-www-form-urlencoded');
+      body = new URLSearchParams(request.form).toString();
+    }
+    const operation = operationOf(request);
+    const fail = (kind: FailureKind, message: string, cause: unknown) => new VendorApiError({ system: this.system, kind, operation, message }, { cause });
+    try {
+      const response = await (this.#options.fetch ?? fetch)(this.url(request.path, request.query), { method: request.method, headers, body, signal });
+      const text = await response.text();
+      return { status: response.status, headers: response.headers, body: parseBody(text, response.headers.get('content-type')) };
+    } catch (error) {
+      if (request.signal?.aborted) throw error;
+      if (timeout.aborted) throw fail('timeout', `no answer within ${timeoutMs} ms`, error);
+      if (error instanceof VendorApiError) throw error;
+      const cause = error instanceof Error && error.cause instanceof Error ? error.cause.message : String(error);
+      throw fail('network', `could not reach ${this.baseUrl}: ${cause}`, error);
+    }
+  }
+}
+
+function operationOf(request: HttpRequest): string {
+  return request.operation ?? `${request.method} ${request.path.replace(/^https?:\/\/[^/]+/, '').split('?')[0]}`;
+}
+
+function parseBody(text: string, contentType: string | null): unknown {
+  if (text === '') return undefined;
+  if (contentType && /json/i.test(contentType)) {
+    try {
+      return JSON.parse(text) as unknown;
+    } catch {
+      return text;
+    }
+  }
+  return text;
+}
+
+/** At most `max` calls in flight; the rest wait in arrival order. */
+export class ConcurrencyLimit {
+  readonly #max: number;
+  #active = 0;
+  readonly #waiting: (() => void)[] = [];
+
+  constructor(max: number) {
+    if (!(max >= 1)) throw new RangeError('a concurrency limit is at least 1');
+    this.#max = max;
+  }
+
+  async run<T>(task: () => Promise<T>): Promise<T> {
+    if (this.#active >= this.#max) await new Promise<void>((resolve) => this.#waiting.push(resolve));
+    this.#active++;
+    try {
+      return await task();
+    } finally {
+      this.#active--;
+      this.#waiting.shift()?.();
+    }
+  }
+}
+
+/**
+ * One access token at a time, fetched on first use, refreshed shortly before it expires or when
+ * the vendor refuses it; concurrent callers share one fetch.
+ */
+export class TokenCache {
+  readonly #fetchToken: () => Promise<{ token: string; expiresAtMs: number }>;
+  readonly #marginMs: number;
+  #current: { token: string; expiresAtMs: number } | undefined;
+  #pending: Promise<string> | undefined;
+
+  constructor(fetchToken: () => Promise<{ token: string; expiresAtMs: number }>, options: { refreshMarginMs?: number } = {}) {
+    this.#fetchToken = fetchToken;
+    this.#marginMs = options.refreshMarginMs ?? 60_000;
+  }
+
+  async get(): Promise<string> {
+    if (this.#current && this.#current.expiresAtMs - this.#marginMs > Date.now()) return this.#current.token;
+    this.#pending ??= this.#fetchToken()
+      .then((fresh) => {
+        this.#current = fresh;
+        return fresh.token;
+      })
+      .finally(() => (this.#pending = undefined));
+    return this.#pending;
+  }
+
+  /** Forgets `token` if it is still the current one (a 401 said it is dead). */
+  invalidate(token: string): void {
+    if (this.#current?.token === token) this.#current = undefined;
+  }
+}

@@ -1,0 +1,133 @@
+/**
+ * The PSA port: what the engine needs from a PSA, in the engine's words. Workflows and activities
+ * speak only this; one adapter per PSA (ConnectWise Manage, Autotask) translates. Adapters throw
+ * `VendorApiError` (clients/http.ts) so callers can tell a retry from a dead end.
+ */
+
+export type PsaKind = 'connectwise-manage' | 'autotask';
+
+export interface PsaCompany {
+  /** The PSA's id, as a string (both PSAs use integers). */
+  id: string;
+  name: string;
+  /** Type and status as the PSA names them (CWM company types/status, Autotask companyType / isActive). */
+  types: string[];
+  status: string;
+  active: boolean;
+}
+
+export interface CompanyFilter {
+  /** Case-insensitive substring of the name. */
+  nameContains?: string;
+  /** Only companies with this type name. */
+  type?: string;
+  /** Only companies with this status name. */
+  status?: string;
+}
+
+/** How a line is billed: prepaid quantities flow PSA → Acronis quotas; PAYG usage flows Acronis → PSA. */
+export type BillingModel = 'prepaid' | 'payg';
+
+/**
+ * One line of what a customer buys, normalised: a CWM agreement addition or an Autotask contract
+ * service, with the agreement/contract it belongs to.
+ */
+export interface ServiceLine {
+  /** Addition id (CWM) or contract service id (Autotask). */
+  lineId: string;
+  /** Agreement id (CWM) or contract id (Autotask). */
+  agreementId: string;
+  productId: string;
+  productName: string;
+  /** Current quantity: CWM addition quantity less the included units; Autotask units of the current period. */
+  quantity: number;
+  billing: BillingModel;
+  /** False once cancelled (CWM cancelled date reached, agreement cancelled/expired; Autotask contract inactive or ended). */
+  active: boolean;
+}
+
+export interface PsaProduct {
+  id: string;
+  name: string;
+  active: boolean;
+}
+
+/** A billing period, both days inclusive, as calendar dates (YYYY-MM-DD) in the partner's time zone. */
+export interface UsagePeriod {
+  start: string;
+  end: string;
+}
+
+export interface UsageWrite {
+  agreementId: string;
+  lineId: string;
+  period: UsagePeriod;
+  /** Usage to bill for the line and period. Autotask takes whole units, so adapters round up. */
+  quantity: number;
+}
+
+export interface UsageWriteResult {
+  /** What the PSA held for the line and period before this write. */
+  previous: number;
+  /** What it holds now. */
+  current: number;
+  /** False when the PSA already held `current`: nothing was written. */
+  changed: boolean;
+}
+
+/** Where a new ticket goes and how it is classified, in the PSA's own ids (from the alert mapping). */
+export type TicketRouting =
+  | { kind: 'connectwise-manage'; boardId: number; statusId?: number; typeId?: number; subTypeId?: number; itemId?: number; priorityId?: number }
+  | { kind: 'autotask'; queueId: number; status: number; priority: number; issueType?: number; subIssueType?: number; source?: number };
+
+export interface NewTicket {
+  /** Our idempotency key, `acronis-alert:<alertId>` (CWM `externalXRef`, Autotask `externalID`). */
+  externalRef: string;
+  companyId: string;
+  summary: string;
+  description: string;
+  routing: TicketRouting;
+}
+
+export interface PsaTicket {
+  id: string;
+  /** Ticket number as users see it (CWM: the id; Autotask: `T20240101.0001`). */
+  number: string;
+  externalRef: string | undefined;
+  closed: boolean;
+  /** The status as the PSA names it. */
+  status: string;
+}
+
+export interface PsaPort {
+  readonly kind: PsaKind;
+
+  /** One cheap authenticated call: throws `VendorApiError` of kind `auth` when the credentials are wrong. */
+  checkAccess(): Promise<void>;
+
+  listCompanies(filter?: CompanyFilter): AsyncIterable<PsaCompany>;
+  getCompany(companyId: string): Promise<PsaCompany | undefined>;
+
+  /** Every line of the company's agreements/contracts, active or not. */
+  listServiceLines(companyId: string): Promise<ServiceLine[]>;
+
+  listProducts(): AsyncIterable<PsaProduct>;
+  /** Finds the product/service by exact name (case-insensitive) or creates it; never makes a second one. */
+  ensureProduct(name: string): Promise<{ product: PsaProduct; created: boolean }>;
+
+  /**
+   * Makes the PSA hold `quantity` for the line and period. A repeat with the same quantity writes
+   * nothing; a retry after a lost answer does not count twice.
+   */
+  writeUsage(write: UsageWrite): Promise<UsageWriteResult>;
+
+  findTicket(externalRef: string): Promise<PsaTicket | undefined>;
+  /** Creates the ticket unless one with `externalRef` exists, which is then returned with `created: false`. */
+  createTicket(ticket: NewTicket): Promise<{ ticket: PsaTicket; created: boolean }>;
+  /** Adds a note unless a note with the same `key` is already on the ticket. */
+  addTicketNote(ticketId: string, note: { key: string; text: string }): Promise<{ added: boolean }>;
+  /** Moves the ticket to a closed status (the PSA's default closed status when none is given). */
+  closeTicket(ticketId: string, status?: string | number): Promise<PsaTicket>;
+  /** Moves a closed ticket back to an open status (the PSA's default open status when none is given). */
+  reopenTicket(ticketId: string, status?: string | number): Promise<PsaTicket>;
+}
