@@ -312,7 +312,7 @@ describe('ConnectWise Automate client: commands, tickets and alerts', () => {
     expect(ticket).toMatchObject({ ExternalId: 5150, Client: { Name: 'Contoso' } });
     await expect(cwa.ticket(ticket!.TicketId)).resolves.toMatchObject({ TicketId: ticket!.TicketId });
 
-    const session = await (await fetch(`${url}/cwa/api/v1/apitoken`, { method: 'POST', headers: { 'content-type': 'application/json', ClientId: credentials.clientId }, body: JSON.stringify({ UserName: credentials.username, Password: credentials.password }) })).json();
+    const session = await (await fetch(`${url}/cwa/api/v1/apitoken`, { method: 'POST', headers: { 'content-type': 'application/json', ClientId: credentials.clientId }, body: JSON.stringify({ UserName: credentials.username, Password: credentials.password }) })).json() as { AccessToken: string };
     const write = await fetch(`${url}/cwa/api/v1/Tickets`, { method: 'POST', headers: { 'content-type': 'application/json', ClientId: credentials.clientId, Authorization: `Bearer ${session.AccessToken}` }, body: '{"Subject":"x"}' });
     expect(write.status).toBe(405);
   });
