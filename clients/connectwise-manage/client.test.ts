@@ -2,7 +2,7 @@ import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import type { RunningSimulators } from '../../simulators/index.ts';
 import { connectWiseManageConfig } from '../../test/psa/connectwise-manage-fixture.ts';
 import { addFault, requestLog, startTestSimulators } from '../../test/simulators.ts';
-import { VendorApiError } from '../http.ts';
+import type { VendorApiError } from '../http.ts';
 import { collect, ConnectWiseManageClient, cwDate, type ConnectWiseManageConfig } from './client.ts';
 import { allOf, condition } from './conditions.ts';
 
