@@ -1,0 +1,308 @@
+/**
+ * The PSA port over Autotask. Contract services are the service lines: the product is the
+ * service, the quantity the units of the current period, the billing model the contract's PAYG
+ * user-defined field. Usage is written as whole-unit ContractServiceAdjustments carrying only the
+ * difference to what the period already holds, so a repeat writes nothing. Tickets carry our
+ * reference in `externalID` and notes a `[ref:<key>]` marker; both are looked up before a create
+ * and again after a create whose answer was lost, since Autotask has no idempotency keys.
+ * Picklist IDs differ per instance, so statuses and types are read from `entityInformation`.
+ */
+import { AutotaskClient, type AutotaskClientOptions } from '../clients/autotask/client.ts';
+import type { AutotaskFilter, Company, Contract, ContractServiceUnit, FieldInfo, PicklistValue, Ticket } from '../clients/autotask/types.ts';
+import { VendorApiError } from '../clients/http.ts';
+import type { CompanyFilter, NewTicket, PsaCompany, PsaPort, PsaProduct, PsaTicket, ServiceLine, UsageWrite, UsageWriteResult } from './port.ts';
+
+export interface AutotaskPsaOptions extends AutotaskClientOptions {
+  /** The contract user-defined field whose "Yes" marks a PAYG contract (Acronis creates "Acronis PAYG"). */
+  paygUdfName?: string;
+  /** Period type label for services this adapter creates. */
+  servicePeriodType?: string;
+  /** Today, for the current period and whether a contract has ended. */
+  now?: () => Date;
+}
+
+const TICKET_STATUS_COMPLETE = 5;
+const CONTRACT_STATUS_ACTIVE = 1;
+const TITLE_LENGTH = 255;
+const DESCRIPTION_LENGTH = 8000;
+const NOTE_TITLE_LENGTH = 250;
+const NOTE_DESCRIPTION_LENGTH = 32000;
+/** Conditions per `in` list, well under Autotask's 500-condition cap. */
+const IN_CHUNK = 200;
+
+/** Failures after which a create may or may not have happened. */
+const AMBIGUOUS = new Set(['timeout', 'network', 'server', 'unavailable']);
+
+const day = (isoDateTime: string) => isoDateTime.slice(0, 10);
+
+export class AutotaskPsa implements PsaPort {
+  readonly kind = 'autotask';
+  readonly client: AutotaskClient;
+  readonly #paygUdfName: string;
+  readonly #servicePeriodType: string;
+  readonly #now: () => Date;
+  readonly #fields = new Map<string, Promise<FieldInfo[]>>();
+
+  constructor(options: AutotaskPsaOptions) {
+    this.client = new AutotaskClient(options);
+    this.#paygUdfName = options.paygUdfName ?? 'Acronis PAYG';
+    this.#servicePeriodType = options.servicePeriodType ?? 'Monthly';
+    this.#now = options.now ?? (() => new Date());
+  }
+
+  async checkAccess(): Promise<void> {
+    await this.client.thresholdInformation();
+  }
+
+  async *listCompanies(filter: CompanyFilter = {}): AsyncIterable<PsaCompany> {
+    const conditions: AutotaskFilter[] = [];
+    if (filter.nameContains) conditions.push({ op: 'contains', field: 'companyName', value: filter.nameContains });
+    if (filter.type !== undefined) {
+      const type = await this.#picklistValue('Companies', 'companyType', filter.type);
+      if (type === undefined) return;
+      conditions.push({ op: 'eq', field: 'companyType', value: Number(type.value) });
+    }
+    if (filter.status !== undefined) {
+      const status = filter.status.toLowerCase();
+      if (status !== 'active' && status !== 'inactive') return;
+      conditions.push({ op: 'eq', field: 'isActive', value: status === 'active' });
+    }
+    if (conditions.length === 0) conditions.push({ op: 'exist', field: 'id' });
+    const types = await this.#picklist('Companies', 'companyType');
+    for await (const company of this.client.query('Companies', conditions)) yield toCompany(company, types);
+  }
+
+  async getCompany(companyId: string): Promise<PsaCompany | undefined> {
+    const id = numericId(companyId);
+    const company = id === undefined ? undefined : await this.client.get('Companies', id);
+    return company && toCompany(company, await this.#picklist('Companies', 'companyType'));
+  }
+
+  async listServiceLines(companyId: string): Promise<ServiceLine[]> {
+    const id = numericId(companyId);
+    if (id === undefined) return [];
+    const contracts = await this.client.queryAll('Contracts', [{ op: 'eq', field: 'companyID', value: id }]);
+    if (contracts.length === 0) return [];
+    const contractServices = await this.#queryIn('ContractServices', 'contractID', contracts.map((contract) => contract.id));
+    if (contractServices.length === 0) return [];
+    const units = await this.#queryIn('ContractServiceUnits', 'contractServiceID', contractServices.map((line) => line.id));
+    const services = await this.#queryIn('Services', 'id', [...new Set(contractServices.map((line) => line.serviceID))]);
+    const paygValue = await this.#paygYesValue();
+    const today = day(this.#now().toISOString());
+    return contractServices.map((line) => {
+      const contract = contracts.find((candidate) => candidate.id === line.contractID) as Contract;
+      return {
+        lineId: String(line.id),
+        agreementId: String(line.contractID),
+        productId: String(line.serviceID),
+        productName: services.find((service) => service.id === line.serviceID)?.name ?? '',
+        quantity: unitsOn(units.filter((row) => row.contractServiceID === line.id), today),
+        billing: this.#isPayg(contract, paygValue) ? 'payg' : 'prepaid',
+        active: contract.status === CONTRACT_STATUS_ACTIVE && day(contract.startDate) <= today && day(contract.endDate) >= today,
+      };
+    });
+  }
+
+  async *listProducts(): AsyncIterable<PsaProduct> {
+    for await (const service of this.client.query('Services', [{ op: 'exist', field: 'id' }])) yield { id: String(service.id), name: service.name, active: service.isActive };
+  }
+
+  async ensureProduct(name: string): Promise<{ product: PsaProduct; created: boolean }> {
+    const find = async () => {
+      const matches = await this.client.queryAll('Services', [{ op: 'eq', field: 'name', value: name }]);
+      const service = matches.find((candidate) => candidate.name.toLowerCase() === name.toLowerCase());
+      return service && { id: String(service.id), name: service.name, active: service.isActive };
+    };
+    const { value, created } = await createOnce(find, async () => {
+      const periodType = await this.#requiredPicklistValue('Services', 'periodType', this.#servicePeriodType);
+      await this.client.create('Services', { name, periodType: Number(periodType.value), unitPrice: 0, isActive: true });
+    });
+    return { product: value, created };
+  }
+
+  async writeUsage(write: UsageWrite): Promise<UsageWriteResult> {
+    const target = Math.max(0, Math.ceil(write.quantity));
+    const contractId = numericId(write.agreementId);
+    const lineId = numericId(write.lineId);
+    const line = lineId === undefined ? undefined : await this.client.get('ContractServices', lineId);
+    const contract = contractId === undefined ? undefined : await this.client.get('Contracts', contractId);
+    if (!line || !contract || line.contractID !== contract.id) {
+      throw new VendorApiError({ system: 'autotask', kind: 'not-found', operation: 'write usage', message: `contract ${write.agreementId} has no contract service ${write.lineId}` });
+    }
+    // The adjustment takes effect at the period start (never before the contract starts), so the period holds one units row.
+    const effective = write.period.start > day(contract.startDate) ? write.period.start : day(contract.startDate);
+    if (effective > day(contract.endDate) || effective > write.period.end) {
+      throw new VendorApiError({ system: 'autotask', kind: 'validation', operation: 'write usage', message: `period ${write.period.start}..${write.period.end} lies outside contract ${contract.id}` });
+    }
+    const rows = await this.client.queryAll('ContractServiceUnits', [{ op: 'eq', field: 'contractServiceID', value: line.id }]);
+    const previous = unitsOn(rows, effective);
+    if (previous === target) return { previous, current: target, changed: false };
+    await this.client.createContractServiceAdjustment({ contractID: contract.id, serviceID: line.serviceID, contractServiceID: line.id, effectiveDate: `${effective}T00:00:00Z`, unitChange: target - previous });
+    return { previous, current: target, changed: true };
+  }
+
+  async findTicket(externalRef: string): Promise<PsaTicket | undefined> {
+    const [ticket] = await this.client.queryAll('Tickets', [{ op: 'eq', field: 'externalID', value: externalRef }], { maxRecords: 1 });
+    return ticket && this.#toTicket(ticket);
+  }
+
+  async createTicket(ticket: NewTicket): Promise<{ ticket: PsaTicket; created: boolean }> {
+    if (ticket.routing.kind !== 'autotask') {
+      throw new VendorApiError({ system: 'autotask', kind: 'validation', operation: 'create ticket', message: `routing for ${ticket.routing.kind} cannot open an Autotask ticket` });
+    }
+    const { routing } = ticket;
+    const { value, created } = await createOnce(
+      () => this.findTicket(ticket.externalRef),
+      () =>
+        this.client.create('Tickets', {
+          companyID: Number(ticket.companyId),
+          title: ticket.summary.slice(0, TITLE_LENGTH),
+          description: ticket.description.slice(0, DESCRIPTION_LENGTH),
+          queueID: routing.queueId,
+          status: routing.status,
+          priority: routing.priority,
+          issueType: routing.issueType,
+          subIssueType: routing.subIssueType,
+          source: routing.source,
+          externalID: ticket.externalRef,
+        }),
+    );
+    return { ticket: value, created };
+  }
+
+  async addTicketNote(ticketId: string, note: { key: string; text: string }): Promise<{ added: boolean }> {
+    const id = this.#ticketId(ticketId);
+    const marker = `[ref:${note.key}]`;
+    const find = async () => {
+      const notes = await this.client.queryAll('TicketNotes', [
+        { op: 'eq', field: 'ticketID', value: id },
+        { op: 'contains', field: 'description', value: marker },
+      ]);
+      return notes[0];
+    };
+    const { created } = await createOnce(find, async () => {
+      const [noteType, publish] = await Promise.all([this.#defaultPicklistValue('TicketNotes', 'noteType'), this.#defaultPicklistValue('TicketNotes', 'publish')]);
+      const title = (note.text.split('\n', 1)[0] ?? '').trim() || 'Acronis';
+      await this.client.createTicketNote(id, {
+        title: title.slice(0, NOTE_TITLE_LENGTH),
+        description: `${note.text.slice(0, NOTE_DESCRIPTION_LENGTH - marker.length - 2)}\n\n${marker}`,
+        noteType: Number(noteType.value),
+        publish: Number(publish.value),
+      });
+    });
+    return { added: created };
+  }
+
+  async closeTicket(ticketId: string, status?: string | number): Promise<PsaTicket> {
+    return this.#setStatus(ticketId, status ?? TICKET_STATUS_COMPLETE);
+  }
+
+  async reopenTicket(ticketId: string, status?: string | number): Promise<PsaTicket> {
+    if (status !== undefined) return this.#setStatus(ticketId, status);
+    return this.#setStatus(ticketId, Number((await this.#defaultPicklistValue('Tickets', 'status')).value));
+  }
+
+  async #setStatus(ticketId: string, status: string | number): Promise<PsaTicket> {
+    const id = this.#ticketId(ticketId);
+    const value = typeof status === 'number' ? status : Number((await this.#requiredPicklistValue('Tickets', 'status', status)).value);
+    await this.client.update('Tickets', id, { status: value });
+    const ticket = await this.client.get('Tickets', id);
+    if (!ticket) throw new VendorApiError({ system: 'autotask', kind: 'not-found', operation: 'PATCH /Tickets', message: `ticket ${ticketId} not found` });
+    return this.#toTicket(ticket);
+  }
+
+  #ticketId(ticketId: string): number {
+    const id = numericId(ticketId);
+    if (id === undefined) throw new VendorApiError({ system: 'autotask', kind: 'not-found', operation: 'ticket', message: `no ticket ${ticketId}` });
+    return id;
+  }
+
+  async #toTicket(ticket: Ticket): Promise<PsaTicket> {
+    const statuses = await this.#picklist('Tickets', 'status');
+    return {
+      id: String(ticket.id),
+      number: ticket.ticketNumber,
+      externalRef: ticket.externalID ?? undefined,
+      closed: ticket.status === TICKET_STATUS_COMPLETE,
+      status: statuses.find((entry) => entry.value === String(ticket.status))?.label ?? String(ticket.status),
+    };
+  }
+
+  async #queryIn<E extends 'ContractServices' | 'ContractServiceUnits' | 'Services'>(entity: E, field: string, ids: number[]) {
+    const results = [];
+    for (let start = 0; start < ids.length; start += IN_CHUNK) results.push(...(await this.client.queryAll(entity, [{ op: 'in', field, value: ids.slice(start, start + IN_CHUNK) }])));
+    return results;
+  }
+
+  #isPayg(contract: Contract, paygValue: string | undefined): boolean {
+    const udf = contract.userDefinedFields?.find((candidate) => candidate.name.toLowerCase() === this.#paygUdfName.toLowerCase());
+    return udf?.value !== null && udf?.value !== undefined && (udf.value === paygValue || udf.value.toLowerCase() === 'yes');
+  }
+
+  /** The stored value that means "Yes" when the PAYG field is a picklist. */
+  async #paygYesValue(): Promise<string | undefined> {
+    const definitions = await this.client.userDefinedFields('Contracts');
+    const definition = definitions.find((candidate) => candidate.name.toLowerCase() === this.#paygUdfName.toLowerCase());
+    return definition?.picklistValues?.find((entry) => entry.label.toLowerCase() === 'yes')?.value;
+  }
+
+  #picklist(entity: 'Companies' | 'Services' | 'Tickets' | 'TicketNotes', field: string): Promise<PicklistValue[]> {
+    let fields = this.#fields.get(entity);
+    if (!fields) {
+      fields = this.client.fields(entity);
+      this.#fields.set(entity, fields);
+      fields.catch(() => this.#fields.delete(entity));
+    }
+    return fields.then((list) => list.find((candidate) => candidate.name === field)?.picklistValues?.filter((entry) => entry.isActive) ?? []);
+  }
+
+  async #picklistValue(entity: 'Companies' | 'Services' | 'Tickets' | 'TicketNotes', field: string, label: string): Promise<PicklistValue | undefined> {
+    return (await this.#picklist(entity, field)).find((entry) => entry.label.toLowerCase() === label.toLowerCase());
+  }
+
+  async #requiredPicklistValue(entity: 'Companies' | 'Services' | 'Tickets' | 'TicketNotes', field: string, label: string): Promise<PicklistValue> {
+    const value = await this.#picklistValue(entity, field, label);
+    if (!value) throw new VendorApiError({ system: 'autotask', kind: 'validation', operation: `${entity}.${field}`, message: `this Autotask instance has no ${field} named '${label}'` });
+    return value;
+  }
+
+  async #defaultPicklistValue(entity: 'Tickets' | 'TicketNotes', field: string): Promise<PicklistValue> {
+    const values = await this.#picklist(entity, field);
+    const value = values.find((entry) => entry.isDefaultValue && !(field === 'status' && entry.value === String(TICKET_STATUS_COMPLETE))) ?? values[0];
+    if (!value) throw new VendorApiError({ system: 'autotask', kind: 'validation', operation: `${entity}.${field}`, message: `this Autotask instance has no ${field} values` });
+    return value;
+  }
+}
+
+/** Finds, or creates and finds; after a create whose answer was lost, finds before giving up. */
+async function createOnce<T>(find: () => Promise<T | undefined>, create: () => Promise<unknown>): Promise<{ value: T; created: boolean }> {
+  const existing = await find();
+  if (existing !== undefined) return { value: existing, created: false };
+  try {
+    await create();
+  } catch (error) {
+    if (!(error instanceof VendorApiError && AMBIGUOUS.has(error.kind))) throw error;
+    const landed = await find();
+    if (landed === undefined) throw error;
+    return { value: landed, created: true };
+  }
+  const made = await find();
+  if (made === undefined) throw new VendorApiError({ system: 'autotask', kind: 'protocol', operation: 'create', message: 'the created record cannot be found' });
+  return { value: made, created: true };
+}
+
+function numericId(id: string): number | undefined {
+  return /^\d+$/.test(id) ? Number(id) : undefined;
+}
+
+function toCompany(company: Company, types: PicklistValue[]): PsaCompany {
+  const type = types.find((entry) => entry.value === String(company.companyType))?.label;
+  return { id: String(company.id), name: company.companyName, types: type ? [type] : [], status: company.isActive ? 'Active' : 'Inactive', active: company.isActive };
+}
+
+/** Units in effect on `date`: the row holding it, else the last row before it, else none. */
+function unitsOn(rows: ContractServiceUnit[], date: string): number {
+  const sorted = [...rows].sort((a, b) => a.startDate.localeCompare(b.startDate));
+  const holding = sorted.find((row) => day(row.startDate) <= date && day(row.endDate) >= date);
+  return (holding ?? sorted.filter((row) => day(row.startDate) <= date).at(-1))?.units ?? 0;
+}
