@@ -93,8 +93,8 @@ function settlePeriod(store: AcronisStore, record: UsageRecord): UsageRecord {
 /** Sets a tenant's usage: by offering-item name, or by usage name through the item enabled for it. */
 export function setUsage(store: AcronisStore, tenant: Tenant, usageName: string, value: number, options: { infraId?: string; absoluteValue?: number } = {}): UsageRecord {
   const enabled = effectiveItems(store, tenant).filter((effective) => effective.setting?.status === 1);
-  const byName = store.catalogueItem(usageName);
-  const item = byName ?? enabled.find((effective) => effective.item.usage_name === usageName)?.item;
+  // An enabled item wins: `workstations` is both a legacy item name and the usage of `pw_base_workstations`.
+  const item = (enabled.find((effective) => effective.item.name === usageName) ?? enabled.find((effective) => effective.item.usage_name === usageName))?.item ?? store.catalogueItem(usageName);
   const reportingOnly = REPORTING_USAGES.some((usage) => usage.usage_name === usageName);
   if (!item && !reportingOnly) throw badRequest('account', `No offering item or usage named ${usageName} for tenant ${tenant.id}`);
   const name = item?.name ?? usageName;
