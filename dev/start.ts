@@ -6,6 +6,7 @@ import { setTimeout as delay } from 'node:timers/promises';
 import { fileURLToPath } from 'node:url';
 import { generateToken } from '../db/api-tokens.ts';
 import { startPostgresServer, type PostgresServer } from './postgres-server.ts';
+import { SIMULATED_VENDORS, SIMULATOR_PORTS, type SimulatedVendor } from '../simulators/ports.ts';
 import { startTemporalDevServer, type TemporalDevServer } from './temporal-server.ts';
 
 const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '..');
@@ -14,6 +15,11 @@ const dataDir = resolve(env.DATA_DIR ?? join(ROOT, '.data'));
 const port = Number(env.PORT ?? 3000);
 const publicUrl = `http://localhost:${port}`;
 const DATABASE_NAME = 'integration';
+
+function simulatorPort(vendor: SimulatedVendor): number {
+  const { port: fallback, variable } = SIMULATOR_PORTS[vendor];
+  return Number(env[variable] ?? fallback);
+}
 
 function say(line = ''): void {
   process.stdout.write(`${line}\n`);
@@ -158,6 +164,9 @@ async function main(): Promise<void> {
     PORT: String(port),
     PUBLIC_URL: publicUrl,
   };
+  const simulatorsOn = env.SIMULATORS !== 'off';
+  // Before the worker: demo partners' workflows reach the simulated vendors at once.
+  if (simulatorsOn) await startChild('sim', 'simulators/main.ts', childEnv, 'simulators listening');
   const workerReady = startChild('worker', 'worker.ts', childEnv, 'worker running');
   const apiReady = startChild('api', 'api/server.ts', childEnv, 'admin API listening');
   await Promise.all([workerReady, apiReady]);
@@ -170,7 +179,12 @@ async function main(): Promise<void> {
   say(`  Temporal Web UI  ${temporalUiUrl}   (decode payloads: sign in at ${publicUrl}/codec/login)`);
   say(`  Temporal         ${temporalAddress}   ${temporalLabel}`);
   say(`  PostgreSQL       ${databaseLabel}`);
-  say(`  Simulators       ${env.SIMULATORS === 'off' ? 'off (SIMULATORS=off)' : 'not part of this build yet'}`);
+  if (simulatorsOn) {
+    say('  Simulated vendors (credentials: GET <url>/_sim/state)');
+    for (const vendor of SIMULATED_VENDORS) say(`    ${vendor.padEnd(19)} http://localhost:${simulatorPort(vendor)}`);
+  } else {
+    say('  Simulated vendors off (SIMULATORS=off)');
+  }
   say(`  Server logs      ${join(relative(process.cwd(), dataDir) || '.', 'logs')}/`);
   say('Press Ctrl-C to stop everything.');
 }
