@@ -6,7 +6,7 @@ import { AGENT_RELEASES } from './catalogue.ts';
 import { AcronisError, badRequest, notFound } from './errors.ts';
 import { applyPlan, revokeResource, type BackupEngine } from './protection.ts';
 import { newUuid, type AcronisStore, type Agent } from './state.ts';
-import { allOf, bodyOf, cursorsOf, first, listRequest, pageOf, rfc1123Time, textMatches, type AcronisContext, type AcronisEnv } from './wire.ts';
+import { allOf, bodyOf, cursorsOf, first, listRequest, pageOf, queryOf, rfc1123Time, textMatches, type AcronisContext, type AcronisEnv } from './wire.ts';
 
 const LATEST_RELEASE = AGENT_RELEASES.length - 1;
 /** A registration token's scope that applies a plan to the machine it registers. */
@@ -80,7 +80,7 @@ export function agentRoutes(store: AcronisStore, agents: AgentRegistry): Hono<Ac
   app.get('/agents/:id', (c) => c.json(agentView(store, agentInScope(c, c.req.param('id')))));
 
   app.delete('/agents', (c) => {
-    const ids = allOf(listRequest(c, 'agents').params, 'id', { commas: true });
+    const ids = allOf(queryOf(c), 'id', { commas: true });
     if (!ids.length) throw badRequest('agents', 'id is required');
     for (const agent of ids.map((id) => agentInScope(c, id))) agents.remove(agent);
     return c.body(null, 204);

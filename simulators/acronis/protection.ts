@@ -9,7 +9,7 @@ import { AcronisError, badRequest, notFound } from './errors.ts';
 import { tenantInScope } from './idp.ts';
 import { newUuid, type AcronisStore, type PlanApplication, type Policy, type Resource, type Tenant } from './state.ts';
 import { BACKUP_POLICY_TYPE, createActivity } from './tasks.ts';
-import { allOf, bodyOf, first, flag, isoTime, listRequest, pageOf, type AcronisContext, type AcronisEnv, type Page, type QueryParams } from './wire.ts';
+import { allOf, bodyOf, first, flag, isoTime, listRequest, pageOf, queryOf, type AcronisContext, type AcronisEnv, type Page, type QueryParams } from './wire.ts';
 
 export const PROTECTION_PLAN_TYPE = 'policy.protection.total';
 /** How long a simulated backup runs. */
@@ -350,7 +350,7 @@ export function protectionRoutes(store: AcronisStore, backups: BackupEngine): { 
   });
 
   policies.delete('/applications', (c) => {
-    const params = listRequest(c, 'policies').params;
+    const params = queryOf(c);
     const policyId = first(params, 'policy_id');
     if (!policyId) throw badRequest('policies', 'policy_id is required');
     const { root } = planInScope(c, policyId);
