@@ -9,6 +9,11 @@ export type RmmKind = (typeof RMM_KINDS)[number];
 export type ExternalSystem = 'acronis' | 'psa' | 'rmm';
 export type CredentialKind = 'acronis' | PsaKind | RmmKind;
 
+/** Authenticated data of a sealed credential: it opens only in the row it was written for. */
+export function credentialContext(partnerId: string, system: ExternalSystem): string {
+  return `partner:${partnerId}:${system}`;
+}
+
 /** The fields of each credential kind that are secret: sealed at rest, never returned, never logged. */
 export const SECRET_FIELDS: Record<CredentialKind, readonly string[]> = {
   acronis: ['clientSecret'],

@@ -55,3 +55,114 @@ export const supervisorStateQuery = defineQuery<PartnerSupervisorState>('state')
 
 /** ApplicationFailure type thrown by loadPartnerProfile when the partner row never appears. */
 export const PARTNER_NOT_FOUND_FAILURE = 'PartnerNotFound';
+
+// --- customer provisioning (SPEC F2.3, F3) -------------------------------------------------------
+
+/** `partner/<id>/provisioning`: the discovery loop that keeps one customer workflow per mapped company. */
+export function provisioningLoopWorkflowId(partnerId: string): string {
+  return `partner/${partnerId}/provisioning`;
+}
+
+/** `partner/<id>/customer/<psaCompanyId>`: one customer's tenant, user, quotas and lifecycle. */
+export function customerWorkflowId(partnerId: string, psaCompanyId: string): string {
+  return `partner/${partnerId}/customer/${psaCompanyId}`;
+}
+
+/** "Sync now": the loop runs a pass at once; a customer re-reads its agreement at once. */
+export const syncNowSignal = defineSignal<[]>('syncNow');
+
+/** What one discovery pass did; counts only, so histories stay small. */
+export interface DiscoverySummary {
+  /** PSA companies read. */
+  companies: number;
+  /** Companies with a mapping (made by an admin, or by automatic mode in this pass). */
+  mapped: number;
+  /** Mappings automatic mode made in this pass. */
+  newlyMapped: number;
+  /** Customer workflows started or told to re-read their agreement. */
+  signalled: number;
+}
+
+export type DiscoveryOutcome = { status: 'done'; summary: DiscoverySummary } | { status: 'off'; reason: string };
+
+export interface ProvisioningLoopState {
+  partnerId: string;
+  passes: number;
+  lastPassAt: string | null;
+  lastPass: DiscoverySummary | null;
+  nextPassAt: string | null;
+  previousRuns: number;
+  stopReason: string | null;
+}
+
+export interface ProvisioningLoopInput {
+  v: 1;
+  partnerId: string;
+  carried?: ProvisioningLoopState;
+  /** Signals one run takes before it continues as new (default 1,000); tests lower it. */
+  signalsPerRun?: number;
+}
+
+export const provisioningLoopStateQuery = defineQuery<ProvisioningLoopState>('state');
+
+export type CustomerPhase =
+  /** Waiting for its first assessment. */
+  | 'pending'
+  /** Tenant, user and quotas match the agreement. */
+  | 'active'
+  /** Mapped, but nothing to provision yet (no active mapped line) and no tenant. */
+  | 'waiting-for-services'
+  /** The tenant cannot be managed; the reason says why (F3.7). */
+  | 'skipped'
+  /** No active service left or mapping removed: the ladder of F3.5 is running. */
+  | 'deprovisioning'
+  /** The ladder deleted the tenant. */
+  | 'deleted'
+  /** Provisioning was switched off or the partner removed; the tenant is left as it is. */
+  | 'stopped';
+
+/** The deprovisioning ladder's deadlines (ISO instants) and what has been done. */
+export interface DeprovisioningLadder {
+  reason: 'no-active-services' | 'mapping-removed';
+  startedAt: string;
+  quotasZeroedAt: string | null;
+  disableAt: string | null;
+  disabledAt: string | null;
+  deleteAt: string | null;
+}
+
+export type CustomerStep = 'switch-to-production' | 'disable-tenant' | 'delete-tenant';
+
+export interface CustomerState {
+  partnerId: string;
+  psaCompanyId: string;
+  phase: CustomerPhase;
+  tenantId: string | null;
+  /** Why the tenant is skipped, or why the last assessment did not provision. */
+  reason: string | null;
+  /** ISO instant a trial tenant moves to production; null once it is in production. */
+  productionAt: string | null;
+  ladder: DeprovisioningLadder | null;
+  /** The next timed step and when it is due. */
+  nextStep: { step: CustomerStep; at: string } | null;
+  lastSyncAt: string | null;
+  syncs: number;
+  previousRuns: number;
+}
+
+export interface CustomerWorkflowInput {
+  v: 1;
+  partnerId: string;
+  psaCompanyId: string;
+  carried?: CustomerState;
+  /** Signals one run takes before it continues as new (default 1,000); tests lower it. */
+  signalsPerRun?: number;
+}
+
+export interface CustomerWorkflowResult {
+  phase: CustomerPhase;
+  tenantId: string | null;
+  reason: string | null;
+}
+
+export const customerStateQuery = defineQuery<CustomerState>('state');

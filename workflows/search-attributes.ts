@@ -7,4 +7,7 @@ export const PsaKindAttribute = defineSearchAttributeKey('PsaKind', SearchAttrib
 export const CapabilityAttribute = defineSearchAttributeKey('Capability', SearchAttributeType.KEYWORD);
 export const CustomerIdAttribute = defineSearchAttributeKey('CustomerId', SearchAttributeType.KEYWORD);
 
-export const ENGINE_SEARCH_ATTRIBUTES = [PartnerIdAttribute, PsaKindAttribute, CapabilityAttribute, CustomerIdAttribute];
+/** A customer workflow's phase (CustomerPhase), so operators and the API can filter by it. */
+export const ProvisioningStateAttribute = defineSearchAttributeKey('ProvisioningState', SearchAttributeType.KEYWORD);
+
+export const ENGINE_SEARCH_ATTRIBUTES = [PartnerIdAttribute, PsaKindAttribute, CapabilityAttribute, CustomerIdAttribute, ProvisioningStateAttribute];

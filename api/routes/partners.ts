@@ -14,7 +14,7 @@ import {
 } from '../../db/partners.ts';
 import type { Database } from '../../db/schema.ts';
 import { insertDefaultSettings, readSettings } from '../../db/settings.ts';
-import { partnerSchemas, splitCredential, type CredentialKind, type ExternalSystem } from '../../domain/partner.ts';
+import { credentialContext, partnerSchemas, splitCredential, type CredentialKind, type ExternalSystem } from '../../domain/partner.ts';
 import { SecretBox } from '../../security/secret-box.ts';
 import { partnerWorkflowId } from '../../workflows/messages.ts';
 import { auditEntry, type ApiDeps } from '../context.ts';
@@ -47,10 +47,6 @@ const PARTNER_NAME_INDEX = 'partners_live_name';
 
 function isUniqueViolation(error: unknown, constraint: string): boolean {
   return typeof error === 'object' && error !== null && (error as { code?: string }).code === '23505' && (error as { constraint?: string }).constraint === constraint;
-}
-
-function credentialContext(partnerId: string, system: ExternalSystem): string {
-  return `partner:${partnerId}:${system}`;
 }
 
 export function partnerRoutes(deps: ApiDeps) {
