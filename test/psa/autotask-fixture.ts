@@ -1,117 +1,15 @@
-import { AutotaskClient } from '../../clients/autotask/client.ts';
-import type { FieldInfo, QueryableEntity } from '../../clients/autotask/types.ts';
 import { AutotaskPsa } from '../../psa/autotask.ts';
-import type { UsagePeriod } from '../../psa/port.ts';
-import { DEFAULT_CREDENTIALS } from '../../simulators/default-credentials.ts';
+import { autotaskCredentials, autotaskSeeder } from '../../simulators/seeding/autotask.ts';
 import type { PsaContractFixture } from './fixture.ts';
 
-const PAYG_UDF = 'Acronis PAYG';
-const RECURRING_SERVICE = 7;
-
-/** The contract suite's Autotask side: set up as an MSP would, through the public REST API. */
+/** The PSA contract suite's fixture for Autotask: the seeder, the adapter and the fault paths. */
 export function autotaskFixture(simulatorUrl: string): PsaContractFixture {
-  const credentials = { baseUrl: simulatorUrl, ...DEFAULT_CREDENTIALS.autotask };
-  const client = new AutotaskClient(credentials);
-  const fields = new Map<QueryableEntity, Promise<FieldInfo[]>>();
-  let owner: Promise<number> | undefined;
-
-  /** A picklist value by label; IDs differ per instance, so they are never hard-coded. */
-  async function picklist(entity: QueryableEntity, field: string, label: string): Promise<number> {
-    if (!fields.has(entity)) fields.set(entity, client.fields(entity));
-    const values = (await fields.get(entity))?.find((candidate) => candidate.name === field)?.picklistValues ?? [];
-    const value = values.find((entry) => entry.label === label)?.value;
-    if (value === undefined) throw new Error(`no ${entity}.${field} named ${label}`);
-    return Number(value);
-  }
-
-  async function paygUdfValue(payg: boolean): Promise<string> {
-    const definition = (await client.userDefinedFields('Contracts')).find((candidate) => candidate.name === PAYG_UDF);
-    const value = definition?.picklistValues?.find((entry) => entry.label === (payg ? 'Yes' : 'No'))?.value;
-    if (value === undefined) throw new Error(`the ${PAYG_UDF} field has no ${payg ? 'Yes' : 'No'}`);
-    return value;
-  }
-
+  const credentials = autotaskCredentials(simulatorUrl);
   return {
-    kind: 'autotask',
+    ...autotaskSeeder(simulatorUrl),
     simulatorUrl,
     adapter: (options) => new AutotaskPsa({ ...credentials, timeoutMs: options?.timeoutMs }),
     adapterWithWrongSecret: () => new AutotaskPsa({ ...credentials, secret: 'not-the-secret' }),
-
-    async createCompany(name) {
-      owner ??= client.queryAll('Resources', [{ op: 'noteq', field: 'userName', value: credentials.username }]).then(([resource]) => {
-        if (!resource) throw new Error('no resource to own the company');
-        return resource.id;
-      });
-      const id = await client.create('Companies', { companyName: name, companyType: await picklist('Companies', 'companyType', 'Customer'), phone: '+1 555 0100', ownerResourceID: await owner });
-      return String(id);
-    },
-
-    async createProduct(name) {
-      return String(await client.create('Services', { name, periodType: await picklist('Services', 'periodType', 'Monthly'), unitPrice: 10, isActive: true }));
-    },
-
-    async createAgreement(companyId, lines, since) {
-      const models = new Set(lines.map((line) => line.billing));
-      // Acronis: "Contracts cannot have both PAYG and Prepaid additions."
-      if (models.size > 1) throw new Error('an Autotask contract is PAYG or prepaid as a whole');
-      const sinceDate = new Date(`${since.slice(0, 10)}T00:00:00Z`);
-      const startDate = new Date(Date.UTC(sinceDate.getUTCFullYear(), sinceDate.getUTCMonth() - 1, 1)).toISOString();
-      const endDate = new Date(Date.UTC(sinceDate.getUTCFullYear() + 1, sinceDate.getUTCMonth(), 0)).toISOString();
-      const contractId = await client.create('Contracts', {
-        companyID: Number(companyId),
-        contractName: `Acronis Cyber Protect ${since.slice(0, 10)}`,
-        contractType: RECURRING_SERVICE,
-        status: 1,
-        startDate,
-        endDate,
-        userDefinedFields: [{ name: PAYG_UDF, value: await paygUdfValue(lines[0]?.billing === 'payg') }],
-      });
-      const lineIds: string[] = [];
-      for (const line of lines) {
-        const serviceId = Number(line.productId);
-        const lineId = await client.createContractService(contractId, { serviceID: serviceId, unitPrice: 10 });
-        const units = Math.ceil(line.quantity);
-        if (units !== 0) await client.createContractServiceAdjustment({ contractID: contractId, serviceID: serviceId, contractServiceID: lineId, effectiveDate: startDate, unitChange: units });
-        lineIds.push(String(lineId));
-      }
-      return { agreementId: String(contractId), lineIds };
-    },
-
-    async cancelLine(agreementId) {
-      // Autotask has no per-service end: the MSP sets the contract inactive.
-      await client.update('Contracts', Number(agreementId), { status: 0 });
-    },
-
-    async ticketRouting() {
-      return {
-        kind: 'autotask',
-        queueId: await picklist('Tickets', 'queueID', 'Monitoring Alert'),
-        status: await picklist('Tickets', 'status', 'New'),
-        priority: await picklist('Tickets', 'priority', 'Medium'),
-        issueType: await picklist('Tickets', 'issueType', 'Backup'),
-        subIssueType: await picklist('Tickets', 'subIssueType', 'Backup Failed'),
-        source: await picklist('Tickets', 'source', 'Monitoring Alert'),
-      };
-    },
-
-    countTickets: (externalRef) => client.count('Tickets', [{ op: 'eq', field: 'externalID', value: externalRef }]),
-
-    async ticketNotes(ticketId) {
-      const notes = await client.queryAll('TicketNotes', [{ op: 'eq', field: 'ticketID', value: Number(ticketId) }]);
-      return notes.map((note) => note.description);
-    },
-
-    async billedQuantity(_agreementId, lineId, period: UsagePeriod) {
-      const rows = await client.queryAll('ContractServiceUnits', [
-        { op: 'eq', field: 'contractServiceID', value: Number(lineId) },
-        { op: 'lte', field: 'startDate', value: `${period.end}T00:00:00Z` },
-        { op: 'gte', field: 'endDate', value: `${period.start}T00:00:00Z` },
-      ]);
-      // The row in effect on the period's first day the contract covers.
-      const [first] = rows.sort((a, b) => b.startDate.localeCompare(a.startDate)).filter((row) => row.startDate.slice(0, 10) <= period.start);
-      return (first ?? rows.at(-1))?.units ?? 0;
-    },
-
     ticketCreatePath: '/v1\\.0/Tickets$',
     companyListPath: '/v1\\.0/Companies/query',
   };

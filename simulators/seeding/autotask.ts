@@ -1,0 +1,116 @@
+import { AutotaskClient } from '../../clients/autotask/client.ts';
+import type { FieldInfo, QueryableEntity } from '../../clients/autotask/types.ts';
+import type { UsagePeriod } from '../../psa/port.ts';
+import { DEFAULT_CREDENTIALS } from '../default-credentials.ts';
+import type { PsaSeeder } from './psa-seeder.ts';
+
+const PAYG_UDF = 'Acronis PAYG';
+const RECURRING_SERVICE = 7;
+
+/** The simulator's default credentials as a partner would enter them. */
+export function autotaskCredentials(simulatorUrl: string) {
+  return { baseUrl: simulatorUrl, ...DEFAULT_CREDENTIALS.autotask };
+}
+
+/** Autotask as an MSP fills it in, through the public REST API with the simulator's default credentials. */
+export function autotaskSeeder(simulatorUrl: string): PsaSeeder {
+  const credentials = autotaskCredentials(simulatorUrl);
+  const client = new AutotaskClient(credentials);
+  const fields = new Map<QueryableEntity, Promise<FieldInfo[]>>();
+  let owner: Promise<number> | undefined;
+
+  /** A picklist value by label; IDs differ per instance, so they are never hard-coded. */
+  async function picklist(entity: QueryableEntity, field: string, label: string): Promise<number> {
+    if (!fields.has(entity)) fields.set(entity, client.fields(entity));
+    const values = (await fields.get(entity))?.find((candidate) => candidate.name === field)?.picklistValues ?? [];
+    const value = values.find((entry) => entry.label === label)?.value;
+    if (value === undefined) throw new Error(`no ${entity}.${field} named ${label}`);
+    return Number(value);
+  }
+
+  async function paygUdfValue(payg: boolean): Promise<string> {
+    const definition = (await client.userDefinedFields('Contracts')).find((candidate) => candidate.name === PAYG_UDF);
+    const value = definition?.picklistValues?.find((entry) => entry.label === (payg ? 'Yes' : 'No'))?.value;
+    if (value === undefined) throw new Error(`the ${PAYG_UDF} field has no ${payg ? 'Yes' : 'No'}`);
+    return value;
+  }
+
+  return {
+    kind: 'autotask',
+
+    async createCompany(name) {
+      owner ??= client.queryAll('Resources', [{ op: 'noteq', field: 'userName', value: credentials.username }]).then(([resource]) => {
+        if (!resource) throw new Error('no resource to own the company');
+        return resource.id;
+      });
+      const id = await client.create('Companies', { companyName: name, companyType: await picklist('Companies', 'companyType', 'Customer'), phone: '+1 555 0100', ownerResourceID: await owner });
+      return String(id);
+    },
+
+    async createProduct(name) {
+      return String(await client.create('Services', { name, periodType: await picklist('Services', 'periodType', 'Monthly'), unitPrice: 10, isActive: true }));
+    },
+
+    async createAgreement(companyId, lines, since, name = `Acronis Cyber Protect ${since.slice(0, 10)}`) {
+      const models = new Set(lines.map((line) => line.billing));
+      // Acronis: "Contracts cannot have both PAYG and Prepaid additions."
+      if (models.size > 1) throw new Error('an Autotask contract is PAYG or prepaid as a whole');
+      const sinceDate = new Date(`${since.slice(0, 10)}T00:00:00Z`);
+      const startDate = new Date(Date.UTC(sinceDate.getUTCFullYear(), sinceDate.getUTCMonth() - 1, 1)).toISOString();
+      const endDate = new Date(Date.UTC(sinceDate.getUTCFullYear() + 1, sinceDate.getUTCMonth(), 0)).toISOString();
+      const contractId = await client.create('Contracts', {
+        companyID: Number(companyId),
+        contractName: name,
+        contractType: RECURRING_SERVICE,
+        status: 1,
+        startDate,
+        endDate,
+        userDefinedFields: [{ name: PAYG_UDF, value: await paygUdfValue(lines[0]?.billing === 'payg') }],
+      });
+      const lineIds: string[] = [];
+      for (const line of lines) {
+        const serviceId = Number(line.productId);
+        const lineId = await client.createContractService(contractId, { serviceID: serviceId, unitPrice: 10 });
+        const units = Math.ceil(line.quantity);
+        if (units !== 0) await client.createContractServiceAdjustment({ contractID: contractId, serviceID: serviceId, contractServiceID: lineId, effectiveDate: startDate, unitChange: units });
+        lineIds.push(String(lineId));
+      }
+      return { agreementId: String(contractId), lineIds };
+    },
+
+    async cancelLine(agreementId) {
+      // Autotask has no per-service end: the MSP sets the contract inactive.
+      await client.update('Contracts', Number(agreementId), { status: 0 });
+    },
+
+    async ticketRouting() {
+      return {
+        kind: 'autotask',
+        queueId: await picklist('Tickets', 'queueID', 'Monitoring Alert'),
+        status: await picklist('Tickets', 'status', 'New'),
+        priority: await picklist('Tickets', 'priority', 'Medium'),
+        issueType: await picklist('Tickets', 'issueType', 'Backup'),
+        subIssueType: await picklist('Tickets', 'subIssueType', 'Backup Failed'),
+        source: await picklist('Tickets', 'source', 'Monitoring Alert'),
+      };
+    },
+
+    countTickets: (externalRef) => client.count('Tickets', [{ op: 'eq', field: 'externalID', value: externalRef }]),
+
+    async ticketNotes(ticketId) {
+      const notes = await client.queryAll('TicketNotes', [{ op: 'eq', field: 'ticketID', value: Number(ticketId) }]);
+      return notes.map((note) => note.description);
+    },
+
+    async billedQuantity(_agreementId, lineId, period: UsagePeriod) {
+      const rows = await client.queryAll('ContractServiceUnits', [
+        { op: 'eq', field: 'contractServiceID', value: Number(lineId) },
+        { op: 'lte', field: 'startDate', value: `${period.end}T00:00:00Z` },
+        { op: 'gte', field: 'endDate', value: `${period.start}T00:00:00Z` },
+      ]);
+      // The row in effect on the period's first day the contract covers.
+      const [first] = rows.sort((a, b) => b.startDate.localeCompare(a.startDate)).filter((row) => row.startDate.slice(0, 10) <= period.start);
+      return (first ?? rows.at(-1))?.units ?? 0;
+    },
+  };
+}

@@ -1,0 +1,33 @@
+import type { BillingModel, PsaKind, TicketRouting, UsagePeriod } from '../../psa/port.ts';
+
+export interface SeededLine {
+  productId: string;
+  quantity: number;
+  billing: BillingModel;
+}
+
+/**
+ * What an MSP does in its PSA, through the vendor's public API only (never `/_sim` internals): the
+ * PSA contract suite builds its fixtures with it and `npm start` its demo world. One implementation
+ * per PSA: `connectwise-manage.ts`, `autotask.ts`.
+ */
+export interface PsaSeeder {
+  kind: PsaKind;
+  createCompany(name: string): Promise<string>;
+  createProduct(name: string): Promise<string>;
+  /**
+   * An agreement (CWM) / recurring-service contract (Autotask) holding these lines, starting before
+   * `since`; `name` is what the MSP calls it (a generated name when absent).
+   */
+  createAgreement(companyId: string, lines: SeededLine[], since: string, name?: string): Promise<{ agreementId: string; lineIds: string[] }>;
+  /** Cancels one line the way an MSP would (CWM: cancelled date on the addition; Autotask: end the contract). */
+  cancelLine(agreementId: string, lineId: string): Promise<void>;
+  /** Board/queue and classification to open tickets with, set up through the vendor API if needed. */
+  ticketRouting(): Promise<TicketRouting>;
+  /** Tickets carrying `externalRef`, counted through the vendor's own query API. */
+  countTickets(externalRef: string): Promise<number>;
+  /** Notes on a ticket, read through the vendor API. */
+  ticketNotes(ticketId: string): Promise<string[]>;
+  /** What the PSA will bill for the line in the period, read through the vendor API. */
+  billedQuantity(agreementId: string, lineId: string, period: UsagePeriod): Promise<number>;
+}
