@@ -32,22 +32,29 @@ export class ProvisioningWorkflows {
     this.#client = client;
   }
 
-  /** Runs a discovery pass now, starting the partner's provisioning loop if it is not running. */
-  async syncProvisioning(partnerId: string, psaKind: PsaKind): Promise<void> {
+  #loopOptions(partnerId: string, psaKind: PsaKind) {
     const input: ProvisioningLoopInput = { v: 1, partnerId };
-    await this.#client.workflow.signalWithStart<typeof provisioningLoop, []>('provisioningLoop', {
+    return {
       workflowId: provisioningLoopWorkflowId(partnerId),
       taskQueue: TASK_QUEUE,
-      args: [input],
-      signal: syncNowSignal,
-      signalArgs: [],
+      args: [input] as [ProvisioningLoopInput],
       typedSearchAttributes: [
         { key: PartnerIdAttribute, value: partnerId },
         { key: PsaKindAttribute, value: psaKind },
         { key: CapabilityAttribute, value: 'provisioning' },
       ],
       staticSummary: 'Customer discovery and provisioning loop',
-    });
+    };
+  }
+
+  /** Starts the partner's provisioning loop unless it runs already (the supervisor, when the capability is on). */
+  async ensureProvisioningLoop(partnerId: string, psaKind: PsaKind): Promise<void> {
+    await this.#client.workflow.start<typeof provisioningLoop>('provisioningLoop', { ...this.#loopOptions(partnerId, psaKind), workflowIdConflictPolicy: 'USE_EXISTING' });
+  }
+
+  /** Runs a discovery pass now, starting the partner's provisioning loop if it is not running. */
+  async syncProvisioning(partnerId: string, psaKind: PsaKind): Promise<void> {
+    await this.#client.workflow.signalWithStart<typeof provisioningLoop, []>('provisioningLoop', { ...this.#loopOptions(partnerId, psaKind), signal: syncNowSignal, signalArgs: [] });
   }
 
   /** Starts the customer's workflow if needed and makes it re-read its mapping and agreement now. */

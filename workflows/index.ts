@@ -1,2 +1,4 @@
 // The worker's workflowsPath: every workflow type the engine runs, and nothing else.
 export { partnerSupervisor } from './partner-supervisor.ts';
+export { customerProvisioning } from './customer-provisioning.ts';
+export { provisioningLoop } from './provisioning-loop.ts';

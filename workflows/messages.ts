@@ -91,6 +91,8 @@ export interface ProvisioningLoopState {
   lastPassAt: string | null;
   lastPass: DiscoverySummary | null;
   nextPassAt: string | null;
+  /** The last pass's failure when it could not be retried (credentials refused ...); cleared by a good pass. */
+  lastError: string | null;
   previousRuns: number;
   stopReason: string | null;
 }
@@ -99,6 +101,8 @@ export interface ProvisioningLoopInput {
   v: 1;
   partnerId: string;
   carried?: ProvisioningLoopState;
+  /** "Sync now" arrived but had not run when the previous run continued as new. */
+  forcePending?: boolean;
   /** Signals one run takes before it continues as new (default 1,000); tests lower it. */
   signalsPerRun?: number;
 }
@@ -112,8 +116,10 @@ export type CustomerPhase =
   | 'active'
   /** Mapped, but nothing to provision yet (no active mapped line) and no tenant. */
   | 'waiting-for-services'
-  /** The tenant cannot be managed; the reason says why (F3.7). */
+  /** The tenant cannot be managed, or its mapping is broken; the reason says why (F3.7, F2.5). */
   | 'skipped'
+  /** A vendor refused a request in a way retrying cannot fix (credentials, a required field); tried again at the next sync. */
+  | 'needs-attention'
   /** No active service left or mapping removed: the ladder of F3.5 is running. */
   | 'deprovisioning'
   /** The ladder deleted the tenant. */
@@ -155,6 +161,8 @@ export interface CustomerWorkflowInput {
   partnerId: string;
   psaCompanyId: string;
   carried?: CustomerState;
+  /** A sync was asked for but not yet run when the previous run continued as new. */
+  syncPending?: boolean;
   /** Signals one run takes before it continues as new (default 1,000); tests lower it. */
   signalsPerRun?: number;
 }

@@ -5,11 +5,13 @@ import {
   condition,
   continueAsNew,
   log,
+  patched,
   proxyActivities,
   setCurrentDetails,
   setHandler,
   workflowInfo,
 } from '@temporalio/workflow';
+import type { PartnerLoopActivities } from '../activities/partner-loops.ts';
 import type { PartnerProfileActivities } from '../activities/partner-profile.ts';
 import {
   configurationChangedSignal,
@@ -35,6 +37,13 @@ const { loadPartnerProfile } = proxyActivities<PartnerProfileActivities>({
   summary: 'load partner profile from PostgreSQL',
 });
 
+// Starting a workflow: Temporal answers in milliseconds, and an outage only delays the loops.
+const { ensureProvisioningLoop } = proxyActivities<PartnerLoopActivities>({
+  startToCloseTimeout: '30 seconds',
+  retry: { initialInterval: '1 second', backoffCoefficient: 2, maximumInterval: '1 minute' },
+  summary: 'start the provisioning loop unless it runs',
+});
+
 function isPartnerNotFound(error: unknown): boolean {
   return error instanceof ActivityFailure && error.cause instanceof ApplicationFailure && error.cause.type === PARTNER_NOT_FOUND_FAILURE;
 }
@@ -52,8 +61,8 @@ function currentDetailsMarkdown(state: PartnerSupervisorState): string {
 
 /**
  * `partner/<id>`: lives as long as the partner. Keeps the partner's profile current (settings
- * signals plus an hourly check) and ends when the partner is removed. Later issues start and stop
- * the partner's loops from here as capabilities switch on and off.
+ * signals plus an hourly check), starts the provisioning loop while that capability is on (the
+ * loop ends itself when it is switched off), and ends when the partner is removed.
  */
 export async function partnerSupervisor(input: PartnerSupervisorInput): Promise<PartnerSupervisorResult> {
   const state: PartnerSupervisorState = input.carried ?? {
@@ -105,6 +114,9 @@ export async function partnerSupervisor(input: PartnerSupervisorInput): Promise<
         const load = await loadPartnerProfile(state.partnerId);
         if (load.status === 'removed') return stop('partner removed');
         apply(load.profile);
+        // Every load, not only on a change: a loop that ended (switched off and on again) comes back.
+        // Supervisors recorded before the loop existed replay without this step.
+        if (load.profile.capabilities.provisioning && patched('start-provisioning-loop')) await ensureProvisioningLoop({ partnerId: state.partnerId, psaKind: load.profile.psaKind });
       } catch (error) {
         if (isPartnerNotFound(error)) return stop('partner not found in the database');
         throw error;
