@@ -51,6 +51,14 @@ export interface CompanyMappingsTable {
   updated_at: UpdatedAt;
 }
 
+/** A digest of a mapped company's service lines (and the product mappings) as discovery last saw them. */
+export interface CustomerLineFingerprintsTable {
+  partner_id: string;
+  psa_company_id: string;
+  fingerprint: string;
+  seen_at: ColumnType<Date, Date | undefined, Date>;
+}
+
 export interface AlertMappingsTable {
   partner_id: string;
   alert_type: string;
@@ -90,6 +98,7 @@ export interface Database {
   partner_settings: PartnerSettingsTable;
   product_mappings: ProductMappingsTable;
   company_mappings: CompanyMappingsTable;
+  customer_line_fingerprints: CustomerLineFingerprintsTable;
   alert_mappings: AlertMappingsTable;
   api_tokens: ApiTokensTable;
   audit_log: AuditLogTable;
