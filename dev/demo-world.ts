@@ -1,0 +1,418 @@
+/**
+ * The demo world `npm start` builds in the simulated vendors unless `DEMO=off`: what an MSP already
+ * has in its tools, made through the vendors' public APIs (our clients and the PSA seeders), with
+ * `/_sim` only where the vendor has no API (adding RMM computers, usage figures, a failing backup).
+ * Then one demo partner per PSA, registered through the admin API.
+ *
+ * The simulators keep their state in memory and start empty, so they are seeded on every start;
+ * partners live in PostgreSQL, so a demo partner is registered only when none of its name exists.
+ * Nothing advances the simulated clock: the world runs in real time.
+ */
+import { setTimeout as delay } from 'node:timers/promises';
+import { AcronisClient, BACKUP_APPLICATION_ID } from '../clients/acronis/client.ts';
+import { collect, ConnectWiseAutomateClient } from '../clients/connectwise-automate/client.ts';
+import { where } from '../clients/connectwise-automate/condition.ts';
+import type { BillingModel, PsaKind } from '../psa/port.ts';
+import { DEFAULT_CREDENTIALS } from '../simulators/default-credentials.ts';
+import type { SimulatedVendor } from '../simulators/ports.ts';
+import { autotaskSeeder } from '../simulators/seeding/autotask.ts';
+import { connectWiseManageSeeder } from '../simulators/seeding/connectwise-manage.ts';
+import type { PsaSeeder } from '../simulators/seeding/psa-seeder.ts';
+
+const PRODUCTS = {
+  workstations: 'Acronis Cyber Protect – Workstations',
+  servers: 'Acronis Cyber Protect – Servers',
+  storage: 'Acronis Cloud Storage (GB)',
+} as const;
+type Product = keyof typeof PRODUCTS;
+
+interface DemoLine {
+  product: Product;
+  quantity: number;
+  billing: BillingModel;
+  cancelled?: true;
+}
+
+interface DemoComputer {
+  name: string;
+  os: string;
+  offline?: true;
+  /** The Acronis agent is installed (through the RMM's plugin script); needs an Acronis customer. */
+  agent?: true;
+  failingBackups?: true;
+}
+
+interface DemoCompany {
+  name: string;
+  /** CWM agreements / Autotask contracts. An Autotask contract is PAYG or prepaid as a whole and is cancelled as a whole. */
+  agreements: { name: string; lines: DemoLine[] }[];
+  /** Already an Acronis customer: a tenant in production with the per-workload items and this much backup storage. */
+  acronis?: { storageGb: number };
+  /** Managed in Automate, at one location. */
+  computers?: DemoComputer[];
+}
+
+interface DemoPsa {
+  kind: PsaKind;
+  vendor: SimulatedVendor;
+  label: string;
+  partnerName: string;
+  timezone: string;
+  /** The ticket status auto-close moves tickets to, as this PSA names it. */
+  closedStatus: string;
+  seeder: (url: string) => PsaSeeder;
+  companies: DemoCompany[];
+}
+
+const WINDOWS_SERVER = 'Microsoft Windows Server 2022 Standard';
+const WINDOWS_11 = 'Microsoft Windows 11 Pro x64';
+const WINDOWS_10 = 'Microsoft Windows 10 Pro x64';
+
+/** Distinct customers per PSA: both demo partners share the simulated Acronis partner, where tenant names are unique. */
+const DEMO_PSAS: DemoPsa[] = [
+  {
+    kind: 'connectwise-manage',
+    vendor: 'connectwise-manage',
+    label: 'ConnectWise Manage',
+    partnerName: 'Demo MSP (ConnectWise Manage)',
+    timezone: 'America/New_York',
+    closedStatus: 'Completed',
+    seeder: connectWiseManageSeeder,
+    companies: [
+      {
+        name: 'Riverside Dental Group',
+        agreements: [{
+          name: 'Managed Backup – Riverside Dental Group',
+          lines: [
+            { product: 'workstations', quantity: 25, billing: 'prepaid' },
+            { product: 'servers', quantity: 3, billing: 'prepaid' },
+            { product: 'storage', quantity: 0, billing: 'payg' },
+          ],
+        }],
+        acronis: { storageGb: 412 },
+        computers: [
+          { name: 'RDG-FS01', os: WINDOWS_SERVER, agent: true, failingBackups: true },
+          { name: 'RDG-FRONTDESK-01', os: WINDOWS_11, agent: true },
+          { name: 'RDG-XRAY-02', os: WINDOWS_10, agent: true },
+          { name: 'RDG-LAPTOP-07', os: WINDOWS_11, offline: true },
+        ],
+      },
+      {
+        name: 'Hudson Valley Realty',
+        agreements: [{
+          name: 'Managed Backup – Hudson Valley Realty',
+          lines: [
+            { product: 'workstations', quantity: 10, billing: 'prepaid' },
+            { product: 'servers', quantity: 1, billing: 'prepaid', cancelled: true },
+            { product: 'storage', quantity: 0, billing: 'payg' },
+          ],
+        }],
+        computers: [
+          { name: 'HVR-DC01', os: WINDOWS_SERVER },
+          { name: 'HVR-WS-01', os: WINDOWS_11 },
+          { name: 'HVR-WS-02', os: WINDOWS_11 },
+        ],
+      },
+      {
+        name: 'Bayside Legal Partners',
+        agreements: [{
+          name: 'Managed Backup – Bayside Legal Partners',
+          lines: [
+            { product: 'workstations', quantity: 8, billing: 'prepaid' },
+            { product: 'storage', quantity: 0, billing: 'payg' },
+          ],
+        }],
+      },
+      { name: 'Greenleaf Landscaping', agreements: [] },
+    ],
+  },
+  {
+    kind: 'autotask',
+    vendor: 'autotask',
+    label: 'Autotask',
+    partnerName: 'Demo MSP (Autotask)',
+    timezone: 'Europe/London',
+    closedStatus: 'Complete',
+    seeder: autotaskSeeder,
+    companies: [
+      {
+        name: 'Thames Valley Accountants',
+        agreements: [
+          {
+            name: 'Acronis Cyber Protect – Thames Valley Accountants',
+            lines: [
+              { product: 'workstations', quantity: 15, billing: 'prepaid' },
+              { product: 'servers', quantity: 2, billing: 'prepaid' },
+            ],
+          },
+          { name: 'Acronis Cloud Storage – Thames Valley Accountants', lines: [{ product: 'storage', quantity: 0, billing: 'payg' }] },
+        ],
+        acronis: { storageGb: 186 },
+        computers: [
+          { name: 'TVA-SRV01', os: WINDOWS_SERVER, agent: true },
+          { name: 'TVA-PC-01', os: WINDOWS_11, agent: true },
+          { name: 'TVA-PC-02', os: WINDOWS_11, agent: true },
+        ],
+      },
+      {
+        name: 'Pennine Engineering Ltd',
+        agreements: [
+          { name: 'Acronis Cyber Protect – Pennine Engineering', lines: [{ product: 'workstations', quantity: 12, billing: 'prepaid' }] },
+          { name: 'Acronis Cloud Storage – Pennine Engineering', lines: [{ product: 'storage', quantity: 0, billing: 'payg' }] },
+        ],
+        computers: [
+          { name: 'PEN-WS-01', os: WINDOWS_10 },
+          { name: 'PEN-WS-02', os: WINDOWS_11 },
+        ],
+      },
+      {
+        name: 'Cotswold Veterinary Practice',
+        agreements: [
+          { name: 'Acronis Cyber Protect – Cotswold Veterinary', lines: [{ product: 'workstations', quantity: 6, billing: 'prepaid' }] },
+          { name: 'Acronis Server Backup – Cotswold Veterinary', lines: [{ product: 'servers', quantity: 1, billing: 'prepaid', cancelled: true }] },
+        ],
+      },
+      { name: 'Harbourside Café Ltd', agreements: [] },
+    ],
+  },
+];
+
+const PROTECTION_PLAN = 'Servers and workstations – daily';
+const INSTALL_SCRIPT = 'Acronis Data Cloud agent Install/Upgrade';
+const BACKUP_ERROR = 'The backup location is not reachable: connection timed out';
+const REGISTRATION_TOKEN_LIFETIME_S = 30 * 86_400;
+const AGENT_WAIT_MS = 30_000;
+const GB = 1024 ** 3;
+
+export interface DemoWorldTarget {
+  /** The simulators' base URLs, as a partner enters them. */
+  simulators: Record<SimulatedVendor, string>;
+  /** The admin API and an admin token. */
+  api: { url: string; token: string };
+}
+
+export interface DemoPartner {
+  name: string;
+  id: string;
+  /** False when a partner of this name already existed (a restart). */
+  registered: boolean;
+}
+
+export interface DemoWorld {
+  /** One short line per thing made, `label  what`. */
+  made: { label: string; what: string }[];
+  partners: DemoPartner[];
+  /** What could not be made; the rest was made anyway. */
+  problems: string[];
+}
+
+function problemText(error: unknown): string {
+  return error instanceof Error ? error.message : String(error);
+}
+
+/** A `/_sim` control call: only for what the vendor has no API for. */
+async function simControl(baseUrl: string, method: string, path: string, body: unknown): Promise<unknown> {
+  const response = await fetch(`${baseUrl}/_sim${path}`, { method, headers: { 'content-type': 'application/json' }, body: JSON.stringify(body) });
+  if (!response.ok) throw new Error(`${method} ${baseUrl}/_sim${path}: ${response.status} ${await response.text()}`);
+  return response.status === 204 ? undefined : response.json();
+}
+
+function firstOfThisMonth(): string {
+  const now = new Date();
+  return new Date(Date.UTC(now.getUTCFullYear(), now.getUTCMonth(), 1)).toISOString().slice(0, 10);
+}
+
+function count(n: number, noun: string, plural = `${noun}s`): string {
+  return `${n} ${n === 1 ? noun : plural}`;
+}
+
+/** Companies, products and agreements/contracts in one PSA; answers each company's PSA id. */
+async function seedPsa(psa: DemoPsa, url: string, made: DemoWorld['made']): Promise<Map<DemoCompany, string>> {
+  const seeder = psa.seeder(url);
+  const since = firstOfThisMonth();
+  const productIds = new Map<Product, string>();
+  for (const product of Object.keys(PRODUCTS) as Product[]) productIds.set(product, await seeder.createProduct(PRODUCTS[product]));
+  const companyIds = new Map<DemoCompany, string>();
+  let agreements = 0;
+  let cancelled = 0;
+  for (const company of psa.companies) {
+    const companyId = await seeder.createCompany(company.name);
+    companyIds.set(company, companyId);
+    for (const agreement of company.agreements) {
+      const lines = agreement.lines.map((line) => ({ productId: productIds.get(line.product)!, quantity: line.quantity, billing: line.billing }));
+      const { agreementId, lineIds } = await seeder.createAgreement(companyId, lines, since, agreement.name);
+      agreements++;
+      for (const [index, line] of agreement.lines.entries()) {
+        if (!line.cancelled) continue;
+        await seeder.cancelLine(agreementId, lineIds[index]!);
+        cancelled++;
+      }
+    }
+  }
+  const agreementNoun = psa.kind === 'autotask' ? 'contract' : 'agreement';
+  made.push({ label: psa.label, what: `${count(psa.companies.length, 'company', 'companies')}, ${count(agreements, agreementNoun)} (${count(cancelled, 'line')} cancelled), ${count(productIds.size, 'product')}` });
+  return companyIds;
+}
+
+interface AcronisCustomer {
+  company: DemoCompany;
+  tenantId: string;
+  registrationToken: string;
+}
+
+async function seedAcronisCustomers(acronis: AcronisClient, url: string, made: DemoWorld['made']): Promise<AcronisCustomer[]> {
+  const partnerTenantId = (await acronis.getApiClient()).tenant_id;
+  const customers: AcronisCustomer[] = [];
+  for (const company of DEMO_PSAS.flatMap((psa) => psa.companies)) {
+    if (!company.acronis) continue;
+    const tenant = await acronis.createTenant({ name: company.name, kind: 'customer', parent_id: partnerTenantId, language: 'en' });
+    // An MSP's existing customers are past their trial and use the per-workload edition.
+    await acronis.setPricingMode(tenant.id, 'production', (await acronis.getPricing(tenant.id)).version);
+    const [storageId] = await acronis.tenantStorageIds(tenant.id);
+    await acronis.setOfferingItems(tenant.id, [
+      { application_id: BACKUP_APPLICATION_ID, name: 'pw_base_workstations', status: 1 },
+      { application_id: BACKUP_APPLICATION_ID, name: 'pw_base_servers', status: 1 },
+      { application_id: BACKUP_APPLICATION_ID, name: 'pw_base_storage', status: 1, ...(storageId ? { infra_id: storageId } : {}) },
+    ]);
+    // Acronis has no API that makes usage; the simulator's refresh would take hours.
+    const agents = company.computers?.filter((computer) => computer.agent) ?? [];
+    const servers = agents.filter((computer) => computer.os.includes('Server')).length;
+    for (const [usageName, value] of [['workstations', agents.length - servers], ['servers', servers], ['storage', company.acronis.storageGb * GB]] as const) {
+      await simControl(url, 'PUT', '/usage', { tenantId: tenant.id, usageName, value });
+    }
+    const { token } = await acronis.createRegistrationToken(tenant.id, { expiresInSeconds: REGISTRATION_TOKEN_LIFETIME_S });
+    customers.push({ company, tenantId: tenant.id, registrationToken: token });
+  }
+  made.push({ label: 'Acronis', what: `${count(customers.length, 'customer tenant')} (${customers.map((customer) => customer.company.name).join(', ')}), each with a registration token and usage` });
+  return customers;
+}
+
+/** Clients, locations and computers in Automate; the plugin's install script on the computers marked `agent`. */
+async function seedAutomate(automate: ConnectWiseAutomateClient, url: string, customers: AcronisCustomer[], psaIds: Map<DemoCompany, string>, made: DemoWorld['made']): Promise<void> {
+  const [installScript] = await collect(automate.scripts({ condition: where.eq('Name', INSTALL_SCRIPT) }));
+  if (!installScript) throw new Error(`Automate has no script named ${INSTALL_SCRIPT}`);
+  let clients = 0;
+  let computers = 0;
+  let installs = 0;
+  for (const psa of DEMO_PSAS) {
+    for (const company of psa.companies) {
+      if (!company.computers) continue;
+      // Automate links a client to its ConnectWise Manage company by the company's id.
+      const externalId = psa.kind === 'connectwise-manage' ? Number(psaIds.get(company)) : null;
+      const client = await automate.createClient({ Name: company.name, ExternalId: externalId });
+      const location = await automate.createLocation({ Name: 'Main Office', ClientId: client.Id });
+      clients++;
+      const withAgent: number[] = [];
+      for (const computer of company.computers) {
+        const body = { clientId: client.Id, locationId: location.Id, name: computer.name, os: computer.os, online: !computer.offline };
+        const { Id } = (await simControl(url, 'POST', '/computers', body)) as { Id: number };
+        computers++;
+        if (computer.agent) withAgent.push(Id);
+      }
+      if (!withAgent.length) continue;
+      const customer = customers.find((candidate) => candidate.company === company);
+      if (!customer) throw new Error(`${company.name} has computers with agents but no Acronis tenant`);
+      const result = await automate.executeScript(installScript.Id, withAgent, { RegistrationToken: customer.registrationToken });
+      if (result.ContainsUnsuccessfulResults) throw new Error(`Automate refused the agent install on ${company.name}'s computers`);
+      installs += withAgent.length;
+    }
+  }
+  const offline = DEMO_PSAS.flatMap((psa) => psa.companies).flatMap((company) => company.computers ?? []).filter((computer) => computer.offline).length;
+  made.push({ label: 'Automate', what: `${count(clients, 'client')}, ${count(computers, 'computer')} (${offline} offline); the Acronis agent install runs on ${installs}` });
+}
+
+/** Once the installs have made the agents: the protection plan on their machines, one machine's backups failing, a first run. */
+async function protectMachines(acronis: AcronisClient, url: string, made: DemoWorld['made']): Promise<void> {
+  const computers = DEMO_PSAS.flatMap((psa) => psa.companies).flatMap((company) => company.computers ?? []).filter((computer) => computer.agent);
+  const expected = new Set(computers.map((computer) => computer.name));
+  const deadline = Date.now() + AGENT_WAIT_MS;
+  let agents = await collect(acronis.listAgents());
+  while (agents.filter((agent) => expected.has(agent.hostname)).length < expected.size) {
+    if (Date.now() > deadline) throw new Error(`the Acronis agents did not all appear within ${AGENT_WAIT_MS / 1000} s`);
+    await delay(500);
+    agents = await collect(acronis.listAgents());
+  }
+  const agentIds = new Set(agents.filter((agent) => expected.has(agent.hostname)).map((agent) => agent.id));
+  const machines = (await collect(acronis.listResources({ type: 'resource.machine' }))).filter((resource) => resource.agent_id !== null && agentIds.has(resource.agent_id));
+  const planId = await acronis.createProtectionPlan({ name: PROTECTION_PLAN, schedule: { type: 'daily', time: '01:00' } });
+  const issues = await acronis.applyPlan(planId, machines.map((machine) => machine.id));
+  if (issues.length) throw new Error(`the protection plan was not applied: ${issues.map((issue) => issue.message).join('; ')}`);
+  const failing = computers.filter((computer) => computer.failingBackups).map((computer) => computer.name);
+  for (const machine of machines.filter((candidate) => failing.includes(candidate.name))) {
+    // Acronis has no API that makes a backup fail.
+    await simControl(url, 'POST', '/backups/outcome', { resourceId: machine.id, outcome: 'fail', error: BACKUP_ERROR });
+  }
+  await acronis.runPlan(planId);
+  made.push({ label: 'Acronis agents', what: `${count(machines.length, 'machine')} protected by "${PROTECTION_PLAN}", backing up now; ${failing.join(', ')} fails (BackupFailed alert in about a minute)` });
+}
+
+async function seedVendors(urls: Record<SimulatedVendor, string>, made: DemoWorld['made']): Promise<void> {
+  const psaIds = new Map<DemoCompany, string>();
+  for (const psa of DEMO_PSAS) for (const [company, id] of await seedPsa(psa, urls[psa.vendor], made)) psaIds.set(company, id);
+  const { clientId, clientSecret } = DEFAULT_CREDENTIALS.acronis;
+  const acronis = new AcronisClient({ baseUrl: urls.acronis, clientId, clientSecret });
+  const customers = await seedAcronisCustomers(acronis, urls.acronis, made);
+  await seedAutomate(new ConnectWiseAutomateClient({ baseUrl: urls.automate, ...DEFAULT_CREDENTIALS.automate }), urls.automate, customers, psaIds, made);
+  await protectMachines(acronis, urls.acronis, made);
+}
+
+function partnerRegistration(psa: DemoPsa, urls: Record<SimulatedVendor, string>) {
+  const { clientId, clientSecret } = DEFAULT_CREDENTIALS.acronis;
+  const psaCredentials =
+    psa.kind === 'connectwise-manage'
+      ? { kind: psa.kind, baseUrl: urls[psa.vendor], ...DEFAULT_CREDENTIALS['connectwise-manage'] }
+      : { kind: psa.kind, baseUrl: urls[psa.vendor], ...DEFAULT_CREDENTIALS.autotask };
+  return {
+    name: psa.partnerName,
+    timezone: psa.timezone,
+    acronis: { baseUrl: urls.acronis, clientId, clientSecret },
+    psa: psaCredentials,
+    rmm: { kind: 'connectwise-automate', baseUrl: urls.automate, ...DEFAULT_CREDENTIALS.automate },
+  };
+}
+
+/** Every capability on, as a partner who has seen the demo would switch them. */
+function demoSettings(psa: DemoPsa) {
+  return {
+    provisioning: { enabled: true, automatic: true },
+    billing: { enabled: true },
+    tickets: { enabled: true, autoClose: { enabled: true, status: psa.closedStatus } },
+    agents: { enabled: true },
+  };
+}
+
+async function registerPartners(target: DemoWorldTarget, world: DemoWorld): Promise<void> {
+  const call = async <T>(method: string, path: string, body?: unknown): Promise<T> => {
+    const response = await fetch(`${target.api.url}${path}`, {
+      method,
+      headers: { authorization: `Bearer ${target.api.token}`, ...(body === undefined ? {} : { 'content-type': 'application/json' }) },
+      body: body === undefined ? undefined : JSON.stringify(body),
+    });
+    if (!response.ok) throw new Error(`${method} ${path}: ${response.status} ${await response.text()}`);
+    return (await response.json()) as T;
+  };
+  const existing = (await call<{ items: { id: string; name: string }[] }>('GET', '/v1/partners')).items;
+  for (const psa of DEMO_PSAS) {
+    try {
+      const found = existing.find((partner) => partner.name === psa.partnerName);
+      if (found) {
+        world.partners.push({ name: psa.partnerName, id: found.id, registered: false });
+        continue;
+      }
+      const { id } = await call<{ id: string }>('POST', '/v1/partners', partnerRegistration(psa, target.simulators));
+      await call('PUT', `/v1/partners/${id}/settings`, demoSettings(psa));
+      world.partners.push({ name: psa.partnerName, id, registered: true });
+    } catch (error) {
+      world.problems.push(`demo partner ${psa.partnerName}: ${problemText(error)}`);
+    }
+  }
+}
+
+/** Seeds the (empty) simulators and registers the demo partners that do not exist yet. Never throws: what fails is in `problems`. */
+export async function seedDemoWorld(target: DemoWorldTarget): Promise<DemoWorld> {
+  const world: DemoWorld = { made: [], partners: [], problems: [] };
+  // The partners are useful even if the vendors are only half seeded, and the other way round.
+  await seedVendors(target.simulators, world.made).catch((error: unknown) => world.problems.push(`simulated vendors: ${problemText(error)}`));
+  await registerPartners(target, world).catch((error: unknown) => world.problems.push(`demo partners: ${problemText(error)}`));
+  return world;
+}
