@@ -5,6 +5,7 @@ import { dirname, join, relative, resolve } from 'node:path';
 import { setTimeout as delay } from 'node:timers/promises';
 import { fileURLToPath } from 'node:url';
 import { generateToken } from '../db/api-tokens.ts';
+import { seedDemoWorld, type DemoWorld } from './demo-world.ts';
 import { startPostgresServer, type PostgresServer } from './postgres-server.ts';
 import { SIMULATED_VENDORS, SIMULATOR_PORTS, type SimulatedVendor } from '../simulators/ports.ts';
 import { startTemporalDevServer, type TemporalDevServer } from './temporal-server.ts';
@@ -12,13 +13,14 @@ import { startTemporalDevServer, type TemporalDevServer } from './temporal-serve
 const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '..');
 const env = process.env;
 const dataDir = resolve(env.DATA_DIR ?? join(ROOT, '.data'));
+const shownDataDir = relative(process.cwd(), dataDir) || '.';
 const port = Number(env.PORT ?? 3000);
 const publicUrl = `http://localhost:${port}`;
 const DATABASE_NAME = 'integration';
 
-function simulatorPort(vendor: SimulatedVendor): number {
+function simulatorUrl(vendor: SimulatedVendor): string {
   const { port: fallback, variable } = SIMULATOR_PORTS[vendor];
-  return Number(env[variable] ?? fallback);
+  return `http://localhost:${Number(env[variable] ?? fallback)}`;
 }
 
 function say(line = ''): void {
@@ -123,7 +125,7 @@ async function stop(exitCode: number): Promise<void> {
 
 async function main(): Promise<void> {
   mkdirSync(dataDir, { recursive: true });
-  say(`Starting the Acronis MSP integration (state in ${relative(process.cwd(), dataDir) || '.'}) ...`);
+  say(`Starting the Acronis MSP integration (state in ${shownDataDir}) ...`);
   const encryptionKey = env.ENCRYPTION_KEY ?? persisted('encryption.key', () => randomBytes(32).toString('base64'));
   const adminToken = env.ADMIN_TOKEN ?? persisted('admin-token', generateToken);
 
@@ -172,20 +174,36 @@ async function main(): Promise<void> {
   await Promise.all([workerReady, apiReady]);
   await waitForHealth(90_000);
 
+  const demoOn = simulatorsOn && env.DEMO !== 'off';
+  let demo: DemoWorld | undefined;
+  if (demoOn) {
+    say('Seeding the demo world into the simulated vendors (DEMO=off skips it) ...');
+    const simulators = Object.fromEntries(SIMULATED_VENDORS.map((vendor) => [vendor, simulatorUrl(vendor)])) as Record<SimulatedVendor, string>;
+    demo = await seedDemoWorld({ simulators, api: { url: publicUrl, token: adminToken } });
+  }
+
   say('');
   say('Acronis MSP integration is running.');
   say(`  Admin API        ${publicUrl}   (reference: ${publicUrl}/docs)`);
-  say(`  Admin token      ${adminToken}${env.ADMIN_TOKEN ? '' : '   (kept in .data/admin-token; ADMIN_TOKEN overrides)'}`);
+  say(`  Admin token      ${adminToken}${env.ADMIN_TOKEN ? '' : `   (kept in ${join(shownDataDir, 'admin-token')}; ADMIN_TOKEN overrides)`}`);
   say(`  Temporal Web UI  ${temporalUiUrl}   (decode payloads: sign in at ${publicUrl}/codec/login)`);
   say(`  Temporal         ${temporalAddress}   ${temporalLabel}`);
   say(`  PostgreSQL       ${databaseLabel}`);
   if (simulatorsOn) {
     say('  Simulated vendors (credentials: GET <url>/_sim/state)');
-    for (const vendor of SIMULATED_VENDORS) say(`    ${vendor.padEnd(19)} http://localhost:${simulatorPort(vendor)}`);
+    for (const vendor of SIMULATED_VENDORS) say(`    ${vendor.padEnd(19)} ${simulatorUrl(vendor)}`);
   } else {
     say('  Simulated vendors off (SIMULATORS=off)');
   }
-  say(`  Server logs      ${join(relative(process.cwd(), dataDir) || '.', 'logs')}/`);
+  if (demo) {
+    say('  Demo world (DEMO=off skips it)');
+    for (const { label, what } of demo.made) say(`    ${label.padEnd(19)} ${what}`);
+    for (const partner of demo.partners) say(`    ${'Demo partner'.padEnd(19)} ${partner.name}  ${partner.id}  ${partner.registered ? '(registered now)' : '(already registered)'}`);
+    for (const problem of demo.problems) say(`  WARNING: the demo world is incomplete, ${problem}`);
+  } else if (simulatorsOn) {
+    say('  Demo world       off (DEMO=off)');
+  }
+  say(`  Server logs      ${join(shownDataDir, 'logs')}/`);
   say('Press Ctrl-C to stop everything.');
 }
 
