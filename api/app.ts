@@ -3,6 +3,7 @@ import type { OpenAPIHono } from '@hono/zod-openapi';
 import { ServiceError } from '@temporalio/client';
 import { HTTPException } from 'hono/http-exception';
 import { bodyLimit } from 'hono/body-limit';
+import { VendorApiError, type VendorSystem } from '../clients/http.ts';
 import { useReadableValidationMessages } from '../domain/validation-messages.ts';
 import { requireToken } from './auth.ts';
 import { codecRoutes } from './codec.ts';
@@ -11,9 +12,12 @@ import { docsRoutes } from './docs.ts';
 import { ProblemError, problems, respondWithProblem } from './problem.ts';
 import { newRouter } from './router.ts';
 import { auditLogRoutes } from './routes/audit-log.ts';
+import { customerRoutes } from './routes/customers.ts';
 import { healthRoutes } from './routes/health.ts';
 import { partnerRoutes } from './routes/partners.ts';
+import { productMappingRoutes } from './routes/product-mappings.ts';
 import { settingsRoutes } from './routes/settings.ts';
+import { syncRoutes } from './routes/sync.ts';
 import { tokenRoutes } from './routes/tokens.ts';
 import { workflowRoutes } from './routes/workflows.ts';
 
@@ -24,6 +28,40 @@ const BODY_METHODS = new Set(['POST', 'PUT', 'PATCH']);
 function isDatabaseUnreachable(error: unknown): boolean {
   const { code, message } = (error ?? {}) as { code?: string; message?: string };
   return code === 'ECONNREFUSED' || code === 'ETIMEDOUT' || code === '57P01' || /timeout exceeded when trying to connect|Connection terminated/i.test(message ?? '');
+}
+
+const SYSTEM_NAMES: Record<VendorSystem, string> = {
+  acronis: 'Acronis',
+  'connectwise-manage': 'ConnectWise Manage',
+  autotask: 'Autotask',
+  'connectwise-automate': 'ConnectWise Automate',
+};
+
+/**
+ * A vendor call the API made failed: 502 naming the system and what went wrong, never the vendor's
+ * own message (it may echo what was sent) and never a credential.
+ */
+function vendorProblem(error: VendorApiError): ProblemError {
+  const system = SYSTEM_NAMES[error.system];
+  const answered = error.status === undefined ? '' : ` (HTTP ${error.status})`;
+  const [slug, title, detail] = ((): [string, string, string] => {
+    switch (error.kind) {
+      case 'auth':
+        return ['vendor-credentials', `${system} refused the credentials`, `Check the partner's ${system} credentials and change them with PATCH /v1/partners/{id}.`];
+      case 'forbidden':
+        return ['vendor-forbidden', `${system} refused the request`, `The ${system} credentials lack a permission this needs${answered}.`];
+      case 'rate-limited':
+      case 'unavailable':
+      case 'timeout':
+      case 'network':
+      case 'server':
+        return ['vendor-unavailable', `${system} is unavailable`, `${system} did not answer ${error.operation} (${error.kind}${answered}); try again later.`];
+      default:
+        return ['vendor-error', `${system} answered unexpectedly`, `${system} refused ${error.operation} (${error.kind}${answered}).`];
+    }
+  })();
+  const headers: Record<string, string> = error.retryAfterMs === undefined ? {} : { 'Retry-After': String(Math.ceil(error.retryAfterMs / 1000)) };
+  return new ProblemError(502, slug, title, detail, [], headers);
 }
 
 function tooLarge(): never {
@@ -64,6 +102,9 @@ export function createApp(deps: ApiDeps): OpenAPIHono<ApiEnv> {
   const partners = partnerRoutes(deps);
   app.route('/v1', partners.router);
   app.route('/v1', settingsRoutes(deps, partners.notifyChanged));
+  app.route('/v1', productMappingRoutes(deps, partners.notifyChanged));
+  app.route('/v1', customerRoutes(deps));
+  app.route('/v1', syncRoutes(deps));
   app.route('/v1', workflowRoutes(deps));
   app.route('/v1', tokenRoutes(deps));
   app.route('/v1', auditLogRoutes(deps));
@@ -97,6 +138,10 @@ export function createApp(deps: ApiDeps): OpenAPIHono<ApiEnv> {
       // transaction that this error rolled back.
       deps.logger.warn({ err: error, requestId: c.get('requestId') }, 'Temporal did not answer');
       return respondWithProblem(c, problems.unavailable('Temporal did not answer, so nothing was saved; try again.'));
+    }
+    if (error instanceof VendorApiError) {
+      deps.logger.warn({ err: error, requestId: c.get('requestId') }, 'a vendor call failed');
+      return respondWithProblem(c, vendorProblem(error));
     }
     if (isDatabaseUnreachable(error)) {
       deps.logger.error({ err: error, requestId: c.get('requestId') }, 'PostgreSQL is unreachable');

@@ -1,17 +1,24 @@
 import type { Client } from '@temporalio/client';
 import type { Context } from 'hono';
+import { PartnerNotFoundError, type PartnerClients, type PartnerClientsCache } from '../clients/partner-clients.ts';
 import type { Db } from '../db/connection.ts';
 import type { ApiToken } from '../db/api-tokens.ts';
 import type { AuditEntry } from '../db/audit-log.ts';
 import type { Logger } from '../log.ts';
 import type { Keyring } from '../security/keyring.ts';
 import type { PartnerWorkflows } from '../temporal/partner-workflows.ts';
+import type { ProvisioningWorkflows } from '../temporal/provisioning-workflows.ts';
+import { problems } from './problem.ts';
 
 export interface ApiDeps {
   db: Db;
   keyring: Keyring;
   temporal: Client;
   workflows: PartnerWorkflows;
+  /** Customer workflows and the discovery loop; built on `temporal`, so `withTemporalDeadline` bounds its calls. */
+  provisioning: ProvisioningWorkflows;
+  /** Vendor calls the API makes itself: offering items, PSA products and companies, tenant checks. */
+  partnerClients: PartnerClientsCache;
   logger: Logger;
   /** Vendor URLs must be https when true (SPEC F10.3). */
   production: boolean;
@@ -30,4 +37,22 @@ export interface ApiEnv {
 export function auditEntry(c: Context<ApiEnv>, entry: Omit<AuditEntry, 'actor' | 'requestId'>): AuditEntry {
   const token = c.get('token');
   return { ...entry, actor: `token:${token.id} (${token.name})`, requestId: c.get('requestId') };
+}
+
+/** An admin waits at most this long for Temporal before the API answers 503. */
+const TEMPORAL_DEADLINE_MS = 5_000;
+
+/** Runs Temporal calls that carry no deadline of their own (ProvisioningWorkflows) under the API's deadline. */
+export function withTemporalDeadline<T>(deps: Pick<ApiDeps, 'temporal'>, operation: () => Promise<T>): Promise<T> {
+  return deps.temporal.withDeadline(Date.now() + TEMPORAL_DEADLINE_MS, operation);
+}
+
+/** The partner's vendor clients, or 404 when the partner does not exist (or was removed). */
+export async function partnerClientsOr404(deps: Pick<ApiDeps, 'partnerClients'>, partnerId: string): Promise<PartnerClients> {
+  try {
+    return await deps.partnerClients.forPartner(partnerId);
+  } catch (error) {
+    if (error instanceof PartnerNotFoundError) throw problems.notFound(`Partner ${partnerId}`);
+    throw error;
+  }
 }

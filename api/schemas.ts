@@ -23,9 +23,19 @@ export const commonErrors = {
 export const notFound = { 404: { description: 'No such resource', content: problemContent } } as const;
 export const conflict = { 409: { description: 'Conflicts with the current state', content: problemContent } } as const;
 export const unavailable = { 503: { description: 'Temporal or PostgreSQL is unreachable; nothing was changed', content: problemContent } } as const;
+export const vendorFailure = {
+  502: { description: 'Acronis or the PSA is unavailable or refused the credentials; `title` names the system', content: problemContent },
+} as const;
 
 export const partnerIdParams = z.object({
   id: z.uuid({ error: 'must be a partner id (UUID)' }).openapi({ param: { name: 'id', in: 'path' } }),
+});
+
+export const psaCompanyParams = partnerIdParams.extend({
+  psaCompanyId: z
+    .string()
+    .regex(/^[\w-]{1,64}$/, { error: 'must be a PSA company id' })
+    .openapi({ param: { name: 'psaCompanyId', in: 'path' }, description: "The company's id in the PSA" }),
 });
 
 export const bearerSecurity = [{ bearerAuth: [] }];

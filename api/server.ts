@@ -2,6 +2,7 @@ import { once } from 'node:events';
 import { setTimeout as delay } from 'node:timers/promises';
 import { serve } from '@hono/node-server';
 import { Client, Connection } from '@temporalio/client';
+import { PartnerClientsCache } from '../clients/partner-clients.ts';
 import { loadConfig } from '../config.ts';
 import { adminTokenExists, ensureBootstrapToken, generateToken } from '../db/api-tokens.ts';
 import { connectDatabase, type Db } from '../db/connection.ts';
@@ -11,6 +12,7 @@ import { createLogger, type Logger } from '../log.ts';
 import { runMain } from '../run-main.ts';
 import { encryptedDataConverter } from '../temporal/data-converter.ts';
 import { PartnerWorkflows } from '../temporal/partner-workflows.ts';
+import { ProvisioningWorkflows } from '../temporal/provisioning-workflows.ts';
 import { ensureSearchAttributes } from '../temporal/search-attributes.ts';
 import { createApp } from './app.ts';
 
@@ -58,6 +60,8 @@ runMain('api', async () => {
     keyring: config.keyring,
     temporal,
     workflows,
+    provisioning: new ProvisioningWorkflows(temporal),
+    partnerClients: new PartnerClientsCache(db, config.keyring),
     logger,
     production: config.production,
     temporalUiUrl: config.temporal.uiUrl,

@@ -87,3 +87,9 @@ export async function deleteCompanyMapping(db: Queryable, partnerId: string, psa
   const deleted = await db.deleteFrom('company_mappings').where('partner_id', '=', partnerId).where('psa_company_id', '=', psaCompanyId).executeTakeFirst();
   return Number(deleted.numDeletedRows) > 0;
 }
+
+/** The unique violation `upsertCompanyMapping` raises when the tenant is already another company's. */
+export function isTenantAlreadyMapped(error: unknown): boolean {
+  const { code, constraint } = (error ?? {}) as { code?: string; constraint?: string };
+  return code === '23505' && constraint === 'company_mappings_one_company_per_tenant';
+}

@@ -5,12 +5,14 @@ import { NativeConnection, type Worker } from '@temporalio/worker';
 import { pino } from 'pino';
 import { inject } from 'vitest';
 import { createApp } from '../api/app.ts';
+import { PartnerClientsCache } from '../clients/partner-clients.ts';
 import { createToken } from '../db/api-tokens.ts';
 import type { Db } from '../db/connection.ts';
 import type { Keyring } from '../security/keyring.ts';
 import { encryptedDataConverter } from '../temporal/data-converter.ts';
 import { createEngineWorker } from '../temporal/engine-worker.ts';
 import { PartnerWorkflows } from '../temporal/partner-workflows.ts';
+import { ProvisioningWorkflows } from '../temporal/provisioning-workflows.ts';
 
 export const TEMPORAL_UI_URL = 'http://localhost:8233';
 
@@ -37,6 +39,8 @@ export async function startApiHarness(db: Db, keyring: Keyring, options: { tempo
     keyring,
     temporal,
     workflows: new PartnerWorkflows(temporal, TEMPORAL_UI_URL),
+    provisioning: new ProvisioningWorkflows(temporal),
+    partnerClients: new PartnerClientsCache(db, keyring),
     logger: pino({ level: 'silent' }),
     production: false,
     temporalUiUrl: TEMPORAL_UI_URL,

@@ -1,0 +1,325 @@
+import { createRoute, z } from '@hono/zod-openapi';
+import { WorkflowNotFoundError } from '@temporalio/client';
+import type { Context } from 'hono';
+import type { Transaction } from 'kysely';
+import type { AcronisClient } from '../../clients/acronis/client.ts';
+import { VendorApiError } from '../../clients/http.ts';
+import { recordAudit } from '../../db/audit-log.ts';
+import {
+  deleteCompanyMapping,
+  findCompanyMappedToTenant,
+  findCompanyMapping,
+  isTenantAlreadyMapped,
+  listCompanyMappings,
+  upsertCompanyMapping,
+  type CompanyMapping,
+} from '../../db/mappings.ts';
+import { findPartner } from '../../db/partners.ts';
+import type { Database } from '../../db/schema.ts';
+import type { PsaKind } from '../../domain/partner.ts';
+import type { PsaCompany } from '../../psa/port.ts';
+import type { CustomerRun } from '../../temporal/provisioning-workflows.ts';
+import { customerWorkflowId, type CustomerPhase } from '../../workflows/messages.ts';
+import { ProvisioningStateAttribute } from '../../workflows/search-attributes.ts';
+import { auditEntry, partnerClientsOr404, withTemporalDeadline, type ApiDeps, type ApiEnv } from '../context.ts';
+import { fieldPath, ProblemError, problems, type FieldError } from '../problem.ts';
+import { newRouter } from '../router.ts';
+import { bearerSecurity, commonErrors, conflict, jsonBody, jsonResponse, notFound, partnerIdParams, psaCompanyParams, unavailable, vendorFailure } from '../schemas.ts';
+import { collectUpTo, mapConcurrently, partnerTenantId } from '../vendor-lookups.ts';
+
+const DEFAULT_LIST_LIMIT = 500;
+const MAX_LIST_LIMIT = 5_000;
+const MAX_BATCH = 100;
+/** PSA look-ups in flight at once for one request. */
+const LOOKUP_CONCURRENCY = 8;
+/** Customer tenants sit under the partner, or under its sub-partners and folders; deeper trees are not walked. */
+const MAX_TENANT_DEPTH = 8;
+
+const customerSchema = z
+  .object({
+    psaCompanyId: z.string(),
+    name: z.string(),
+    types: z.array(z.string()),
+    status: z.string(),
+    active: z.boolean(),
+    mapping: z
+      .object({ tenantId: z.string().nullable().describe('The Acronis customer tenant; null: a new tenant, not created yet') })
+      .nullable()
+      .describe('null: not mapped'),
+    provisioning: z
+      .object({
+        workflowId: z.string(),
+        phase: z.string().nullable().describe('pending, active, waiting-for-services, skipped, deprovisioning, deleted, stopped; null until assessed'),
+        running: z.boolean(),
+        webUiUrl: z.string(),
+      })
+      .nullable()
+      .describe("The company's customer workflow; null when it never had one"),
+  })
+  .openapi('Customer');
+
+type CustomerView = z.infer<typeof customerSchema>;
+
+const listQuery = z.object({
+  mapping: z.enum(['mapped', 'unmapped', 'all']).default('all'),
+  q: z.string().trim().min(1).max(100).optional().describe('Part of the company name (case-insensitive)'),
+  type: z.string().trim().min(1).max(100).optional().describe('Only companies of this type, as the PSA names it (CWM: Client ...; Autotask: Customer ...)'),
+  status: z.string().trim().min(1).max(100).optional().describe('Only companies with this status, as the PSA names it (CWM: Active ...; Autotask: active / inactive)'),
+  limit: z.coerce.number().int().min(1).max(MAX_LIST_LIMIT).default(DEFAULT_LIST_LIMIT).describe('At most this many companies are answered'),
+});
+
+const mappingInput = z
+  .strictObject({
+    tenant: z.literal('new').optional().describe('"new": the customer workflow creates the tenant'),
+    tenantId: z.uuid({ error: 'must be an Acronis tenant id (UUID)' }).optional().describe('An existing Acronis customer tenant under the partner'),
+  })
+  .superRefine((body, ctx) => {
+    if ((body.tenant === undefined) === (body.tenantId === undefined)) {
+      ctx.addIssue({ code: 'custom', path: [], message: 'send either { "tenant": "new" } or { "tenantId": "<Acronis tenant id>" }' });
+    }
+  })
+  .openapi('CustomerMappingInput');
+
+const batchInput = z
+  .strictObject({
+    psaCompanyIds: z
+      .array(psaCompanyParams.shape.psaCompanyId)
+      .min(1)
+      .max(MAX_BATCH)
+      .superRefine((ids, ctx) => {
+        ids.forEach((id, index) => {
+          if (ids.indexOf(id) !== index) ctx.addIssue({ code: 'custom', path: [index], message: 'is listed twice' });
+        });
+      }),
+  })
+  .openapi('CustomerBatchMappingInput');
+
+function tenantNotUnderPartner(): ProblemError {
+  return problems.field('tenantId', 'is not a customer tenant under this partner in Acronis');
+}
+
+function tenantTaken(otherCompanyId: string): ProblemError {
+  return problems.conflict('tenantId', `is already mapped to PSA company ${otherCompanyId}; remove that mapping first`);
+}
+
+/** A tenant the partner's API client cannot see counts as absent. */
+async function readTenant(acronis: AcronisClient, tenantId: string) {
+  try {
+    return await acronis.getTenant(tenantId);
+  } catch (error) {
+    if (error instanceof VendorApiError && (error.kind === 'not-found' || error.kind === 'forbidden')) throw tenantNotUnderPartner();
+    throw error;
+  }
+}
+
+/** The tenant must be a live customer tenant somewhere below the partner's own tenant. */
+async function checkCustomerTenant(acronis: AcronisClient, tenantId: string): Promise<void> {
+  const [tenant, partnerTenant] = await Promise.all([readTenant(acronis, tenantId), partnerTenantId(acronis)]);
+  if (tenant.kind !== 'customer') throw problems.field('tenantId', `is a ${tenant.kind} tenant; only customer tenants can be mapped`);
+  let parentId = tenant.parent_id;
+  for (let depth = 0; depth < MAX_TENANT_DEPTH; depth++) {
+    if (parentId === partnerTenant) return;
+    const parent = await readTenant(acronis, parentId);
+    if (parent.kind === 'root') break;
+    parentId = parent.parent_id;
+  }
+  throw tenantNotUnderPartner();
+}
+
+export function customerRoutes(deps: ApiDeps) {
+  const { db, logger, provisioning, workflows } = deps;
+  const router = newRouter();
+
+  function provisioningView(run: Pick<CustomerRun, 'workflowId' | 'phase' | 'running'> | undefined): CustomerView['provisioning'] {
+    return run ? { workflowId: run.workflowId, phase: run.phase, running: run.running, webUiUrl: workflows.webUiUrl(run.workflowId) } : null;
+  }
+
+  function view(company: PsaCompany, mapping: CompanyMapping | undefined, run: Pick<CustomerRun, 'workflowId' | 'phase' | 'running'> | undefined): CustomerView {
+    return {
+      psaCompanyId: company.id,
+      name: company.name,
+      types: company.types,
+      status: company.status,
+      active: company.active,
+      mapping: mapping ? { tenantId: mapping.tenantId } : null,
+      provisioning: provisioningView(run),
+    };
+  }
+
+  /** One customer as it is now: its mapping, and its workflow as Temporal describes it (visibility lags). */
+  async function currentView(partnerId: string, company: PsaCompany): Promise<CustomerView> {
+    const workflowId = customerWorkflowId(partnerId, company.id);
+    const run = await withTemporalDeadline(deps, async () => {
+      try {
+        const description = await deps.temporal.workflow.getHandle(workflowId).describe();
+        const phase = (description.typedSearchAttributes.get(ProvisioningStateAttribute) as CustomerPhase | undefined) ?? null;
+        return { workflowId, phase, running: description.status.name === 'RUNNING' };
+      } catch (error) {
+        if (error instanceof WorkflowNotFoundError) return undefined;
+        throw error;
+      }
+    });
+    return view(company, await findCompanyMapping(db, partnerId, company.id), run);
+  }
+
+  /** Starts or pokes the customers' workflows; inside a transaction, a Temporal outage rolls the change back. */
+  function syncCustomers(partnerId: string, psaKind: PsaKind, psaCompanyIds: readonly string[]): Promise<unknown> {
+    return withTemporalDeadline(deps, () => Promise.all(psaCompanyIds.map((psaCompanyId) => provisioning.syncCustomer(partnerId, psaKind, psaCompanyId))));
+  }
+
+  /**
+   * Writes the change and signals the workflows before the commit (so a Temporal outage writes
+   * nothing), then signals once more after it: a workflow that read its mapping between the first
+   * signal and the commit reads it again.
+   */
+  async function changeMappings(partnerId: string, psaKind: PsaKind, psaCompanyIds: readonly string[], write: (tx: Transaction<Database>) => Promise<void>): Promise<void> {
+    try {
+      await db.transaction().execute(async (tx) => {
+        if (!(await findPartner(tx, partnerId, { forUpdate: true }))) throw problems.notFound(`Partner ${partnerId}`);
+        await write(tx);
+        await syncCustomers(partnerId, psaKind, psaCompanyIds);
+      });
+    } catch (error) {
+      // The partner row lock serialises the API's mapping changes; a worker can still record a new tenant meanwhile.
+      if (isTenantAlreadyMapped(error)) throw problems.conflict('tenantId', 'was mapped to another company meanwhile');
+      throw error;
+    }
+    try {
+      await syncCustomers(partnerId, psaKind, psaCompanyIds);
+    } catch (error) {
+      logger.warn({ err: error, partnerId }, 'could not signal the customer workflows after the commit; they re-read their mapping at their next sync');
+    }
+  }
+
+  function audit(c: Context<ApiEnv>, partnerId: string, action: string, psaCompanyId: string, details: Record<string, unknown>) {
+    return auditEntry(c, { action, partnerId, target: `partner/${partnerId}/customer/${psaCompanyId}`, details: { psaCompanyId, ...details } });
+  }
+
+  router.openapi(
+    createRoute({
+      method: 'get',
+      path: '/partners/{id}/customers',
+      summary: 'PSA companies with their mapping and provisioning state',
+      tags: ['Customers'],
+      security: bearerSecurity,
+      request: { params: partnerIdParams, query: listQuery },
+      responses: {
+        200: jsonResponse(
+          z.object({ items: z.array(customerSchema), truncated: z.boolean().describe('True when more companies match than `limit`') }),
+          'Companies in the PSA order',
+        ),
+        ...commonErrors,
+        ...notFound,
+        ...vendorFailure,
+        ...unavailable,
+      },
+    }),
+    async (c) => {
+      const { id } = c.req.valid('param');
+      const { mapping, q, type, status, limit } = c.req.valid('query');
+      const clients = await partnerClientsOr404(deps, id);
+      const mappings = new Map((await listCompanyMappings(db, id)).map((row) => [row.psaCompanyId, row]));
+      const wanted = (company: PsaCompany) => mapping === 'all' || (mapping === 'mapped') === mappings.has(company.id);
+      const [listing, runs] = await Promise.all([
+        collectUpTo(clients.psa.listCompanies({ nameContains: q, type, status }), limit, wanted),
+        withTemporalDeadline(deps, () => provisioning.customerRuns(id)),
+      ]);
+      const runsByCompany = new Map(runs.map((run) => [run.psaCompanyId, run]));
+      const items = listing.items.map((company) => view(company, mappings.get(company.id), runsByCompany.get(company.id)));
+      return c.json({ items, truncated: listing.truncated }, 200);
+    },
+  );
+
+  router.openapi(
+    createRoute({
+      method: 'put',
+      path: '/partners/{id}/customers/{psaCompanyId}/mapping',
+      summary: 'Map a PSA company to a new Acronis customer tenant or to an existing one; starts its customer workflow',
+      tags: ['Customers'],
+      security: bearerSecurity,
+      request: { params: psaCompanyParams, body: jsonBody(mappingInput, '{ "tenant": "new" } or { "tenantId": "<Acronis tenant id>" }') },
+      responses: { 200: jsonResponse(customerSchema, 'The customer'), ...commonErrors, ...notFound, ...conflict, ...vendorFailure, ...unavailable },
+    }),
+    async (c) => {
+      const { id, psaCompanyId } = c.req.valid('param');
+      const tenantId = c.req.valid('json').tenantId ?? null;
+      const clients = await partnerClientsOr404(deps, id);
+      const company = await clients.psa.getCompany(psaCompanyId);
+      if (!company) throw problems.notFound(`PSA company ${psaCompanyId}`);
+      if (tenantId) await checkCustomerTenant(clients.acronis, tenantId);
+      await changeMappings(id, clients.psaKind, [psaCompanyId], async (tx) => {
+        if (tenantId) {
+          const other = await findCompanyMappedToTenant(tx, id, tenantId);
+          if (other && other.psaCompanyId !== psaCompanyId) throw tenantTaken(other.psaCompanyId);
+        }
+        const previous = await findCompanyMapping(tx, id, psaCompanyId);
+        await upsertCompanyMapping(tx, id, psaCompanyId, tenantId);
+        await recordAudit(tx, audit(c, id, 'customer.map', psaCompanyId, { tenant: tenantId ?? 'new', previous: previous ? { tenantId: previous.tenantId } : null }));
+      });
+      return c.json(await currentView(id, company), 200);
+    },
+  );
+
+  router.openapi(
+    createRoute({
+      method: 'post',
+      path: '/partners/{id}/customers/mappings',
+      summary: 'Map several PSA companies to new Acronis customer tenants at once',
+      tags: ['Customers'],
+      security: bearerSecurity,
+      request: { params: partnerIdParams, body: jsonBody(batchInput, 'The companies; each gets a new tenant') },
+      responses: { 200: jsonResponse(z.object({ items: z.array(customerSchema) }), 'The customers'), ...commonErrors, ...notFound, ...conflict, ...vendorFailure, ...unavailable },
+    }),
+    async (c) => {
+      const { id } = c.req.valid('param');
+      const { psaCompanyIds } = c.req.valid('json');
+      const clients = await partnerClientsOr404(deps, id);
+      const lookedUp = await mapConcurrently(psaCompanyIds, LOOKUP_CONCURRENCY, (psaCompanyId) => clients.psa.getCompany(psaCompanyId));
+      const missing: FieldError[] = lookedUp.flatMap((company, index) => (company ? [] : [{ path: fieldPath(['psaCompanyIds', index]), message: 'is not a company in the PSA' }]));
+      if (missing.length > 0) throw problems.validation(missing);
+      const companies = lookedUp.filter((company): company is PsaCompany => company !== undefined);
+
+      await changeMappings(id, clients.psaKind, psaCompanyIds, async (tx) => {
+        const existing = new Map((await listCompanyMappings(tx, id)).map((row) => [row.psaCompanyId, row]));
+        const taken: FieldError[] = psaCompanyIds.flatMap((psaCompanyId, index) => {
+          const tenantId = existing.get(psaCompanyId)?.tenantId;
+          return tenantId ? [{ path: fieldPath(['psaCompanyIds', index]), message: `is mapped to tenant ${tenantId}; remove that mapping first` }] : [];
+        });
+        if (taken.length > 0) throw new ProblemError(409, 'conflict', 'Conflict', 'Some companies are already mapped to a tenant; nothing was changed.', taken);
+        for (const psaCompanyId of psaCompanyIds) {
+          if (existing.has(psaCompanyId)) continue;
+          await upsertCompanyMapping(tx, id, psaCompanyId, null);
+          await recordAudit(tx, audit(c, id, 'customer.map', psaCompanyId, { tenant: 'new', previous: null }));
+        }
+      });
+      const items = await mapConcurrently(companies, LOOKUP_CONCURRENCY, (company) => currentView(id, company));
+      return c.json({ items }, 200);
+    },
+  );
+
+  router.openapi(
+    createRoute({
+      method: 'delete',
+      path: '/partners/{id}/customers/{psaCompanyId}/mapping',
+      summary: "Remove a company's mapping: its customer workflow starts deprovisioning (SPEC F3.5)",
+      tags: ['Customers'],
+      security: bearerSecurity,
+      request: { params: psaCompanyParams },
+      responses: { 204: { description: 'Removed' }, ...commonErrors, ...notFound, ...unavailable },
+    }),
+    async (c) => {
+      const { id, psaCompanyId } = c.req.valid('param');
+      const partner = await findPartner(db, id);
+      if (!partner) throw problems.notFound(`Partner ${id}`);
+      await changeMappings(id, partner.psaKind, [psaCompanyId], async (tx) => {
+        const mapping = await findCompanyMapping(tx, id, psaCompanyId);
+        if (!mapping) throw problems.notFound(`The mapping of PSA company ${psaCompanyId}`);
+        await deleteCompanyMapping(tx, id, psaCompanyId);
+        await recordAudit(tx, audit(c, id, 'customer.unmap', psaCompanyId, { tenantId: mapping.tenantId }));
+      });
+      return c.body(null, 204);
+    },
+  );
+
+  return router;
+}
