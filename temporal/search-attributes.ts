@@ -41,16 +41,19 @@ export async function ensureSearchAttributes(
     }
     return false;
   });
-  if (missing.length > 0) {
-    try {
-      await connection.operatorService.addSearchAttributes({
-        namespace,
-        searchAttributes: Object.fromEntries(missing.map((key) => [key.name, INDEXED_VALUE_TYPES[key.type]])),
-      });
-    } catch (error) {
-      // The worker and the API both ensure at start; whichever comes second finds them there.
-      if ((error as { code?: number }).code !== GRPC_ALREADY_EXISTS) throw error;
-    }
-  }
+  if (missing.length > 0) await registerSearchAttributes(connection, namespace, missing);
   return missing.map((key) => key.name);
+}
+
+/** Adds the attributes without listing first: the time-skipping test server implements only this call. */
+export async function registerSearchAttributes(connection: HasOperatorService, namespace: string, keys: AnySearchAttributeKey[] = ENGINE_SEARCH_ATTRIBUTES): Promise<void> {
+  try {
+    await connection.operatorService.addSearchAttributes({
+      namespace,
+      searchAttributes: Object.fromEntries(keys.map((key) => [key.name, INDEXED_VALUE_TYPES[key.type]])),
+    });
+  } catch (error) {
+    // The worker and the API both ensure at start; whichever comes second finds them there.
+    if ((error as { code?: number }).code !== GRPC_ALREADY_EXISTS) throw error;
+  }
 }
