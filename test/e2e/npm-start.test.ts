@@ -5,6 +5,14 @@ import { tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { AcronisClient } from '../../clients/acronis/client.ts';
+import { collect, ConnectWiseAutomateClient } from '../../clients/connectwise-automate/client.ts';
+import { AutotaskPsa } from '../../psa/autotask.ts';
+import { ConnectWiseManagePsa } from '../../psa/connectwise-manage.ts';
+import { DEFAULT_CREDENTIALS } from '../../simulators/default-credentials.ts';
+import { SIMULATED_VENDORS, SIMULATOR_PORTS, type SimulatedVendor } from '../../simulators/ports.ts';
+import { autotaskCredentials } from '../../simulators/seeding/autotask.ts';
+import { connectWiseManageConfig } from '../../simulators/seeding/connectwise-manage.ts';
 import { freePort } from '../free-port.ts';
 
 const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '../..');
@@ -28,18 +36,23 @@ function portAnswers(port: number): Promise<boolean> {
   });
 }
 
+const DEMO_PARTNERS = ['Demo MSP (ConnectWise Manage)', 'Demo MSP (Autotask)'];
+
 /**
  * `npm start` as a user runs it (node dev/start.ts is what the script runs), on free ports and a
- * scratch data directory: embedded PostgreSQL, the Temporal dev server with its Web UI, worker, API.
+ * scratch data directory: embedded PostgreSQL, the Temporal dev server with its Web UI, the simulated
+ * vendors with the demo world, worker, API.
  */
 describe('npm start (the whole stack, end to end over HTTP)', () => {
   const dataDir = mkdtempSync(join(tmpdir(), 'engine-e2e-'));
   chmodSync(dataDir, 0o755);
-  const ports = { api: 0, temporal: 0, ui: 0, postgres: 0 };
+  const ports: Record<'api' | 'temporal' | 'ui' | 'postgres' | SimulatedVendor, number> = { api: 0, temporal: 0, ui: 0, postgres: 0, acronis: 0, 'connectwise-manage': 0, autotask: 0, automate: 0 };
+  const sim = {} as Record<SimulatedVendor, string>;
   let api: string;
   let ui: string;
   let stack: Stack;
   let partnerId: string;
+  let demoPartnerIds: string[];
 
   async function launch(): Promise<Stack> {
     const env: NodeJS.ProcessEnv = {
@@ -50,11 +63,13 @@ describe('npm start (the whole stack, end to end over HTTP)', () => {
       TEMPORAL_UI_PORT: String(ports.ui),
       EMBEDDED_PG_PORT: String(ports.postgres),
       ADMIN_TOKEN,
-      DEMO: 'off',
+      ...Object.fromEntries(SIMULATED_VENDORS.map((vendor) => [SIMULATOR_PORTS[vendor].variable, String(ports[vendor])])),
     };
     delete env.DATABASE_URL;
     delete env.TEMPORAL_ADDRESS;
     delete env.ENCRYPTION_KEY;
+    delete env.DEMO;
+    delete env.SIMULATORS;
     const child = spawn(process.execPath, [join(ROOT, 'dev/start.ts')], { cwd: ROOT, env, stdio: ['ignore', 'pipe', 'pipe'] });
     let output = '';
     child.stdout.on('data', (chunk: Buffer) => (output += chunk.toString()));
@@ -81,10 +96,26 @@ describe('npm start (the whole stack, end to end over HTTP)', () => {
       body: body ? JSON.stringify(body) : undefined,
     });
 
+  /** The partner's supervisor once it has loaded the partner (or as `ready` says), which it does within moments. */
+  async function loadedWorkflow(id: string, ready: (workflow: any) => boolean = (workflow) => Boolean(workflow?.state?.profile)): Promise<any> {
+    let workflow: any;
+    for (let tries = 0; tries < 40 && !ready(workflow); tries++) {
+      if (tries > 0) await new Promise((wait) => setTimeout(wait, 250));
+      workflow = await (await call('GET', `/v1/partners/${id}/workflow`)).json();
+    }
+    return workflow;
+  }
+
+  async function demoPartners(): Promise<{ id: string; name: string; psa: { kind: string; baseUrl: string }; rmm: { kind: string; baseUrl: string } | null }[]> {
+    const { items } = (await (await call('GET', '/v1/partners')).json()) as { items: Awaited<ReturnType<typeof demoPartners>> };
+    return items.filter((partner) => DEMO_PARTNERS.includes(partner.name)).sort((a, b) => DEMO_PARTNERS.indexOf(a.name) - DEMO_PARTNERS.indexOf(b.name));
+  }
+
   beforeAll(async () => {
     for (const name of Object.keys(ports) as (keyof typeof ports)[]) ports[name] = await freePort();
     api = `http://localhost:${ports.api}`;
     ui = `http://localhost:${ports.ui}`;
+    for (const vendor of SIMULATED_VENDORS) sim[vendor] = `http://localhost:${ports[vendor]}`;
     stack = await launch();
   }, 120_000);
 
@@ -97,14 +128,65 @@ describe('npm start (the whole stack, end to end over HTTP)', () => {
     expect(await (await fetch(`${api}/healthz`)).json()).toEqual({ status: 'ok', checks: { db: 'ok', temporal: 'ok' } });
     expect(stack.output()).toContain(`Admin API        ${api}`);
     expect(stack.output()).toContain(`Temporal Web UI  ${ui}`);
+    expect(stack.output()).not.toContain('WARNING');
+  });
+
+  it('serves the four simulated vendors, each with its /_sim control surface', async () => {
+    for (const vendor of SIMULATED_VENDORS) {
+      expect(stack.output()).toMatch(new RegExp(`${vendor} +${sim[vendor]}`));
+      expect((await fetch(`${sim[vendor]}/_sim/state`)).status).toBe(200);
+    }
+  });
+
+  it('registers one demo partner per PSA against the simulators, every capability on, its supervisor running', async () => {
+    const demo = await demoPartners();
+    expect(demo).toMatchObject([
+      { name: DEMO_PARTNERS[0], psa: { kind: 'connectwise-manage', baseUrl: sim['connectwise-manage'] }, rmm: { kind: 'connectwise-automate', baseUrl: sim.automate } },
+      { name: DEMO_PARTNERS[1], psa: { kind: 'autotask', baseUrl: sim.autotask }, rmm: { kind: 'connectwise-automate', baseUrl: sim.automate } },
+    ]);
+    demoPartnerIds = demo.map((partner) => partner.id);
+    for (const id of demoPartnerIds) {
+      expect(stack.output()).toContain(`${id}  (registered now)`);
+      // The settings follow the registration: the supervisor reloads on the change.
+      const withSettings = await loadedWorkflow(id, (workflow) => workflow?.state?.profile?.capabilities?.agents === true);
+      expect(withSettings).toMatchObject({ status: 'RUNNING', state: { phase: 'running', profile: { capabilities: { provisioning: true, billing: true, tickets: true, agents: true } } } });
+      const runs = (await (await call('GET', `/v1/partners/${id}/runs`)).json()) as { items: unknown[] };
+      expect(runs.items).toContainEqual(expect.objectContaining({ workflowId: `partner/${id}`, type: 'partnerSupervisor', status: 'RUNNING' }));
+    }
+  });
+
+  it('seeds the simulators through their APIs: PSA companies and agreements, RMM computers, Acronis agents and a failing backup', async () => {
+    const manage = new ConnectWiseManagePsa(connectWiseManageConfig(sim['connectwise-manage']));
+    const companies = await collect(manage.listCompanies());
+    expect(companies.map((company) => company.name).sort()).toEqual(['Bayside Legal Partners', 'Greenleaf Landscaping', 'Hudson Valley Realty', 'Riverside Dental Group']);
+    const realty = companies.find((company) => company.name === 'Hudson Valley Realty')!;
+    expect(await manage.listServiceLines(realty.id)).toMatchObject([
+      { productName: 'Acronis Cyber Protect – Workstations', quantity: 10, billing: 'prepaid', active: true },
+      { productName: 'Acronis Cyber Protect – Servers', active: false },
+      { productName: 'Acronis Cloud Storage (GB)', billing: 'payg', active: true },
+    ]);
+    const autotaskCompanies = await collect(new AutotaskPsa(autotaskCredentials(sim.autotask)).listCompanies());
+    expect(autotaskCompanies.map((company) => company.name)).toContain('Thames Valley Accountants');
+
+    const automate = new ConnectWiseAutomateClient({ baseUrl: sim.automate, ...DEFAULT_CREDENTIALS.automate });
+    const computers = await collect(automate.computers());
+    expect(computers.filter((computer) => computer.Status === 'Offline').map((computer) => computer.ComputerName)).toEqual(['RDG-LAPTOP-07']);
+
+    const { clientId, clientSecret } = DEFAULT_CREDENTIALS.acronis;
+    const acronis = new AcronisClient({ baseUrl: sim.acronis, clientId, clientSecret });
+    const agents = await collect(acronis.listAgents());
+    expect(agents.map((agent) => agent.hostname).sort()).toEqual(['RDG-FRONTDESK-01', 'RDG-FS01', 'RDG-XRAY-02', 'TVA-PC-01', 'TVA-PC-02', 'TVA-SRV01']);
+    // A simulated backup takes a minute; the test moves the shared clock on instead of waiting for it.
+    await fetch(`${sim.acronis}/_sim/clock`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ advanceMs: 61_000 }) });
+    expect(await collect(acronis.listAlerts({ type: ['BackupFailed'] }))).toMatchObject([{ type: 'BackupFailed', details: { resourceName: 'RDG-FS01' } }]);
   });
 
   it('registers a partner whose workflow partner/<id> the Web UI lists', async () => {
     const response = await call('POST', '/v1/partners', {
       name: 'E2E MSP',
       timezone: 'Europe/Vienna',
-      acronis: { baseUrl: 'http://localhost:4101', clientId: 'sim-client', clientSecret: SECRET },
-      psa: { kind: 'autotask', baseUrl: 'http://localhost:4103', username: 'sim-api@example.com', secret: 'sim-secret', integrationCode: 'SIMINTEGRATIONCODE' },
+      acronis: { baseUrl: sim.acronis, clientId: 'sim-client', clientSecret: SECRET },
+      psa: { kind: 'autotask', ...autotaskCredentials(sim.autotask) },
     });
     expect(response.status).toBe(201);
     partnerId = ((await response.json()) as { id: string }).id;
@@ -169,12 +251,13 @@ describe('npm start (the whole stack, end to end over HTTP)', () => {
 
     stack = await launch();
     expect((await call('GET', `/v1/partners/${partnerId}`)).status).toBe(200);
-    let workflow: any;
-    for (let tries = 0; tries < 40 && !workflow?.state?.profile; tries++) {
-      workflow = await (await call('GET', `/v1/partners/${partnerId}/workflow`)).json();
-      if (!workflow?.state?.profile) await new Promise((wait) => setTimeout(wait, 250));
-    }
-    expect(workflow).toMatchObject({ status: 'RUNNING', state: { partnerId, profile: { timezone: 'Europe/Vienna' } } });
+    expect(await loadedWorkflow(partnerId)).toMatchObject({ status: 'RUNNING', state: { partnerId, profile: { timezone: 'Europe/Vienna' } } });
+
+    // The fresh simulators are seeded again; the demo partners, kept in PostgreSQL, are not registered twice.
+    expect(stack.output()).toMatch(/ConnectWise Manage +4 companies/);
+    expect(stack.output()).not.toContain('WARNING');
+    expect((await demoPartners()).map((partner) => partner.id)).toEqual(demoPartnerIds);
+    for (const id of demoPartnerIds) expect(stack.output()).toContain(`${id}  (already registered)`);
     expect(await stop(stack)).toBe(0);
   });
 });
