@@ -10,7 +10,7 @@
 import { AutotaskClient, type AutotaskClientOptions } from '../clients/autotask/client.ts';
 import type { AutotaskFilter, Company, Contract, ContractServiceUnit, FieldInfo, PicklistValue, Ticket } from '../clients/autotask/types.ts';
 import { VendorApiError } from '../clients/http.ts';
-import type { CompanyFilter, NewTicket, PsaCompany, PsaPort, PsaProduct, PsaTicket, ServiceLine, UsageWrite, UsageWriteResult } from './port.ts';
+import type { CompanyFilter, NewTicket, PsaCompany, PsaContact, PsaPort, PsaProduct, PsaTicket, ServiceLine, UsageWrite, UsageWriteResult } from './port.ts';
 
 export interface AutotaskPsaOptions extends AutotaskClientOptions {
   /** The contract user-defined field whose "Yes" marks a PAYG contract (Acronis creates "Acronis PAYG"). */
@@ -76,6 +76,17 @@ export class AutotaskPsa implements PsaPort {
     const id = numericId(companyId);
     const company = id === undefined ? undefined : await this.client.get('Companies', id);
     return company && toCompany(company, await this.#picklist('Companies', 'companyType'));
+  }
+
+  async primaryContact(companyId: string): Promise<PsaContact | undefined> {
+    const id = numericId(companyId);
+    if (id === undefined) return undefined;
+    const [contact] = await this.client.queryAll('Contacts', [
+      { op: 'eq', field: 'companyID', value: id },
+      { op: 'eq', field: 'primaryContact', value: true },
+      { op: 'eq', field: 'isActive', value: 1 },
+    ]);
+    return contact && { id: String(contact.id), firstName: contact.firstName, lastName: contact.lastName, email: contact.emailAddress ?? undefined };
   }
 
   async listServiceLines(companyId: string): Promise<ServiceLine[]> {

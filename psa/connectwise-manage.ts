@@ -15,8 +15,8 @@
 import { VendorApiError } from '../clients/http.ts';
 import { collect, ConnectWiseManageClient, type ConnectWiseManageConfig } from '../clients/connectwise-manage/client.ts';
 import { allOf, condition } from '../clients/connectwise-manage/conditions.ts';
-import type { AgreementAddition, Agreement, BoardStatus, CatalogItem, Company, Ticket } from '../clients/connectwise-manage/types.ts';
-import type { CompanyFilter, NewTicket, PsaCompany, PsaPort, PsaProduct, PsaTicket, ServiceLine, UsageWrite, UsageWriteResult } from './port.ts';
+import type { AgreementAddition, Agreement, BoardStatus, CatalogItem, Company, Contact, Ticket } from '../clients/connectwise-manage/types.ts';
+import type { CompanyFilter, NewTicket, PsaCompany, PsaContact, PsaPort, PsaProduct, PsaTicket, ServiceLine, UsageWrite, UsageWriteResult } from './port.ts';
 
 export interface ConnectWiseManageAdapterOptions {
   /** Decides whether a cancelled date has been reached. */
@@ -119,6 +119,24 @@ export class ConnectWiseManagePsa implements PsaPort {
       if (error instanceof VendorApiError && error.kind === 'not-found') return undefined;
       throw error;
     }
+  }
+
+  async primaryContact(companyId: string): Promise<PsaContact | undefined> {
+    const id = numericId(companyId);
+    if (id === undefined) return undefined;
+    let company: Company;
+    try {
+      company = await this.client.getCompany(id);
+    } catch (error) {
+      if (error instanceof VendorApiError && error.kind === 'not-found') return undefined;
+      throw error;
+    }
+    const contactId = company.defaultContact?.id;
+    if (contactId === undefined) return undefined;
+    const contact: Contact | undefined = await first(this.client.contacts({ conditions: condition('id', '=', contactId) }));
+    if (!contact || contact.inactiveFlag) return undefined;
+    const emails = (contact.communicationItems ?? []).filter((item) => item.communicationType === 'Email' || item.type?.name === 'Email');
+    return { id: String(contact.id), firstName: contact.firstName, lastName: contact.lastName ?? '', email: (emails.find((item) => item.defaultFlag) ?? emails[0])?.value };
   }
 
   #line(agreement: Agreement, addition: AgreementAddition): ServiceLine {

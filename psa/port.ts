@@ -16,6 +16,15 @@ export interface PsaCompany {
   active: boolean;
 }
 
+/** A person at a customer company. */
+export interface PsaContact {
+  id: string;
+  firstName: string;
+  lastName: string;
+  /** Absent when the PSA holds no e-mail address for the contact. */
+  email: string | undefined;
+}
+
 export interface CompanyFilter {
   /** Case-insensitive substring of the name. */
   nameContains?: string;
@@ -107,6 +116,12 @@ export interface PsaPort {
 
   listCompanies(filter?: CompanyFilter): AsyncIterable<PsaCompany>;
   getCompany(companyId: string): Promise<PsaCompany | undefined>;
+
+  /**
+   * The company's primary contact, if it has one (CWM: the company's default contact; Autotask: its
+   * active contact marked `primaryContact`). Provisioning makes the customer's admin from it.
+   */
+  primaryContact(companyId: string): Promise<PsaContact | undefined>;
 
   /** Every line of the company's agreements/contracts, active or not. */
   listServiceLines(companyId: string): Promise<ServiceLine[]>;

@@ -33,6 +33,8 @@ export interface Contact {
   phone?: string | null;
   /** 1 or 0: Autotask types a contact's isActive as an integer. */
   isActive: number;
+  /** The company's primary contact (one per company). */
+  primaryContact?: boolean;
 }
 
 export interface Contract {

@@ -117,6 +117,7 @@ export const ENTITY_SPECS: readonly EntitySpec[] = [
       text('title', 50),
       // Autotask's quirk: a contact's isActive is an integer (1/0), not a boolean.
       { name: 'isActive', dataType: 'integer', isRequired: true, defaultValue: 1 },
+      { name: 'primaryContact', dataType: 'boolean', defaultValue: false },
       readOnly('createDate'),
       readOnly('lastActivityDate'),
     ],
