@@ -2,27 +2,34 @@ import { randomUUID } from 'node:crypto';
 import type { Db } from '../db/connection.ts';
 import { insertPartner, saveCredential } from '../db/partners.ts';
 import { insertDefaultSettings } from '../db/settings.ts';
+import { credentialContext, splitCredential, type PsaKind } from '../domain/partner.ts';
 import { SecretBox } from '../security/secret-box.ts';
 import type { Keyring } from '../security/keyring.ts';
+import { DEFAULT_CREDENTIALS } from '../simulators/default-credentials.ts';
 
-/** A partner as the API would have stored it, for tests that start below the API. */
-export async function seedPartner(db: Db, keyring: Keyring, name = `Partner ${randomUUID().slice(0, 8)}`): Promise<string> {
+export interface SeedPartnerOptions {
+  psaKind?: PsaKind;
+  timezone?: string;
+  /** Base URLs of the simulators the credentials point at (the default ports when absent). */
+  urls?: { acronis?: string; psa?: string };
+}
+
+const DEFAULT_PSA_URLS: Record<PsaKind, string> = { 'connectwise-manage': 'http://localhost:4102', autotask: 'http://localhost:4103' };
+
+/** A partner as the API would have stored it, with the simulators' default credentials, for tests that start below the API. */
+export async function seedPartner(db: Db, keyring: Keyring, name = `Partner ${randomUUID().slice(0, 8)}`, options: SeedPartnerOptions = {}): Promise<string> {
   const id = randomUUID();
   const box = new SecretBox(keyring);
+  const psaKind = options.psaKind ?? 'autotask';
+  const { clientId, clientSecret } = DEFAULT_CREDENTIALS.acronis;
+  const credentials = {
+    acronis: splitCredential('acronis', { baseUrl: options.urls?.acronis ?? 'http://localhost:4101', clientId, clientSecret }),
+    psa: splitCredential(psaKind, { baseUrl: options.urls?.psa ?? DEFAULT_PSA_URLS[psaKind], ...DEFAULT_CREDENTIALS[psaKind] }),
+  };
   await db.transaction().execute(async (tx) => {
-    await insertPartner(tx, { id, name, timezone: 'Europe/Berlin', psaKind: 'autotask', rmmKind: null });
-    await saveCredential(tx, id, {
-      system: 'acronis',
-      kind: 'acronis',
-      visible: { baseUrl: 'http://localhost:4101', clientId: 'sim-client' },
-      sealedSecrets: box.seal(JSON.stringify({ clientSecret: 'sim-secret' }), `partner:${id}:acronis`),
-    });
-    await saveCredential(tx, id, {
-      system: 'psa',
-      kind: 'autotask',
-      visible: { baseUrl: 'http://localhost:4103', username: 'sim-api@example.com' },
-      sealedSecrets: box.seal(JSON.stringify({ secret: 'sim-secret', integrationCode: 'SIMINTEGRATIONCODE' }), `partner:${id}:psa`),
-    });
+    await insertPartner(tx, { id, name, timezone: options.timezone ?? 'Europe/Berlin', psaKind, rmmKind: null });
+    await saveCredential(tx, id, { system: 'acronis', kind: 'acronis', visible: credentials.acronis.visible, sealedSecrets: box.seal(JSON.stringify(credentials.acronis.secrets), credentialContext(id, 'acronis')) });
+    await saveCredential(tx, id, { system: 'psa', kind: psaKind, visible: credentials.psa.visible, sealedSecrets: box.seal(JSON.stringify(credentials.psa.secrets), credentialContext(id, 'psa')) });
     await insertDefaultSettings(tx, id);
   });
   return id;
