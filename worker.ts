@@ -1,9 +1,11 @@
+import { Client, Connection } from '@temporalio/client';
 import { DefaultLogger, makeTelemetryFilterString, NativeConnection, Runtime, type LogLevel } from '@temporalio/worker';
 import { loadConfig } from './config.ts';
 import { connectDatabase } from './db/connection.ts';
 import { migrateToLatest } from './db/migrate.ts';
 import { createLogger } from './log.ts';
 import { runMain } from './run-main.ts';
+import { encryptedDataConverter } from './temporal/data-converter.ts';
 import { createEngineWorker } from './temporal/engine-worker.ts';
 import { ensureSearchAttributes } from './temporal/search-attributes.ts';
 
@@ -30,10 +32,15 @@ runMain('worker', async () => {
   const added = await ensureSearchAttributes(connection, config.temporal.namespace);
   if (added.length) logger.info({ added }, 'registered search attributes');
 
-  const worker = await createEngineWorker({ connection, namespace: config.temporal.namespace, db, keyring: config.keyring });
+  // Activities start and signal workflows through a client of their own, encrypting payloads as the worker does.
+  const clientConnection = await Connection.connect({ address: config.temporal.address });
+  const client = new Client({ connection: clientConnection, namespace: config.temporal.namespace, dataConverter: encryptedDataConverter(config.keyring) });
+
+  const worker = await createEngineWorker({ connection, namespace: config.temporal.namespace, db, keyring: config.keyring, client });
   logger.info({ temporal: config.temporal.address, namespace: config.temporal.namespace, taskQueue: worker.options.taskQueue }, 'worker running');
   // Runtime's signal handlers (SIGINT, SIGTERM) shut the worker down; run() returns once it has drained.
   await worker.run();
+  await clientConnection.close();
   await connection.close();
   await db.destroy();
   logger.info('worker stopped');

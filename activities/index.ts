@@ -1,6 +1,25 @@
+import type { Client } from '@temporalio/client';
+import { PartnerClientsCache } from '../clients/partner-clients.ts';
 import type { Db } from '../db/connection.ts';
+import type { Keyring } from '../security/keyring.ts';
+import { ProvisioningWorkflows } from '../temporal/provisioning-workflows.ts';
+import { createPartnerLoopActivities } from './partner-loops.ts';
 import { createPartnerProfileActivities } from './partner-profile.ts';
+import { createProvisioningActivities } from './provisioning.ts';
 
-export function createActivities(db: Db) {
-  return { ...createPartnerProfileActivities(db) };
+export interface ActivityDeps {
+  db: Db;
+  /** Opens the partners' stored credentials. */
+  keyring: Keyring;
+  /** Starts and signals workflows (discovery pokes customer workflows, the supervisor its loops). */
+  client: Client;
+}
+
+export function createActivities(deps: ActivityDeps) {
+  const workflows = new ProvisioningWorkflows(deps.client);
+  return {
+    ...createPartnerProfileActivities(deps.db),
+    ...createPartnerLoopActivities(workflows),
+    ...createProvisioningActivities({ db: deps.db, clients: new PartnerClientsCache(deps.db, deps.keyring), workflows }),
+  };
 }

@@ -1,4 +1,5 @@
 import { fileURLToPath } from 'node:url';
+import type { Client } from '@temporalio/client';
 import { bundleWorkflowCode, DefaultLogger, Worker, type NativeConnection, type WorkerOptions } from '@temporalio/worker';
 import { createActivities } from '../activities/index.ts';
 import { TASK_QUEUE } from '../config.ts';
@@ -13,6 +14,8 @@ export interface EngineWorkerDeps {
   namespace: string;
   db: Db;
   keyring: Keyring;
+  /** For activities that start or signal workflows; built with the same data converter as the worker. */
+  client: Client;
   /** Tests bundle the workflows once and share the bundle between workers. */
   workflowBundle?: WorkerOptions['workflowBundle'];
 }
@@ -29,7 +32,7 @@ export async function createEngineWorker(deps: EngineWorkerDeps): Promise<Worker
     namespace: deps.namespace,
     taskQueue: TASK_QUEUE,
     workflowBundle: deps.workflowBundle ?? (await bundleEngineWorkflows()),
-    activities: createActivities(deps.db),
+    activities: createActivities({ db: deps.db, keyring: deps.keyring, client: deps.client }),
     dataConverter: encryptedDataConverter(deps.keyring),
     // Idle partner workflows wake once an hour; keep the busy ones cached and let the rest replay.
     maxCachedWorkflows: 1_000,

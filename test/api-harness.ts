@@ -55,7 +55,7 @@ export async function startApiHarness(db: Db, keyring: Keyring, options: { tempo
   let workerConnection: NativeConnection | undefined;
   if (options.runWorker !== false) {
     workerConnection = await NativeConnection.connect({ address });
-    worker = await createEngineWorker({ connection: workerConnection, namespace: 'default', db, keyring });
+    worker = await createEngineWorker({ connection: workerConnection, namespace: 'default', db, keyring, client: temporal });
     workerRun = worker.run();
   }
 

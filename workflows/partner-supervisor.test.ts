@@ -38,7 +38,7 @@ describe('partner supervisor (time-skipping test server)', () => {
       client: { dataConverter: encryptedDataConverter(keyring) },
     });
     console.log(`[test setup] Temporal time-skipping test server (${testServer.source}) started in ${Date.now() - started} ms`);
-    worker = await createEngineWorker({ connection: env.nativeConnection, namespace: 'default', db: database.db, keyring, workflowBundle: await bundleEngineWorkflows() });
+    worker = await createEngineWorker({ connection: env.nativeConnection, namespace: 'default', db: database.db, keyring, client: env.client, workflowBundle: await bundleEngineWorkflows() });
     running = worker.run();
   });
 

@@ -38,7 +38,7 @@ const env = await TestWorkflowEnvironment.createTimeSkipping({
   server: { executable: resolveTemporalExecutable('test-server').executable },
   client: { dataConverter: encryptedDataConverter(keyring) },
 });
-const worker = await createEngineWorker({ connection: env.nativeConnection, namespace: 'default', db, keyring });
+const worker = await createEngineWorker({ connection: env.nativeConnection, namespace: 'default', db, keyring, client: env.client });
 
 async function until(check: () => Promise<boolean>): Promise<void> {
   for (let tries = 0; !(await check()); tries++) {
