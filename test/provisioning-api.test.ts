@@ -1,4 +1,5 @@
 import { randomUUID } from 'node:crypto';
+import { setTimeout as delay } from 'node:timers/promises';
 import { WorkflowNotFoundError } from '@temporalio/client';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { AcronisClient } from '../clients/acronis/client.ts';
@@ -22,6 +23,15 @@ import { freePort } from './free-port.ts';
 import { addFault, startTestSimulators } from './simulators.ts';
 
 const WRONG_PRIVATE_KEY = 'not-the-private-key-3c9a';
+
+async function eventually<T>(read: () => Promise<T>, until: (value: T) => boolean, timeoutMs = 5_000): Promise<T> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const value = await read();
+    if (until(value) || Date.now() > deadline) return value;
+    await delay(100);
+  }
+}
 
 describe('provisioning admin API', () => {
   const keyring = testKeyring();
@@ -216,16 +226,16 @@ describe('provisioning admin API', () => {
       const all = await api.request('GET', `/v1/partners/${partnerId}/customers`, { token: readOnlyToken });
       expect(all.status, all.text).toBe(200);
       expect(names(all)).toEqual(['Alpha Dental', 'Beta Bakery', 'Gamma Dental', 'Delta Prospect']);
-      expect(all.json.items[0]).toEqual({
-        psaCompanyId: alpha,
-        name: 'Alpha Dental',
-        types: ['Client'],
-        status: 'Active',
-        active: true,
-        mapping: { tenantId: null },
-        provisioning: expect.objectContaining({ workflowId: customerWorkflowId(partnerId, alpha) }),
-      });
+      expect(all.json.items[0]).toMatchObject({ psaCompanyId: alpha, name: 'Alpha Dental', types: ['Client'], status: 'Active', active: true, mapping: { tenantId: null } });
       expect(all.json.items[1]).toMatchObject({ mapping: null, provisioning: null });
+      // Workflow visibility lags a moment behind the start.
+      const withRun = await eventually(() => customers('?mapping=mapped'), (response) => response.json.items[0]?.provisioning !== null);
+      expect(withRun.json.items[0].provisioning).toEqual({
+        workflowId: customerWorkflowId(partnerId, alpha),
+        phase: expect.any(String),
+        running: expect.any(Boolean),
+        webUiUrl: expect.stringContaining(encodeURIComponent(customerWorkflowId(partnerId, alpha))),
+      });
       expect(names(await customers('?mapping=mapped'))).toEqual(['Alpha Dental']);
       expect(names(await customers('?mapping=unmapped'))).toEqual(['Beta Bakery', 'Gamma Dental', 'Delta Prospect']);
       expect(names(await customers('?mapping=unmapped&q=dental'))).toEqual(['Gamma Dental']);
@@ -260,8 +270,11 @@ describe('provisioning admin API', () => {
       expect(again.status).toBe(409);
       expect(again.json.errors).toEqual([{ path: 'tenantId', message: expect.stringContaining(`PSA company ${first}`) }]);
       expect(await workflowExists(customerWorkflowId(partnerId, second))).toBe(false);
-      // Saving the same mapping again is fine.
+      // Saving the same mapping again is fine; moving the company to another tenant needs a removal first.
       expect((await api.request('PUT', `/v1/partners/${partnerId}/customers/${first}/mapping`, { body: { tenantId } })).status).toBe(200);
+      const moved = await api.request('PUT', `/v1/partners/${partnerId}/customers/${first}/mapping`, { body: { tenant: 'new' } });
+      expect(moved.status).toBe(409);
+      expect(moved.json.errors).toEqual([{ path: 'psaCompanyId', message: `is mapped to tenant ${tenantId}; remove that mapping first` }]);
     });
 
     it('refuses tenants that are not customer tenants of the partner, unknown companies and malformed bodies', async () => {

@@ -73,6 +73,7 @@ const mappingInput = z
     tenant: z.literal('new').optional().describe('"new": the customer workflow creates the tenant'),
     tenantId: z.uuid({ error: 'must be an Acronis tenant id (UUID)' }).optional().describe('An existing Acronis customer tenant under the partner'),
   })
+  .describe('Exactly one of `tenant` and `tenantId`. A company already mapped to a tenant must be unmapped before it can be mapped elsewhere.')
   .superRefine((body, ctx) => {
     if ((body.tenant === undefined) === (body.tenantId === undefined)) {
       ctx.addIssue({ code: 'custom', path: [], message: 'send either { "tenant": "new" } or { "tenantId": "<Acronis tenant id>" }' });
@@ -96,6 +97,10 @@ const batchInput = z
 
 function tenantNotUnderPartner(): ProblemError {
   return problems.field('tenantId', 'is not a customer tenant under this partner in Acronis');
+}
+
+function heldTenant(tenantId: string): string {
+  return `is mapped to tenant ${tenantId}; remove that mapping first`;
 }
 
 function tenantTaken(otherCompanyId: string): ProblemError {
@@ -253,6 +258,8 @@ export function customerRoutes(deps: ApiDeps) {
           if (other && other.psaCompanyId !== psaCompanyId) throw tenantTaken(other.psaCompanyId);
         }
         const previous = await findCompanyMapping(tx, id, psaCompanyId);
+        // Re-pointing a company would leave its tenant unmanaged with its quotas; removal deprovisions it first.
+        if (previous?.tenantId && previous.tenantId !== tenantId) throw problems.conflict('psaCompanyId', heldTenant(previous.tenantId));
         await upsertCompanyMapping(tx, id, psaCompanyId, tenantId);
         await recordAudit(tx, audit(c, id, 'customer.map', psaCompanyId, { tenant: tenantId ?? 'new', previous: previous ? { tenantId: previous.tenantId } : null }));
       });
@@ -283,7 +290,7 @@ export function customerRoutes(deps: ApiDeps) {
         const existing = new Map((await listCompanyMappings(tx, id)).map((row) => [row.psaCompanyId, row]));
         const taken: FieldError[] = psaCompanyIds.flatMap((psaCompanyId, index) => {
           const tenantId = existing.get(psaCompanyId)?.tenantId;
-          return tenantId ? [{ path: fieldPath(['psaCompanyIds', index]), message: `is mapped to tenant ${tenantId}; remove that mapping first` }] : [];
+          return tenantId ? [{ path: fieldPath(['psaCompanyIds', index]), message: heldTenant(tenantId) }] : [];
         });
         if (taken.length > 0) throw new ProblemError(409, 'conflict', 'Conflict', 'Some companies are already mapped to a tenant; nothing was changed.', taken);
         for (const psaCompanyId of psaCompanyIds) {
