@@ -337,6 +337,15 @@ describe('discoverCustomers', () => {
     expect(await run(activities.discoverCustomers, { partnerId: world.partnerId, force: false })).toEqual({ status: 'off', reason: 'provisioning is switched off for the partner' });
   });
 
+  it('resumes from its heartbeat: a retried pass skips the companies it already handled', async () => {
+    const world = await provisioningWorld('autotask', { provisioning: { automatic: true } });
+    await world.psa.seeder.createAgreement(world.companyId, [{ productId: world.products.servers, quantity: 1, billing: 'payg' }], daysAgo(5));
+    const carried = { processed: Number.MAX_SAFE_INTEGER, summary: { companies: 7, mapped: 0, newlyMapped: 0, signalled: 0 } };
+    const resumed = await new MockActivityEnvironment({ heartbeatDetails: carried }).run(activities.discoverCustomers, { partnerId: world.partnerId, force: false });
+    expect(resumed).toEqual({ status: 'done', summary: carried.summary });
+    expect(await run(activities.discoverCustomers, { partnerId: world.partnerId, force: false })).toMatchObject({ summary: { newlyMapped: 1, signalled: 1 } });
+  });
+
   it('assesses a customer from its mapping and lines', async () => {
     const world = await provisioningWorld('autotask');
     expect(await run(activities.assessCustomer, world.customer)).toEqual({ status: 'unmapped' });
