@@ -313,7 +313,7 @@ export function createProvisioningActivities(deps: ProvisioningDeps): Provisioni
           tenantCreated = true;
         }
         const tenantId = tenant.id;
-        if (mapping.tenantId !== tenantId) await setMappedTenant(db, partnerId, psaCompanyId, tenantId);
+        if (mapping.tenantId !== tenantId) await setMappedTenant(db, partnerId, psaCompanyId, tenantId, mapping.tenantId);
         if (!tenant.enabled) tenant = (await setTenantEnabled(acronis, tenantId, true)) ?? tenant;
         // The mode applies to the tenants the engine creates; the tag finds them again after an interrupted pass.
         if (settings.provisioning.tenantMode === 'production' && tenant.pricing_mode === 'trial' && (tenantCreated || tenant.internal_tag === tag)) {
@@ -374,7 +374,7 @@ export function createProvisioningActivities(deps: ProvisioningDeps): Provisioni
           }
         });
         const mapping = await findCompanyMapping(db, partnerId, psaCompanyId);
-        if (mapping?.tenantId === tenantId) await setMappedTenant(db, partnerId, psaCompanyId, null);
+        if (mapping?.tenantId === tenantId) await setMappedTenant(db, partnerId, psaCompanyId, null, tenantId);
       }),
   };
 }

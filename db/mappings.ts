@@ -73,14 +73,19 @@ export async function insertCompanyMappingIfAbsent(db: Queryable, partnerId: str
   return Number(inserted.numInsertedOrUpdatedRows ?? 0) > 0;
 }
 
-/** Records the tenant a "new" mapping got (or null once the tenant was deleted), keeping the mapping itself. */
-export async function setMappedTenant(db: Queryable, partnerId: string, psaCompanyId: string, tenantId: string | null): Promise<void> {
-  await db
+/**
+ * Records the tenant a "new" mapping got (or null once the tenant was deleted), keeping the mapping
+ * itself; only while the mapping still holds `expected`, so an admin's concurrent choice wins.
+ */
+export async function setMappedTenant(db: Queryable, partnerId: string, psaCompanyId: string, tenantId: string | null, expected: string | null): Promise<boolean> {
+  const updated = await db
     .updateTable('company_mappings')
     .set({ acronis_tenant_id: tenantId, updated_at: new Date() })
     .where('partner_id', '=', partnerId)
     .where('psa_company_id', '=', psaCompanyId)
-    .execute();
+    .where((eb) => (expected === null ? eb('acronis_tenant_id', 'is', null) : eb('acronis_tenant_id', '=', expected)))
+    .executeTakeFirst();
+  return Number(updated.numUpdatedRows) > 0;
 }
 
 export async function deleteCompanyMapping(db: Queryable, partnerId: string, psaCompanyId: string): Promise<boolean> {

@@ -35,7 +35,7 @@ export function autotaskSeeder(simulatorUrl: string): PsaSeeder {
     return value;
   }
 
-  return {
+  const seeder: PsaSeeder = {
     kind: 'autotask',
 
     async createCompany(name) {
@@ -78,6 +78,19 @@ export function autotaskSeeder(simulatorUrl: string): PsaSeeder {
       return { agreementId: String(contractId), lineIds };
     },
 
+    async changeQuantity(agreementId, lineId, quantity) {
+      // Adjustments are deltas from the start of the current period, as Autotask bills by period.
+      const now = new Date();
+      const start = new Date(Date.UTC(now.getUTCFullYear(), now.getUTCMonth(), 1));
+      const end = new Date(Date.UTC(now.getUTCFullYear(), now.getUTCMonth() + 1, 0));
+      const period = { start: start.toISOString().slice(0, 10), end: end.toISOString().slice(0, 10) };
+      const current = await seeder.billedQuantity(agreementId, lineId, period);
+      const [service] = await client.queryAll('ContractServices', [{ op: 'eq', field: 'id', value: Number(lineId) }]);
+      if (!service) throw new Error(`no contract service ${lineId}`);
+      const unitChange = Math.ceil(quantity) - current;
+      if (unitChange !== 0) await client.createContractServiceAdjustment({ contractID: Number(agreementId), serviceID: service.serviceID, contractServiceID: Number(lineId), effectiveDate: start.toISOString(), unitChange });
+    },
+
     async cancelLine(agreementId) {
       // Autotask has no per-service end: the MSP sets the contract inactive.
       await client.update('Contracts', Number(agreementId), { status: 0 });
@@ -113,4 +126,5 @@ export function autotaskSeeder(simulatorUrl: string): PsaSeeder {
       return (first ?? rows.at(-1))?.units ?? 0;
     },
   };
+  return seeder;
 }

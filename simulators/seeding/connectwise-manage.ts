@@ -50,6 +50,9 @@ export function connectWiseManageSeeder(simulatorUrl: string): PsaSeeder {
       }
       return { agreementId: String(agreement.id), lineIds };
     },
+    async changeQuantity(agreementId, lineId, quantity) {
+      await client.patchAddition(Number(agreementId), Number(lineId), [{ op: 'replace', path: 'quantity', value: quantity }]);
+    },
     async cancelLine(agreementId, lineId) {
       await client.patchAddition(Number(agreementId), Number(lineId), [{ op: 'replace', path: 'cancelledDate', value: cwDate(new Date()) }]);
     },

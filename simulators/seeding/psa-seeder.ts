@@ -20,6 +20,8 @@ export interface PsaSeeder {
    * `since`; `name` is what the MSP calls it (a generated name when absent).
    */
   createAgreement(companyId: string, lines: SeededLine[], since: string, name?: string): Promise<{ agreementId: string; lineIds: string[] }>;
+  /** Sets a prepaid line's quantity from now on, the way an MSP would (CWM: the addition; Autotask: an adjustment). */
+  changeQuantity(agreementId: string, lineId: string, quantity: number): Promise<void>;
   /** Cancels one line the way an MSP would (CWM: cancelled date on the addition; Autotask: end the contract). */
   cancelLine(agreementId: string, lineId: string): Promise<void>;
   /** Board/queue and classification to open tickets with, set up through the vendor API if needed. */
