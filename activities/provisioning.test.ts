@@ -4,8 +4,6 @@ import { MockActivityEnvironment } from '@temporalio/testing';
 import { afterAll, beforeAll, beforeEach, describe, expect, inject, it } from 'vitest';
 import { AcronisClient } from '../clients/acronis/client.ts';
 import type { OfferingItem, Tenant } from '../clients/acronis/types.ts';
-import { AutotaskClient } from '../clients/autotask/client.ts';
-import { ConnectWiseManageClient } from '../clients/connectwise-manage/client.ts';
 import { PartnerClientsCache } from '../clients/partner-clients.ts';
 import { findCompanyMapping, replaceProductMappings, upsertCompanyMapping } from '../db/mappings.ts';
 import { readSettings, writeSettings } from '../db/settings.ts';
@@ -13,8 +11,8 @@ import type { PsaKind } from '../domain/partner.ts';
 import { daysLater, parseAcronisTime, productionAt } from '../domain/provisioning-calendar.ts';
 import { mergeSettings, settingsSchema, type SettingsPatch } from '../domain/settings.ts';
 import type { RunningSimulators } from '../simulators/index.ts';
-import { autotaskCredentials, autotaskSeeder } from '../simulators/seeding/autotask.ts';
-import { connectWiseManageConfig, connectWiseManageSeeder } from '../simulators/seeding/connectwise-manage.ts';
+import { autotaskSeeder } from '../simulators/seeding/autotask.ts';
+import { connectWiseManageSeeder } from '../simulators/seeding/connectwise-manage.ts';
 import type { PsaSeeder } from '../simulators/seeding/psa-seeder.ts';
 import { DEFAULT_CREDENTIALS } from '../simulators/default-credentials.ts';
 import { encryptedDataConverter } from '../temporal/data-converter.ts';
@@ -85,40 +83,10 @@ async function configure(partnerId: string, patch: SettingsPatch): Promise<void>
   await writeSettings(database.db, partnerId, settingsSchema.parse(mergeSettings(current!.settings, patch)));
 }
 
-interface PsaWorld {
-  seeder: PsaSeeder;
-  url: string;
-  addPrimaryContact(companyId: string, contact: { firstName: string; lastName: string; email: string }): Promise<void>;
-}
-
 /** The PSA side as an MSP fills it in, through the vendor's public API. */
-function psaWorld(kind: PsaKind): PsaWorld {
-  if (kind === 'connectwise-manage') {
-    const url = sims.urls['connectwise-manage'];
-    const client = new ConnectWiseManageClient(connectWiseManageConfig(url));
-    return {
-      seeder: connectWiseManageSeeder(url),
-      url,
-      async addPrimaryContact(companyId, contact) {
-        const created = await client.createContact({
-          firstName: contact.firstName,
-          lastName: contact.lastName,
-          company: { id: Number(companyId) },
-          communicationItems: [{ type: { name: 'Email' }, value: contact.email, defaultFlag: true, communicationType: 'Email' }],
-        });
-        await client.patchCompany(Number(companyId), [{ op: 'replace', path: 'defaultContact', value: { id: created.id } }]);
-      },
-    };
-  }
-  const url = sims.urls.autotask;
-  const client = new AutotaskClient(autotaskCredentials(url));
-  return {
-    seeder: autotaskSeeder(url),
-    url,
-    async addPrimaryContact(companyId, contact) {
-      await client.create('Contacts', { companyID: Number(companyId), firstName: contact.firstName, lastName: contact.lastName, emailAddress: contact.email, isActive: 1, primaryContact: true });
-    },
-  };
+function psaWorld(kind: PsaKind): { seeder: PsaSeeder; url: string } {
+  const url = kind === 'connectwise-manage' ? sims.urls['connectwise-manage'] : sims.urls.autotask;
+  return { seeder: kind === 'connectwise-manage' ? connectWiseManageSeeder(url) : autotaskSeeder(url), url };
 }
 
 /** A partner with provisioning on, its product mappings, and one company with a primary contact. */
@@ -139,7 +107,7 @@ async function provisioningWorld(kind: PsaKind, patch: SettingsPatch = {}) {
   ]);
   const companyName = `Contoso ${partnerId.slice(0, 6)}`;
   const companyId = await psa.seeder.createCompany(companyName);
-  await psa.addPrimaryContact(companyId, { firstName: 'Jane', lastName: 'Doe', email: `jane.${partnerId.slice(0, 6)}@contoso.example` });
+  await psa.seeder.addPrimaryContact(companyId, { firstName: 'Jane', lastName: 'Doe', email: `jane.${partnerId.slice(0, 6)}@contoso.example` });
   return { psa, partnerId, products, companyId, companyName, customer: { partnerId, psaCompanyId: companyId } };
 }
 

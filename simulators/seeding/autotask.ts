@@ -47,6 +47,10 @@ export function autotaskSeeder(simulatorUrl: string): PsaSeeder {
       return String(id);
     },
 
+    async addPrimaryContact(companyId, contact) {
+      await client.create('Contacts', { companyID: Number(companyId), firstName: contact.firstName, lastName: contact.lastName, emailAddress: contact.email, isActive: 1, primaryContact: true });
+    },
+
     async createProduct(name) {
       return String(await client.create('Services', { name, periodType: await picklist('Services', 'periodType', 'Monthly'), unitPrice: 10, isActive: true }));
     },

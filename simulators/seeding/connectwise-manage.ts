@@ -32,6 +32,15 @@ export function connectWiseManageSeeder(simulatorUrl: string): PsaSeeder {
       const company = await client.createCompany({ identifier, name: name.slice(0, 50), addressLine1: '1 Main Street', city: 'Tampa', types: [{ name: 'Client' }], status: { name: 'Active' } });
       return String(company.id);
     },
+    async addPrimaryContact(companyId, contact) {
+      const created = await client.createContact({
+        firstName: contact.firstName,
+        lastName: contact.lastName,
+        company: { id: Number(companyId) },
+        communicationItems: [{ type: { name: 'Email' }, value: contact.email, defaultFlag: true, communicationType: 'Email' }],
+      });
+      await client.patchCompany(Number(companyId), [{ op: 'replace', path: 'defaultContact', value: { id: created.id } }]);
+    },
     async createProduct(name) {
       return String((await client.createCatalogItem({ identifier: name, description: name.slice(0, 60), productClass: 'NonInventory' })).id);
     },

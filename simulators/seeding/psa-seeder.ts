@@ -14,6 +14,8 @@ export interface SeededLine {
 export interface PsaSeeder {
   kind: PsaKind;
   createCompany(name: string): Promise<string>;
+  /** Makes the contact the company's primary one (CWM: default contact; Autotask: primaryContact). */
+  addPrimaryContact(companyId: string, contact: { firstName: string; lastName: string; email: string }): Promise<void>;
   createProduct(name: string): Promise<string>;
   /**
    * An agreement (CWM) / recurring-service contract (Autotask) holding these lines, starting before
