@@ -4,9 +4,10 @@
  * `/_sim` only where the vendor has no API (adding RMM computers, usage figures, a failing backup).
  * Then one demo partner per PSA, registered through the admin API.
  *
- * The simulators keep their state in memory and start empty, so they are seeded on every start;
- * partners live in PostgreSQL, so a demo partner is registered only when none of its name exists.
- * Nothing advances the simulated clock: the world runs in real time.
+ * The simulators keep their state in memory and start empty, so they are seeded on every start,
+ * before the worker runs the partners' workflows against them. Partners live in PostgreSQL, so a
+ * demo partner is registered only when none of its name exists. Nothing advances the simulated
+ * clock: the world runs in real time.
  */
 import { setTimeout as delay } from 'node:timers/promises';
 import { AcronisClient, BACKUP_APPLICATION_ID } from '../clients/acronis/client.ts';
@@ -184,11 +185,14 @@ const REGISTRATION_TOKEN_LIFETIME_S = 30 * 86_400;
 const AGENT_WAIT_MS = 30_000;
 const GB = 1024 ** 3;
 
-export interface DemoWorldTarget {
-  /** The simulators' base URLs, as a partner enters them. */
-  simulators: Record<SimulatedVendor, string>;
-  /** The admin API and an admin token. */
-  api: { url: string; token: string };
+/** The simulators' base URLs, as a partner enters them. */
+export type SimulatorUrls = Record<SimulatedVendor, string>;
+
+export interface DemoWorld {
+  /** One short line per thing made, `label  what`. */
+  made: { label: string; what: string }[];
+  /** What could not be made. */
+  problems: string[];
 }
 
 export interface DemoPartner {
@@ -198,11 +202,9 @@ export interface DemoPartner {
   registered: boolean;
 }
 
-export interface DemoWorld {
-  /** One short line per thing made, `label  what`. */
-  made: { label: string; what: string }[];
+export interface DemoPartners {
   partners: DemoPartner[];
-  /** What could not be made; the rest was made anyway. */
+  /** The partners that could not be registered, and why; the others were registered anyway. */
   problems: string[];
 }
 
@@ -346,7 +348,7 @@ async function protectMachines(acronis: AcronisClient, url: string, made: DemoWo
   made.push({ label: 'Acronis agents', what: `${count(machines.length, 'machine')} protected by "${PROTECTION_PLAN}", backing up now; ${failing.join(', ')} fails (BackupFailed alert in about a minute)` });
 }
 
-async function seedVendors(urls: Record<SimulatedVendor, string>, made: DemoWorld['made']): Promise<void> {
+async function seedVendors(urls: SimulatorUrls, made: DemoWorld['made']): Promise<void> {
   const psaIds = new Map<DemoCompany, string>();
   for (const psa of DEMO_PSAS) for (const [company, id] of await seedPsa(psa, urls[psa.vendor], made)) psaIds.set(company, id);
   const { clientId, clientSecret } = DEFAULT_CREDENTIALS.acronis;
@@ -356,7 +358,7 @@ async function seedVendors(urls: Record<SimulatedVendor, string>, made: DemoWorl
   await protectMachines(acronis, urls.acronis, made);
 }
 
-function partnerRegistration(psa: DemoPsa, urls: Record<SimulatedVendor, string>) {
+function partnerRegistration(psa: DemoPsa, urls: SimulatorUrls) {
   const { clientId, clientSecret } = DEFAULT_CREDENTIALS.acronis;
   const psaCredentials =
     psa.kind === 'connectwise-manage'
@@ -381,38 +383,48 @@ function demoSettings(psa: DemoPsa) {
   };
 }
 
-async function registerPartners(target: DemoWorldTarget, world: DemoWorld): Promise<void> {
+/**
+ * Registers, through the admin API, each demo partner that does not exist yet, against these
+ * simulators. Never throws: what fails is in `problems`.
+ */
+export async function registerDemoPartners(api: { url: string; token: string }, simulators: SimulatorUrls): Promise<DemoPartners> {
+  const result: DemoPartners = { partners: [], problems: [] };
   const call = async <T>(method: string, path: string, body?: unknown): Promise<T> => {
-    const response = await fetch(`${target.api.url}${path}`, {
+    const response = await fetch(`${api.url}${path}`, {
       method,
-      headers: { authorization: `Bearer ${target.api.token}`, ...(body === undefined ? {} : { 'content-type': 'application/json' }) },
+      headers: { authorization: `Bearer ${api.token}`, ...(body === undefined ? {} : { 'content-type': 'application/json' }) },
       body: body === undefined ? undefined : JSON.stringify(body),
     });
     if (!response.ok) throw new Error(`${method} ${path}: ${response.status} ${await response.text()}`);
     return (await response.json()) as T;
   };
-  const existing = (await call<{ items: { id: string; name: string }[] }>('GET', '/v1/partners')).items;
+  let existing: { id: string; name: string }[];
+  try {
+    existing = (await call<{ items: { id: string; name: string }[] }>('GET', '/v1/partners')).items;
+  } catch (error) {
+    result.problems.push(`demo partners: ${problemText(error)}`);
+    return result;
+  }
   for (const psa of DEMO_PSAS) {
     try {
       const found = existing.find((partner) => partner.name === psa.partnerName);
       if (found) {
-        world.partners.push({ name: psa.partnerName, id: found.id, registered: false });
+        result.partners.push({ name: psa.partnerName, id: found.id, registered: false });
         continue;
       }
-      const { id } = await call<{ id: string }>('POST', '/v1/partners', partnerRegistration(psa, target.simulators));
+      const { id } = await call<{ id: string }>('POST', '/v1/partners', partnerRegistration(psa, simulators));
       await call('PUT', `/v1/partners/${id}/settings`, demoSettings(psa));
-      world.partners.push({ name: psa.partnerName, id, registered: true });
+      result.partners.push({ name: psa.partnerName, id, registered: true });
     } catch (error) {
-      world.problems.push(`demo partner ${psa.partnerName}: ${problemText(error)}`);
+      result.problems.push(`demo partner ${psa.partnerName}: ${problemText(error)}`);
     }
   }
+  return result;
 }
 
-/** Seeds the (empty) simulators and registers the demo partners that do not exist yet. Never throws: what fails is in `problems`. */
-export async function seedDemoWorld(target: DemoWorldTarget): Promise<DemoWorld> {
-  const world: DemoWorld = { made: [], partners: [], problems: [] };
-  // The partners are useful even if the vendors are only half seeded, and the other way round.
-  await seedVendors(target.simulators, world.made).catch((error: unknown) => world.problems.push(`simulated vendors: ${problemText(error)}`));
-  await registerPartners(target, world).catch((error: unknown) => world.problems.push(`demo partners: ${problemText(error)}`));
+/** Fills the (empty) simulators through the vendors' APIs. Never throws: a failure is in `problems`, after what was made. */
+export async function seedDemoWorld(simulators: SimulatorUrls): Promise<DemoWorld> {
+  const world: DemoWorld = { made: [], problems: [] };
+  await seedVendors(simulators, world.made).catch((error: unknown) => world.problems.push(`simulated vendors: ${problemText(error)}`));
   return world;
 }

@@ -5,7 +5,7 @@ import { dirname, join, relative, resolve } from 'node:path';
 import { setTimeout as delay } from 'node:timers/promises';
 import { fileURLToPath } from 'node:url';
 import { generateToken } from '../db/api-tokens.ts';
-import { seedDemoWorld, type DemoWorld } from './demo-world.ts';
+import { registerDemoPartners, seedDemoWorld, type DemoWorld, type SimulatorUrls } from './demo-world.ts';
 import { startPostgresServer, type PostgresServer } from './postgres-server.ts';
 import { SIMULATED_VENDORS, SIMULATOR_PORTS, type SimulatedVendor } from '../simulators/ports.ts';
 import { startTemporalDevServer, type TemporalDevServer } from './temporal-server.ts';
@@ -106,7 +106,7 @@ async function waitForHealth(deadlineMs: number): Promise<void> {
 async function stop(exitCode: number): Promise<void> {
   if (stopping) return;
   stopping = true;
-  say('\nStopping: admin API and worker, then Temporal, then PostgreSQL ...');
+  say('\nStopping: admin API, worker and simulators, then Temporal, then PostgreSQL ...');
   await Promise.all(
     children.map(async ({ process: child }) => {
       if (child.exitCode !== null || child.signalCode !== null) return;
@@ -167,20 +167,21 @@ async function main(): Promise<void> {
     PUBLIC_URL: publicUrl,
   };
   const simulatorsOn = env.SIMULATORS !== 'off';
-  // Before the worker: demo partners' workflows reach the simulated vendors at once.
-  if (simulatorsOn) await startChild('sim', 'simulators/main.ts', childEnv, 'simulators listening');
-  const workerReady = startChild('worker', 'worker.ts', childEnv, 'worker running');
-  const apiReady = startChild('api', 'api/server.ts', childEnv, 'admin API listening');
-  await Promise.all([workerReady, apiReady]);
-  await waitForHealth(90_000);
-
   const demoOn = simulatorsOn && env.DEMO !== 'off';
-  let demo: DemoWorld | undefined;
+  const simulators = Object.fromEntries(SIMULATED_VENDORS.map((vendor) => [vendor, simulatorUrl(vendor)])) as SimulatorUrls;
+  // Before the worker: partners' workflows (the demo partners' after a restart too) find the
+  // simulated vendors up and seeded. The API boots meanwhile; only the worker runs workflows.
+  if (simulatorsOn) await startChild('sim', 'simulators/main.ts', childEnv, 'simulators listening');
+  const apiReady = startChild('api', 'api/server.ts', childEnv, 'admin API listening');
+  let demoWorld: DemoWorld | undefined;
   if (demoOn) {
     say('Seeding the demo world into the simulated vendors (DEMO=off skips it) ...');
-    const simulators = Object.fromEntries(SIMULATED_VENDORS.map((vendor) => [vendor, simulatorUrl(vendor)])) as Record<SimulatedVendor, string>;
-    demo = await seedDemoWorld({ simulators, api: { url: publicUrl, token: adminToken } });
+    demoWorld = await seedDemoWorld(simulators);
   }
+  const workerReady = startChild('worker', 'worker.ts', childEnv, 'worker running');
+  await Promise.all([workerReady, apiReady]);
+  await waitForHealth(90_000);
+  const demoPartners = demoWorld && (await registerDemoPartners({ url: publicUrl, token: adminToken }, simulators));
 
   say('');
   say('Acronis MSP integration is running.');
@@ -191,15 +192,15 @@ async function main(): Promise<void> {
   say(`  PostgreSQL       ${databaseLabel}`);
   if (simulatorsOn) {
     say('  Simulated vendors (credentials: GET <url>/_sim/state)');
-    for (const vendor of SIMULATED_VENDORS) say(`    ${vendor.padEnd(19)} ${simulatorUrl(vendor)}`);
+    for (const vendor of SIMULATED_VENDORS) say(`    ${vendor.padEnd(19)} ${simulators[vendor]}`);
   } else {
     say('  Simulated vendors off (SIMULATORS=off)');
   }
-  if (demo) {
+  if (demoWorld && demoPartners) {
     say('  Demo world (DEMO=off skips it)');
-    for (const { label, what } of demo.made) say(`    ${label.padEnd(19)} ${what}`);
-    for (const partner of demo.partners) say(`    ${'Demo partner'.padEnd(19)} ${partner.name}  ${partner.id}  ${partner.registered ? '(registered now)' : '(already registered)'}`);
-    for (const problem of demo.problems) say(`  WARNING: the demo world is incomplete, ${problem}`);
+    for (const { label, what } of demoWorld.made) say(`    ${label.padEnd(19)} ${what}`);
+    for (const partner of demoPartners.partners) say(`    ${'Demo partner'.padEnd(19)} ${partner.name}  ${partner.id}  ${partner.registered ? '(registered now)' : '(already registered)'}`);
+    for (const problem of [...demoWorld.problems, ...demoPartners.problems]) say(`  WARNING: the demo world is incomplete, ${problem}`);
   } else if (simulatorsOn) {
     say('  Demo world       off (DEMO=off)');
   }
