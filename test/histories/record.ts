@@ -1,5 +1,5 @@
 /**
- * Records the supervisor histories the replay test replays: `npm run histories:record`.
+ * Records the histories the replay test replays: `npm run histories:record`.
  * Re-record when the workflow changes on purpose, and keep the old files whenever running
  * workflows may still carry the old shape (then the change needs patched()).
  */
@@ -13,6 +13,7 @@ import { historyToJSON } from '@temporalio/common/lib/proto-utils.js';
 import { TestWorkflowEnvironment } from '@temporalio/testing';
 import { TASK_QUEUE } from '../../config.ts';
 import { connectDatabase } from '../../db/connection.ts';
+import { replaceProductMappings, upsertCompanyMapping } from '../../db/mappings.ts';
 import { migrateToLatest } from '../../db/migrate.ts';
 import { markPartnerDeleted } from '../../db/partners.ts';
 import { readSettings, writeSettings } from '../../db/settings.ts';
@@ -20,7 +21,20 @@ import { startPostgresServer } from '../../dev/postgres-server.ts';
 import { resolveTemporalExecutable } from '../../dev/temporal-binaries.ts';
 import { encryptedDataConverter } from '../../temporal/data-converter.ts';
 import { createEngineWorker } from '../../temporal/engine-worker.ts';
-import { configurationChangedSignal, partnerRemovedSignal, partnerWorkflowId, supervisorStateQuery, type PartnerSupervisorInput } from '../../workflows/messages.ts';
+import { startSimulators } from '../../simulators/index.ts';
+import { connectWiseManageSeeder } from '../../simulators/seeding/connectwise-manage.ts';
+import { ProvisioningWorkflows } from '../../temporal/provisioning-workflows.ts';
+import { registerSearchAttributes } from '../../temporal/search-attributes.ts';
+import {
+  configurationChangedSignal,
+  customerStateQuery,
+  customerWorkflowId,
+  partnerRemovedSignal,
+  partnerWorkflowId,
+  supervisorStateQuery,
+  syncNowSignal,
+  type PartnerSupervisorInput,
+} from '../../workflows/messages.ts';
 import type { partnerSupervisor } from '../../workflows/partner-supervisor.ts';
 import { freePort } from '../free-port.ts';
 import { testKeyring } from '../fixtures/test-keys.ts';
@@ -38,6 +52,7 @@ const env = await TestWorkflowEnvironment.createTimeSkipping({
   server: { executable: resolveTemporalExecutable('test-server').executable },
   client: { dataConverter: encryptedDataConverter(keyring) },
 });
+await registerSearchAttributes(env.connection, 'default');
 const worker = await createEngineWorker({ connection: env.nativeConnection, namespace: 'default', db, keyring, client: env.client });
 
 async function until(check: () => Promise<boolean>): Promise<void> {
@@ -86,6 +101,28 @@ await worker.runUntil(async () => {
   await env.client.workflow.getHandle(rollover.workflowId).result();
   await save('partner-supervisor-continued-as-new', rollover, firstRun);
   await save('partner-supervisor-from-carried-state', rollover);
+
+  // A customer's whole life against the simulators: provisioned, services end, disabled, deleted.
+  const simulators = await startSimulators({ acronis: 0, 'connectwise-manage': 0, autotask: 0, automate: 0 });
+  const seeder = connectWiseManageSeeder(simulators.urls['connectwise-manage']);
+  const customerPartner = await seedPartner(db, keyring, 'Replay customer', { psaKind: 'connectwise-manage', urls: { acronis: simulators.urls.acronis, psa: simulators.urls['connectwise-manage'] } });
+  const settings = (await readSettings(db, customerPartner))!.settings;
+  await writeSettings(db, customerPartner, { ...settings, provisioning: { ...settings.provisioning, enabled: true, tenantMode: 'trial' } });
+  const product = await seeder.createProduct('Acronis Workstations');
+  await replaceProductMappings(db, customerPartner, [{ offeringItem: 'pw_base_workstations', psaProductId: product, free: false }]);
+  const companyId = await seeder.createCompany('Replay Customer Ltd');
+  await seeder.addPrimaryContact(companyId, { firstName: 'Ada', lastName: 'Lovelace', email: 'ada@replay.example' });
+  const agreement = await seeder.createAgreement(companyId, [{ productId: product, quantity: 5, billing: 'prepaid' }], '2026-01-01');
+  await upsertCompanyMapping(db, customerPartner, companyId, null);
+  await new ProvisioningWorkflows(env.client).syncCustomer(customerPartner, 'connectwise-manage', companyId);
+  const customer = env.client.workflow.getHandle(customerWorkflowId(customerPartner, companyId));
+  await until(async () => (await customer.query(customerStateQuery)).phase === 'active');
+  await seeder.cancelLine(agreement.agreementId, agreement.lineIds[0]!);
+  await customer.signal(syncNowSignal);
+  await until(async () => (await customer.query(customerStateQuery)).phase === 'deprovisioning');
+  await customer.result();
+  await save('customer-provisioning-lifecycle', customer);
+  await simulators.close();
 });
 
 await env.teardown();
