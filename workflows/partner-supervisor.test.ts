@@ -1,5 +1,5 @@
 import { setTimeout as delay } from 'node:timers/promises';
-import type { WorkflowHandle } from '@temporalio/client';
+import { WorkflowNotFoundError, type WorkflowHandle } from '@temporalio/client';
 import { TestWorkflowEnvironment } from '@temporalio/testing';
 import type { Worker } from '@temporalio/worker';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -9,6 +9,7 @@ import { readSettings, writeSettings } from '../db/settings.ts';
 import { resolveTemporalExecutable } from '../dev/temporal-binaries.ts';
 import { encryptedDataConverter } from '../temporal/data-converter.ts';
 import { bundleEngineWorkflows, createEngineWorker } from '../temporal/engine-worker.ts';
+import { registerSearchAttributes } from '../temporal/search-attributes.ts';
 import { createTestDatabase, type TestDatabase } from '../test/database.ts';
 import { testKeyring } from '../test/fixtures/test-keys.ts';
 import { seedPartner } from '../test/partners.ts';
@@ -16,6 +17,7 @@ import {
   configurationChangedSignal,
   partnerRemovedSignal,
   partnerWorkflowId,
+  provisioningLoopWorkflowId,
   supervisorStateQuery,
   type PartnerSupervisorInput,
   type PartnerSupervisorState,
@@ -38,6 +40,8 @@ describe('partner supervisor (time-skipping test server)', () => {
       client: { dataConverter: encryptedDataConverter(keyring) },
     });
     console.log(`[test setup] Temporal time-skipping test server (${testServer.source}) started in ${Date.now() - started} ms`);
+    // The provisioning loop starts with the engine's search attributes.
+    await registerSearchAttributes(env.connection, 'default');
     worker = await createEngineWorker({ connection: env.nativeConnection, namespace: 'default', db: database.db, keyring, client: env.client, workflowBundle: await bundleEngineWorkflows() });
     running = worker.run();
   });
@@ -90,6 +94,23 @@ describe('partner supervisor (time-skipping test server)', () => {
     const state = await stateWhen(handle, (current) => current.profile?.settingsVersion === 2);
     expect(state.profile?.capabilities.billing).toBe(true);
     expect(state.profileLoads).toBe(2);
+  });
+
+  it('starts the provisioning loop once provisioning is switched on, and only then', async () => {
+    const partnerId = await seedPartner(database.db, keyring);
+    const handle = await start(partnerId);
+    await stateWhen(handle, (current) => current.phase === 'running');
+    const loop = env.client.workflow.getHandle(provisioningLoopWorkflowId(partnerId));
+    await expect(loop.describe()).rejects.toBeInstanceOf(WorkflowNotFoundError);
+
+    const stored = (await readSettings(database.db, partnerId))!;
+    await writeSettings(database.db, partnerId, { ...stored.settings, provisioning: { ...stored.settings.provisioning, enabled: true } });
+    await handle.signal(configurationChangedSignal);
+    await stateWhen(handle, (current) => current.profile?.capabilities.provisioning === true);
+    const description = await loop.describe();
+    expect(description.type).toBe('provisioningLoop');
+    expect(description.status.name).toBe('RUNNING');
+    await loop.terminate('test done');
   });
 
   it('ends when the partner is removed', async () => {
