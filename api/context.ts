@@ -6,7 +6,7 @@ import type { ApiToken } from '../db/api-tokens.ts';
 import type { AuditEntry } from '../db/audit-log.ts';
 import type { Logger } from '../log.ts';
 import type { Keyring } from '../security/keyring.ts';
-import type { PartnerWorkflows } from '../temporal/partner-workflows.ts';
+import { CALL_DEADLINE_MS, type PartnerWorkflows } from '../temporal/partner-workflows.ts';
 import type { ProvisioningWorkflows } from '../temporal/provisioning-workflows.ts';
 import { problems } from './problem.ts';
 
@@ -39,12 +39,9 @@ export function auditEntry(c: Context<ApiEnv>, entry: Omit<AuditEntry, 'actor' |
   return { ...entry, actor: `token:${token.id} (${token.name})`, requestId: c.get('requestId') };
 }
 
-/** An admin waits at most this long for Temporal before the API answers 503. */
-const TEMPORAL_DEADLINE_MS = 5_000;
-
 /** Runs Temporal calls that carry no deadline of their own (ProvisioningWorkflows) under the API's deadline. */
 export function withTemporalDeadline<T>(deps: Pick<ApiDeps, 'temporal'>, operation: () => Promise<T>): Promise<T> {
-  return deps.temporal.withDeadline(Date.now() + TEMPORAL_DEADLINE_MS, operation);
+  return deps.temporal.withDeadline(Date.now() + CALL_DEADLINE_MS, operation);
 }
 
 /** The partner's vendor clients, or 404 when the partner does not exist (or was removed). */

@@ -31,7 +31,7 @@ export interface SupervisorStatus {
 }
 
 /** An admin waits at most this long for Temporal before the API answers 503. */
-const CALL_DEADLINE_MS = 5_000;
+export const CALL_DEADLINE_MS = 5_000;
 
 /** The API's side of the partner's workflows: start, signal, query, list. */
 export class PartnerWorkflows {
