@@ -318,6 +318,16 @@ describe('provisioning admin API', () => {
       expect((await api.request('DELETE', `/v1/partners/${partnerId}/customers/${company}/mapping`)).status).toBe(404);
     });
 
+    it('refuses to unmap while provisioning is automatic, since the next pass would map the company again', async () => {
+      const company = await seeder.createCompany('Sticky Co');
+      expect((await api.request('PUT', `/v1/partners/${partnerId}/customers/${company}/mapping`, { body: { tenant: 'new' } })).status).toBe(200);
+      expect((await api.request('PUT', `/v1/partners/${partnerId}/settings`, { body: { provisioning: { automatic: true } } })).status).toBe(200);
+      const refused = await api.request('DELETE', `/v1/partners/${partnerId}/customers/${company}/mapping`);
+      expect(refused.status).toBe(409);
+      expect(refused.json.errors).toEqual([{ path: 'psaCompanyId', message: expect.stringContaining('provisioning is automatic') }]);
+      expect(names(await customers('?mapping=mapped'))).toEqual(['Sticky Co']);
+    });
+
     it('answers 404 for an unknown partner', async () => {
       expect((await api.request('GET', `/v1/partners/${randomUUID()}/customers`)).status).toBe(404);
     });

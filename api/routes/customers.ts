@@ -16,6 +16,7 @@ import {
 } from '../../db/mappings.ts';
 import { findPartner } from '../../db/partners.ts';
 import type { Database } from '../../db/schema.ts';
+import { readSettings } from '../../db/settings.ts';
 import type { PsaKind } from '../../domain/partner.ts';
 import type { PsaCompany } from '../../psa/port.ts';
 import type { CustomerRun } from '../../temporal/provisioning-workflows.ts';
@@ -312,12 +313,16 @@ export function customerRoutes(deps: ApiDeps) {
       tags: ['Customers'],
       security: bearerSecurity,
       request: { params: psaCompanyParams },
-      responses: { 204: { description: 'Removed' }, ...commonErrors, ...notFound, ...unavailable },
+      responses: { 204: { description: 'Removed' }, ...commonErrors, ...notFound, ...conflict, ...unavailable },
     }),
     async (c) => {
       const { id, psaCompanyId } = c.req.valid('param');
       const partner = await findPartner(db, id);
       if (!partner) throw problems.notFound(`Partner ${id}`);
+      // Automatic mode maps every company whose agreement holds mapped products: the next pass would map it again.
+      if ((await readSettings(db, id))?.settings.provisioning.automatic) {
+        throw problems.conflict('psaCompanyId', 'cannot be unmapped while provisioning is automatic; switch provisioning.automatic off, or end the agreement in the PSA to deprovision');
+      }
       await changeMappings(id, partner.psaKind, [psaCompanyId], async (tx) => {
         const mapping = await findCompanyMapping(tx, id, psaCompanyId);
         if (!mapping) throw problems.notFound(`The mapping of PSA company ${psaCompanyId}`);
