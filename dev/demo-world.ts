@@ -26,6 +26,8 @@ const PRODUCTS = {
   storage: 'Acronis Cloud Storage (GB)',
 } as const;
 type Product = keyof typeof PRODUCTS;
+/** The Acronis offering item (per-workload edition) each product bills. */
+const OFFERING_ITEMS: Record<Product, string> = { workstations: 'pw_base_workstations', servers: 'pw_base_servers', storage: 'pw_base_storage' };
 
 interface DemoLine {
   product: Product;
@@ -45,6 +47,8 @@ interface DemoComputer {
 
 interface DemoCompany {
   name: string;
+  /** The company's primary contact, whose address an Acronis admin login can be made from. */
+  contact: { firstName: string; lastName: string; email: string };
   /** CWM agreements / Autotask contracts. An Autotask contract is PAYG or prepaid as a whole and is cancelled as a whole. */
   agreements: { name: string; lines: DemoLine[] }[];
   /** Already an Acronis customer: a tenant in production with the per-workload items and this much backup storage. */
@@ -82,6 +86,7 @@ const DEMO_PSAS: DemoPsa[] = [
     companies: [
       {
         name: 'Riverside Dental Group',
+        contact: { firstName: 'Maria', lastName: 'Delgado', email: 'maria.delgado@riversidedental.example' },
         agreements: [{
           name: 'Managed Backup – Riverside Dental Group',
           lines: [
@@ -100,6 +105,7 @@ const DEMO_PSAS: DemoPsa[] = [
       },
       {
         name: 'Hudson Valley Realty',
+        contact: { firstName: 'Tom', lastName: 'Becker', email: 'tom.becker@hudsonvalleyrealty.example' },
         agreements: [{
           name: 'Managed Backup – Hudson Valley Realty',
           lines: [
@@ -116,6 +122,7 @@ const DEMO_PSAS: DemoPsa[] = [
       },
       {
         name: 'Bayside Legal Partners',
+        contact: { firstName: 'Priya', lastName: 'Raman', email: 'praman@baysidelegal.example' },
         agreements: [{
           name: 'Managed Backup – Bayside Legal Partners',
           lines: [
@@ -124,7 +131,7 @@ const DEMO_PSAS: DemoPsa[] = [
           ],
         }],
       },
-      { name: 'Greenleaf Landscaping', agreements: [] },
+      { name: 'Greenleaf Landscaping', contact: { firstName: 'Dave', lastName: 'Kowalski', email: 'dave@greenleaflandscaping.example' }, agreements: [] },
     ],
   },
   {
@@ -138,6 +145,7 @@ const DEMO_PSAS: DemoPsa[] = [
     companies: [
       {
         name: 'Thames Valley Accountants',
+        contact: { firstName: 'Sarah', lastName: 'Whitfield', email: 's.whitfield@thamesvalleyaccountants.example' },
         agreements: [
           {
             name: 'Acronis Cyber Protect – Thames Valley Accountants',
@@ -157,6 +165,7 @@ const DEMO_PSAS: DemoPsa[] = [
       },
       {
         name: 'Pennine Engineering Ltd',
+        contact: { firstName: 'James', lastName: 'Haworth', email: 'james.haworth@pennine-engineering.example' },
         agreements: [
           { name: 'Acronis Cyber Protect – Pennine Engineering', lines: [{ product: 'workstations', quantity: 12, billing: 'prepaid' }] },
           { name: 'Acronis Cloud Storage – Pennine Engineering', lines: [{ product: 'storage', quantity: 0, billing: 'payg' }] },
@@ -168,12 +177,13 @@ const DEMO_PSAS: DemoPsa[] = [
       },
       {
         name: 'Cotswold Veterinary Practice',
+        contact: { firstName: 'Emma', lastName: 'Lloyd', email: 'practice.manager@cotswoldvets.example' },
         agreements: [
           { name: 'Acronis Cyber Protect – Cotswold Veterinary', lines: [{ product: 'workstations', quantity: 6, billing: 'prepaid' }] },
           { name: 'Acronis Server Backup – Cotswold Veterinary', lines: [{ product: 'servers', quantity: 1, billing: 'prepaid', cancelled: true }] },
         ],
       },
-      { name: 'Harbourside Café Ltd', agreements: [] },
+      { name: 'Harbourside Café Ltd', contact: { firstName: 'Luca', lastName: 'Bianchi', email: 'luca@harboursidecafe.example' }, agreements: [] },
     ],
   },
 ];
@@ -239,6 +249,7 @@ async function seedPsa(psa: DemoPsa, url: string, made: DemoWorld['made']): Prom
   let cancelled = 0;
   for (const company of psa.companies) {
     const companyId = await seeder.createCompany(company.name);
+    await seeder.addPrimaryContact(companyId, company.contact);
     companyIds.set(company, companyId);
     for (const agreement of company.agreements) {
       const lines = agreement.lines.map((line) => ({ productId: productIds.get(line.product)!, quantity: line.quantity, billing: line.billing }));
@@ -252,7 +263,7 @@ async function seedPsa(psa: DemoPsa, url: string, made: DemoWorld['made']): Prom
     }
   }
   const agreementNoun = psa.kind === 'autotask' ? 'contract' : 'agreement';
-  made.push({ label: psa.label, what: `${count(psa.companies.length, 'company', 'companies')}, ${count(agreements, agreementNoun)} (${count(cancelled, 'line')} cancelled), ${count(productIds.size, 'product')}` });
+  made.push({ label: psa.label, what: `${count(psa.companies.length, 'company', 'companies')} with primary contacts, ${count(agreements, agreementNoun)} (${count(cancelled, 'line')} cancelled), ${count(productIds.size, 'product')}` });
   return companyIds;
 }
 
@@ -272,9 +283,9 @@ async function seedAcronisCustomers(acronis: AcronisClient, url: string, made: D
     await acronis.setPricingMode(tenant.id, 'production', (await acronis.getPricing(tenant.id)).version);
     const [storageId] = await acronis.tenantStorageIds(tenant.id);
     await acronis.setOfferingItems(tenant.id, [
-      { application_id: BACKUP_APPLICATION_ID, name: 'pw_base_workstations', status: 1 },
-      { application_id: BACKUP_APPLICATION_ID, name: 'pw_base_servers', status: 1 },
-      { application_id: BACKUP_APPLICATION_ID, name: 'pw_base_storage', status: 1, ...(storageId ? { infra_id: storageId } : {}) },
+      { application_id: BACKUP_APPLICATION_ID, name: OFFERING_ITEMS.workstations, status: 1 },
+      { application_id: BACKUP_APPLICATION_ID, name: OFFERING_ITEMS.servers, status: 1 },
+      { application_id: BACKUP_APPLICATION_ID, name: OFFERING_ITEMS.storage, status: 1, ...(storageId ? { infra_id: storageId } : {}) },
     ]);
     // Acronis has no API that makes usage; the simulator's refresh would take hours.
     const agents = company.computers?.filter((computer) => computer.agent) ?? [];
@@ -373,6 +384,9 @@ function partnerRegistration(psa: DemoPsa, urls: SimulatorUrls) {
   };
 }
 
+/** Each offering item billed through the PSA product of the same service, found by name. */
+const productMappings = () => (Object.keys(PRODUCTS) as Product[]).map((product) => ({ offeringItem: OFFERING_ITEMS[product], psaProductName: PRODUCTS[product] }));
+
 /** Every capability on, as a partner who has seen the demo would switch them. */
 function demoSettings(psa: DemoPsa) {
   return {
@@ -413,6 +427,8 @@ export async function registerDemoPartners(api: { url: string; token: string }, 
         continue;
       }
       const { id } = await call<{ id: string }>('POST', '/v1/partners', partnerRegistration(psa, simulators));
+      // Mappings first: provisioning's first pass, once switched on, already finds what to provision.
+      await call('PUT', `/v1/partners/${id}/product-mappings`, productMappings());
       await call('PUT', `/v1/partners/${id}/settings`, demoSettings(psa));
       result.partners.push({ name: psa.partnerName, id, registered: true });
     } catch (error) {

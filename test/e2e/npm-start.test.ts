@@ -181,6 +181,20 @@ describe('npm start (the whole stack, end to end over HTTP)', () => {
     expect(await collect(acronis.listAlerts({ type: ['BackupFailed'] }))).toMatchObject([{ type: 'BackupFailed', details: { resourceName: 'RDG-FS01' } }]);
   });
 
+  it('shows the engine at work: automatic provisioning makes Acronis customers of the PSA companies with mapped lines', async () => {
+    const { clientId, clientSecret } = DEFAULT_CREDENTIALS.acronis;
+    const acronis = new AcronisClient({ baseUrl: sim.acronis, clientId, clientSecret });
+    const { tenant_id: partnerTenantId } = await acronis.getApiClient();
+    const expected = ['Bayside Legal Partners', 'Cotswold Veterinary Practice', 'Hudson Valley Realty', 'Pennine Engineering Ltd', 'Riverside Dental Group', 'Thames Valley Accountants'];
+    let customers: string[] = [];
+    for (let tries = 0; tries < 40 && customers.length < expected.length; tries++) {
+      if (tries > 0) await new Promise((wait) => setTimeout(wait, 500));
+      customers = (await collect(acronis.listTenants({ parentId: partnerTenantId }))).filter((tenant) => tenant.kind === 'customer').map((tenant) => tenant.name).sort();
+    }
+    // The two that were customers already are adopted, not made twice; companies without lines stay out.
+    expect(customers).toEqual(expected);
+  });
+
   it('registers a partner whose workflow partner/<id> the Web UI lists', async () => {
     const response = await call('POST', '/v1/partners', {
       name: 'E2E MSP',
