@@ -5,9 +5,9 @@
  * Then one demo partner per PSA, registered through the admin API.
  *
  * The simulators keep their state in memory and start empty, so they are seeded on every start,
- * before the worker runs the partners' workflows against them. Partners live in PostgreSQL, so a
- * demo partner is registered only when none of its name exists. Nothing advances the simulated
- * clock: the world runs in real time.
+ * before the worker runs the partners' workflows against them. Partners live in PostgreSQL, so the
+ * demo partners of a previous start (pointing at a world that is gone) are replaced. Nothing
+ * advances the simulated clock: the world runs in real time.
  */
 import { setTimeout as delay } from 'node:timers/promises';
 import { AcronisClient, BACKUP_APPLICATION_ID } from '../clients/acronis/client.ts';
@@ -208,8 +208,8 @@ export interface DemoWorld {
 export interface DemoPartner {
   name: string;
   id: string;
-  /** False when a partner of this name already existed (a restart). */
-  registered: boolean;
+  /** The id of the demo partner of a previous start that this one replaces. */
+  replaced: string | null;
 }
 
 export interface DemoPartners {
@@ -398,8 +398,10 @@ function demoSettings(psa: DemoPsa) {
 }
 
 /**
- * Registers, through the admin API, each demo partner that does not exist yet, against these
- * simulators. Never throws: what fails is in `problems`.
+ * Registers the demo partners through the admin API, against these simulators. A demo partner of a
+ * previous start is removed first: its mappings point at tenants of a simulated world that is gone
+ * (simulators start empty), and its removal ends its workflows. Never throws: what fails is in
+ * `problems`.
  */
 export async function registerDemoPartners(api: { url: string; token: string }, simulators: SimulatorUrls): Promise<DemoPartners> {
   const result: DemoPartners = { partners: [], problems: [] };
@@ -410,7 +412,7 @@ export async function registerDemoPartners(api: { url: string; token: string }, 
       body: body === undefined ? undefined : JSON.stringify(body),
     });
     if (!response.ok) throw new Error(`${method} ${path}: ${response.status} ${await response.text()}`);
-    return (await response.json()) as T;
+    return (response.status === 204 ? undefined : await response.json()) as T;
   };
   let existing: { id: string; name: string }[];
   try {
@@ -421,16 +423,13 @@ export async function registerDemoPartners(api: { url: string; token: string }, 
   }
   for (const psa of DEMO_PSAS) {
     try {
-      const found = existing.find((partner) => partner.name === psa.partnerName);
-      if (found) {
-        result.partners.push({ name: psa.partnerName, id: found.id, registered: false });
-        continue;
-      }
+      const previous = existing.find((partner) => partner.name === psa.partnerName);
+      if (previous) await call('DELETE', `/v1/partners/${previous.id}`);
       const { id } = await call<{ id: string }>('POST', '/v1/partners', partnerRegistration(psa, simulators));
       // Mappings first: provisioning's first pass, once switched on, already finds what to provision.
       await call('PUT', `/v1/partners/${id}/product-mappings`, productMappings());
       await call('PUT', `/v1/partners/${id}/settings`, demoSettings(psa));
-      result.partners.push({ name: psa.partnerName, id, registered: true });
+      result.partners.push({ name: psa.partnerName, id, replaced: previous?.id ?? null });
     } catch (error) {
       result.problems.push(`demo partner ${psa.partnerName}: ${problemText(error)}`);
     }

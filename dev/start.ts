@@ -199,7 +199,7 @@ async function main(): Promise<void> {
   if (demoWorld && demoPartners) {
     say('  Demo world (DEMO=off skips it)');
     for (const { label, what } of demoWorld.made) say(`    ${label.padEnd(19)} ${what}`);
-    for (const partner of demoPartners.partners) say(`    ${'Demo partner'.padEnd(19)} ${partner.name}  ${partner.id}  ${partner.registered ? '(registered now)' : '(already registered)'}`);
+    for (const partner of demoPartners.partners) say(`    ${'Demo partner'.padEnd(19)} ${partner.name}  ${partner.id}  ${partner.replaced ? `(replaces ${partner.replaced} of the previous start)` : '(registered now)'}`);
     for (const problem of [...demoWorld.problems, ...demoPartners.problems]) say(`  WARNING: the demo world is incomplete, ${problem}`);
   } else if (simulatorsOn) {
     say('  Demo world       off (DEMO=off)');
