@@ -171,13 +171,18 @@ describe('customer provisioning workflow (time-skipping test server)', () => {
     );
   });
 
-  it('zeroes quotas at once, disables after N days and deletes after M days when services end', async () => {
-    const handle = await start();
+  /** A provisioned customer whose services then end: the ladder starts; returns its state and start. */
+  async function servicesEnd(handle: WorkflowHandle): Promise<{ ladder: CustomerState; startedAtMs: number }> {
     await stateWhen(handle, (current) => current.phase === 'active');
     script.assessment = { status: 'no-services' };
     await handle.signal(syncNowSignal);
     const ladder = await stateWhen(handle, (current) => current.phase === 'deprovisioning');
-    const startedAtMs = Date.parse(ladder.ladder!.startedAt);
+    return { ladder, startedAtMs: Date.parse(ladder.ladder!.startedAt) };
+  }
+
+  it('zeroes quotas at once, disables after N days and deletes after M days when services end', async () => {
+    const handle = await start();
+    const { ladder, startedAtMs } = await servicesEnd(handle);
     expect(callsOf('zeroQuotas')).toHaveLength(1);
     expect(ladder.ladder).toMatchObject({ reason: 'no-active-services', disableAt: new Date(daysLater(startedAtMs, 10, ZONE)).toISOString(), deleteAt: new Date(daysLater(startedAtMs, 30, ZONE)).toISOString() });
 
@@ -193,11 +198,7 @@ describe('customer provisioning workflow (time-skipping test server)', () => {
 
   it('services restored on day N−1 cancel both pending steps and provision again', async () => {
     const handle = await start();
-    await stateWhen(handle, (current) => current.phase === 'active');
-    script.assessment = { status: 'no-services' };
-    await handle.signal(syncNowSignal);
-    const ladder = await stateWhen(handle, (current) => current.phase === 'deprovisioning');
-    const startedAtMs = Date.parse(ladder.ladder!.startedAt);
+    const { startedAtMs } = await servicesEnd(handle);
 
     await env.sleep(daysLater(startedAtMs, 9, ZONE) - (await env.currentTimeMs()));
     script.assessment = { status: 'provision' };

@@ -176,13 +176,20 @@ function scriptName(id: number): string | null {
   return PLUGIN_SCRIPTS.find((script) => script.Id === id)?.Name ?? null;
 }
 
-function renderRunningScript(store: AutomateStore, run: ScriptRunRecord) {
+/** The fields a running script and a history entry share. */
+function runIdentity(store: AutomateStore, run: ScriptRunRecord) {
   return {
     Id: run.id,
     ScriptId: run.scriptId,
     ScriptName: scriptName(run.scriptId),
     ComputerId: run.computerId,
     ComputerName: store.computers.get(run.computerId)?.name ?? null,
+  };
+}
+
+function renderRunningScript(store: AutomateStore, run: ScriptRunRecord) {
+  return {
+    ...runIdentity(store, run),
     ScheduledScriptId: run.scheduledScriptId,
     Status: run.status,
     QueuedDate: isoOf(run.queuedMs),
@@ -193,11 +200,7 @@ function renderRunningScript(store: AutomateStore, run: ScriptRunRecord) {
 
 function renderHistory(store: AutomateStore, run: ScriptRunRecord) {
   return {
-    Id: run.id,
-    ScriptId: run.scriptId,
-    ScriptName: scriptName(run.scriptId),
-    ComputerId: run.computerId,
-    ComputerName: store.computers.get(run.computerId)?.name ?? null,
+    ...runIdentity(store, run),
     Parameters: pipeString(run.parameters),
     StartedDate: run.startedMs === null ? null : isoOf(run.startedMs),
     HistoryDate: isoOf(run.finishedMs ?? run.queuedMs),
