@@ -24,6 +24,7 @@ import { addFault, requestLog, startTestSimulators } from '../test/simulators.ts
 import { customerWorkflowId } from '../workflows/messages.ts';
 import { createProvisioningActivities } from './provisioning.ts';
 import type { ProvisioningActivities } from './provisioning-types.ts';
+import { collect } from '../clients/collect.ts';
 
 const keyring = testKeyring();
 let sims: RunningSimulators;
@@ -59,16 +60,10 @@ function acronis(): AcronisClient {
   return new AcronisClient({ baseUrl: sims.urls.acronis, clientId: DEFAULT_CREDENTIALS.acronis.clientId, clientSecret: DEFAULT_CREDENTIALS.acronis.clientSecret });
 }
 
-async function all<T>(items: AsyncIterable<T>): Promise<T[]> {
-  const collected: T[] = [];
-  for await (const item of items) collected.push(item);
-  return collected;
-}
-
 async function customerTenants(name: string): Promise<Tenant[]> {
   const client = acronis();
   const partnerTenantId = (await client.getApiClient()).tenant_id;
-  return (await all(client.listTenants({ parentId: partnerTenantId }))).filter((tenant) => tenant.name === name);
+  return (await collect(client.listTenants({ parentId: partnerTenantId }))).filter((tenant) => tenant.name === name);
 }
 
 function itemState(items: OfferingItem[], name: string) {
@@ -137,7 +132,7 @@ describe.each<PsaKind>(['connectwise-manage', 'autotask'])('provisionCustomer on
     expect(itemState(items, 'pw_base_vms')).toBe('off');
     expect(itemState(items, 'pg_base_workstations')).toBe('off');
 
-    const users = await all(acronis().listUsers({ tenantId: tenant!.id, withAccessPolicies: true }));
+    const users = await collect(acronis().listUsers({ tenantId: tenant!.id, withAccessPolicies: true }));
     expect(users.map((user) => [user.login, user.access_policies?.map((policy) => policy.role_id)])).toEqual([[`jane.${world.partnerId.slice(0, 6)}@contoso.example`, ['company_admin']]]);
     const state = (await (await fetch(`${sims.urls.acronis}/_sim/state`)).json()) as { activationEmails: { userId: string }[] };
     expect(state.activationEmails.map((email) => email.userId)).toEqual([users[0]!.id]);
@@ -166,7 +161,7 @@ describe('provisionCustomer', () => {
     expect(outcome).toMatchObject({ status: 'provisioned', tenantCreated: false, userCreated: true, productionAtMs: null });
     const tenants = await customerTenants(world.companyName);
     expect(tenants.map((tenant) => [tenant.id, tenant.pricing_mode])).toEqual([[(outcome as { tenantId: string }).tenantId, 'production']]);
-    const users = await all(acronis().listUsers({ tenantId: tenants[0]!.id }));
+    const users = await collect(acronis().listUsers({ tenantId: tenants[0]!.id }));
     expect(users.map((user) => user.login)).toEqual([world.companyName.toLowerCase().replace(' ', '.')]);
   });
 

@@ -25,6 +25,7 @@ import type { ProvisioningWorkflows } from '../temporal/provisioning-workflows.t
 import type { DiscoverySummary } from '../workflows/messages.ts';
 import type { ProvisioningActivities, ProvisionOutcome } from './provisioning-types.ts';
 import { withVendorFailures } from './vendor-failure.ts';
+import { collect } from '../clients/collect.ts';
 
 export interface ProvisioningDeps {
   db: Db;
@@ -80,12 +81,6 @@ async function retryOnStaleVersion<T>(attempt: () => Promise<T>): Promise<T> {
     if (isVendor(error, 'conflict') && error.vendorCode === 1001) return attempt();
     throw error;
   }
-}
-
-async function collect<T>(items: AsyncIterable<T>): Promise<T[]> {
-  const all: T[] = [];
-  for await (const item of items) all.push(item);
-  return all;
 }
 
 /** F3.7: why the engine must leave this tenant alone, or null when it may manage it. */

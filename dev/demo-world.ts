@@ -11,7 +11,7 @@
  */
 import { setTimeout as delay } from 'node:timers/promises';
 import { AcronisClient, BACKUP_APPLICATION_ID } from '../clients/acronis/client.ts';
-import { collect, ConnectWiseAutomateClient } from '../clients/connectwise-automate/client.ts';
+import { ConnectWiseAutomateClient } from '../clients/connectwise-automate/client.ts';
 import { where } from '../clients/connectwise-automate/condition.ts';
 import type { BillingModel, PsaKind } from '../psa/port.ts';
 import { DEFAULT_CREDENTIALS } from '../simulators/default-credentials.ts';
@@ -19,6 +19,7 @@ import type { SimulatedVendor } from '../simulators/ports.ts';
 import { autotaskSeeder } from '../simulators/seeding/autotask.ts';
 import { connectWiseManageSeeder } from '../simulators/seeding/connectwise-manage.ts';
 import type { PsaSeeder } from '../simulators/seeding/psa-seeder.ts';
+import { collect } from '../clients/collect.ts';
 
 const PRODUCTS = {
   workstations: 'Acronis Cyber Protect – Workstations',

@@ -13,10 +13,11 @@
  * ambiguous failure, so a retry never makes a second one.
  */
 import { VendorApiError } from '../clients/http.ts';
-import { collect, ConnectWiseManageClient, type ConnectWiseManageConfig } from '../clients/connectwise-manage/client.ts';
+import { ConnectWiseManageClient, type ConnectWiseManageConfig } from '../clients/connectwise-manage/client.ts';
 import { allOf, condition } from '../clients/connectwise-manage/conditions.ts';
 import type { AgreementAddition, Agreement, BoardStatus, CatalogItem, Company, Contact, Ticket } from '../clients/connectwise-manage/types.ts';
 import type { CompanyFilter, NewTicket, PsaCompany, PsaContact, PsaPort, PsaProduct, PsaTicket, ServiceLine, UsageWrite, UsageWriteResult } from './port.ts';
+import { collect } from '../clients/collect.ts';
 
 export interface ConnectWiseManageAdapterOptions {
   /** Decides whether a cancelled date has been reached. */

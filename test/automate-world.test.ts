@@ -1,9 +1,10 @@
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
-import { collect, ConnectWiseAutomateClient } from '../clients/connectwise-automate/client.ts';
+import { ConnectWiseAutomateClient } from '../clients/connectwise-automate/client.ts';
 import { where } from '../clients/connectwise-automate/condition.ts';
 import { DEFAULT_CREDENTIALS } from '../simulators/default-credentials.ts';
 import type { RunningSimulators } from '../simulators/index.ts';
 import { startTestSimulators } from './simulators.ts';
+import { collect } from '../clients/collect.ts';
 
 /**
  * The shared simulated world, through public vendor APIs only: an Acronis customer tenant and its

@@ -3,7 +3,7 @@ import { setTimeout as delay } from 'node:timers/promises';
 import { WorkflowNotFoundError } from '@temporalio/client';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { AcronisClient } from '../clients/acronis/client.ts';
-import { collect, ConnectWiseManageClient } from '../clients/connectwise-manage/client.ts';
+import { ConnectWiseManageClient } from '../clients/connectwise-manage/client.ts';
 import { condition } from '../clients/connectwise-manage/conditions.ts';
 import { createToken } from '../db/api-tokens.ts';
 import { findPartner, saveCredential } from '../db/partners.ts';
@@ -21,6 +21,7 @@ import { createTestDatabase, type TestDatabase } from './database.ts';
 import { testKeyring } from './fixtures/test-keys.ts';
 import { freePort } from './free-port.ts';
 import { addFault, startTestSimulators } from './simulators.ts';
+import { collect } from '../clients/collect.ts';
 
 const WRONG_PRIVATE_KEY = 'not-the-private-key-3c9a';
 

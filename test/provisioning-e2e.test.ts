@@ -14,6 +14,7 @@ import { startApiHarness, type ApiHarness } from './api-harness.ts';
 import { createTestDatabase, type TestDatabase } from './database.ts';
 import { testKeyring } from './fixtures/test-keys.ts';
 import { addFault, startTestSimulators } from './simulators.ts';
+import { collect } from '../clients/collect.ts';
 
 /**
  * Provisioning as an MSP lives it: partner, settings and mappings through the admin API; the
@@ -39,12 +40,6 @@ afterAll(async () => {
 
 const acronis = () => new AcronisClient({ baseUrl: sims.urls.acronis, ...DEFAULT_CREDENTIALS.acronis });
 const daysAgo = (days: number) => new Date(Date.now() - days * 86_400_000).toISOString().slice(0, 10);
-
-async function all<T>(items: AsyncIterable<T>): Promise<T[]> {
-  const collected: T[] = [];
-  for await (const item of items) collected.push(item);
-  return collected;
-}
 
 async function eventually<T>(what: string, read: () => Promise<T>, done: (value: T) => boolean, timeoutMs = 30_000): Promise<T> {
   const deadline = Date.now() + timeoutMs;
@@ -122,7 +117,7 @@ async function buildWorld(kind: PsaKind): Promise<World> {
 async function customerTenants(name: string): Promise<Tenant[]> {
   const client = acronis();
   const partnerTenantId = (await client.getApiClient()).tenant_id;
-  return (await all(client.listTenants({ parentId: partnerTenantId }))).filter((tenant) => tenant.kind === 'customer' && tenant.name === name);
+  return (await collect(client.listTenants({ parentId: partnerTenantId }))).filter((tenant) => tenant.kind === 'customer' && tenant.name === name);
 }
 
 async function customerState(world: World): Promise<CustomerState | undefined> {
@@ -168,7 +163,7 @@ describe.each<PsaKind>(['connectwise-manage', 'autotask'])('customer provisionin
       pw_base_storage: 'unlimited',
       pw_base_vms: 'off',
     });
-    const users: User[] = await all(acronis().listUsers({ tenantId: tenant!.id }));
+    const users: User[] = await collect(acronis().listUsers({ tenantId: tenant!.id }));
     expect(users).toHaveLength(1);
 
     await world.seeder.changeQuantity(world.prepaid.agreementId, world.prepaid.lineId, 8);
@@ -214,6 +209,6 @@ describe('an Acronis outage during provisioning', () => {
     await eventually('the customer to be provisioned', () => customerState(world), (current) => current?.phase === 'active');
     const tenants = await customerTenants(world.companyName);
     expect(tenants).toHaveLength(1);
-    expect(await all(acronis().listUsers({ tenantId: tenants[0]!.id }))).toHaveLength(1);
+    expect(await collect(acronis().listUsers({ tenantId: tenants[0]!.id }))).toHaveLength(1);
   });
 });

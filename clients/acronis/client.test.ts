@@ -5,6 +5,7 @@ import { addFault, requestLog, startTestSimulators } from '../../test/simulators
 import { VendorApiError } from '../http.ts';
 import { AcronisClient, BACKUP_APPLICATION_ID, type AcronisClientOptions } from './client.ts';
 import type { OfferingItem, Tenant } from './types.ts';
+import { collect } from '../collect.ts';
 
 const HOUR_MS = 3_600_000;
 let sims: RunningSimulators;
@@ -13,12 +14,6 @@ let partnerId: string;
 
 const clientFor = (options: Partial<AcronisClientOptions> = {}) =>
   new AcronisClient({ baseUrl: sims.urls.acronis, clientId: DEFAULT_CREDENTIALS.acronis.clientId, clientSecret: DEFAULT_CREDENTIALS.acronis.clientSecret, ...options });
-
-async function all<T>(items: AsyncIterable<T>): Promise<T[]> {
-  const collected: T[] = [];
-  for await (const item of items) collected.push(item);
-  return collected;
-}
 
 async function failureOf(promise: Promise<unknown>): Promise<VendorApiError> {
   const failure = await promise.then(
@@ -41,7 +36,7 @@ async function customerWithMachine(name: string) {
   const token = await acronis.createRegistrationToken(tenant.id, { expiresInSeconds: 3600 });
   const registration = sims.world.agents.registerAgent({ registrationToken: token.token, machineKey: `${name}-pc`, hostname: `${name}-PC`, os: 'Windows 11 Pro' });
   expect(registration.ok).toBe(true);
-  const [resource] = await all(acronis.listResources({ tenantId: tenant.id }));
+  const [resource] = await collect(acronis.listResources({ tenantId: tenant.id }));
   return { tenant, resource: resource!, numericId: token.tenant_id };
 }
 
@@ -81,9 +76,9 @@ describe('authentication', () => {
   });
 
   it('an expired token on the Alert Manager (whose 401 is an HTML page) is refreshed too', async () => {
-    await all(acronis.listAlerts());
+    await collect(acronis.listAlerts());
     sims.world.clock.advance(2 * HOUR_MS + 1000);
-    await expect(all(acronis.listAlerts())).resolves.toEqual([]);
+    await expect(collect(acronis.listAlerts())).resolves.toEqual([]);
   });
 
   it('a disabled API client can no longer get tokens', async () => {
@@ -114,7 +109,7 @@ describe('transport failures', () => {
 
   it('503 is retryable, with the delay when the service names one', async () => {
     await addFault(sims.urls.acronis, { match: '^/api/alert_manager', kind: 'status', status: 503, retryAfterSeconds: 2, times: 1 });
-    const failure = await failureOf(all(acronis.listAlerts()));
+    const failure = await failureOf(collect(acronis.listAlerts()));
     expect(failure).toMatchObject({ kind: 'unavailable', status: 503, retryable: true, retryAfterMs: 2000, vendorCode: 'ServiceUnavailable' });
   });
 
@@ -150,15 +145,15 @@ describe('tenants', () => {
     expect(await failureOf(acronis.getTenant(tenant.id))).toMatchObject({ kind: 'not-found' });
     expect((await acronis.getTenant(tenant.id, { allowDeleted: true })).deleted_at).not.toBeNull();
     expect(await failureOf(acronis.getUser(user.id))).toMatchObject({ kind: 'not-found' });
-    expect(await all(acronis.listTenants({ parentId: partnerId }))).toEqual([]);
-    expect((await all(acronis.listTenants({ parentId: partnerId, allowDeleted: true }))).map((listed) => listed.id)).toEqual([tenant.id]);
+    expect(await collect(acronis.listTenants({ parentId: partnerId }))).toEqual([]);
+    expect((await collect(acronis.listTenants({ parentId: partnerId, allowDeleted: true }))).map((listed) => listed.id)).toEqual([tenant.id]);
   });
 
   it('lists tenants across several pages, each cursor carrying the query', async () => {
     const names = Array.from({ length: 12 }, (_, index) => `Customer ${String(index).padStart(2, '0')}`);
     for (const name of names) await customer(name);
     const paged = clientFor({ pageSize: 5 });
-    const listed = await all(paged.listTenants({ parentId: partnerId }));
+    const listed = await collect(paged.listTenants({ parentId: partnerId }));
     expect(listed.map((tenant) => tenant.name)).toEqual(names);
     const pages = (await requestLog(sims.urls.acronis)).filter((entry) => entry.method === 'GET' && entry.path === '/api/2/tenants');
     expect(pages).toHaveLength(3);
@@ -177,7 +172,7 @@ describe('tenants', () => {
     expect(first.map((tenant) => tenant.name)).toEqual([DEFAULT_CREDENTIALS.acronis.partnerTenantName, 'Before']);
     sims.world.clock.advance(5000);
     await customer('After');
-    expect((await all(acronis.listTenants({ subtreeRootId: partnerId, updatedSince: watermark }))).map((tenant) => tenant.name)).toEqual(['After']);
+    expect((await collect(acronis.listTenants({ subtreeRootId: partnerId, updatedSince: watermark }))).map((tenant) => tenant.name)).toEqual(['After']);
     expect(await acronis.childTenantIds(partnerId)).toHaveLength(2);
   });
 
@@ -219,7 +214,7 @@ describe('users', () => {
     const policies = await acronis.setUserRoles(user.id, tenant.id, ['company_admin']);
     expect(policies).toEqual([expect.objectContaining({ role_id: 'company_admin', trustee_id: user.id, tenant_id: tenant.id })]);
     expect(policies![0]!.id).not.toBe('00000000-0000-0000-0000-000000000000');
-    expect((await all(acronis.listUsers({ tenantId: tenant.id, withAccessPolicies: true }))).map((listed) => listed.access_policies?.[0]?.role_id)).toEqual(['company_admin']);
+    expect((await collect(acronis.listUsers({ tenantId: tenant.id, withAccessPolicies: true }))).map((listed) => listed.access_policies?.[0]?.role_id)).toEqual(['company_admin']);
   });
 
   it('updates and deletes a user by version', async () => {
@@ -340,18 +335,18 @@ describe('alerts', () => {
     for (let index = 0; index < 4; index++) await acronis.raiseAlert({ type: 'NoBackupForXDays', tenantId: tenant.id, details: { planId: 'plan-1', resourceId: `res-${index + 2}`, daysPassed: 3 } });
 
     const paged = clientFor({ pageSize: 2 });
-    expect(await all(paged.listAlerts())).toHaveLength(5);
-    expect((await all(paged.listAlerts({ type: ['BackupFailed'] }))).map((alert) => alert.id)).toEqual([id]);
+    expect(await collect(paged.listAlerts())).toHaveLength(5);
+    expect((await collect(paged.listAlerts({ type: ['BackupFailed'] }))).map((alert) => alert.id)).toEqual([id]);
     const sinceNs = BigInt(Date.parse(first.updatedAt)) * 1_000_000n;
-    expect((await all(acronis.listAlerts({ updatedAfterNs: sinceNs + 500_000_000n }))).map((alert) => alert.type).sort()).toEqual(['BackupFailed', ...Array(4).fill('NoBackupForXDays')].sort());
+    expect((await collect(acronis.listAlerts({ updatedAfterNs: sinceNs + 500_000_000n }))).map((alert) => alert.type).sort()).toEqual(['BackupFailed', ...Array(4).fill('NoBackupForXDays')].sort());
 
     await acronis.dismissAlert(id);
-    expect((await all(acronis.listAlerts())).map((alert) => alert.type)).not.toContain('BackupFailed');
+    expect((await collect(acronis.listAlerts())).map((alert) => alert.type)).not.toContain('BackupFailed');
     expect(await failureOf(acronis.getAlert(id))).toMatchObject({ kind: 'not-found', status: 404 });
     expect((await acronis.getAlert(id, { showDeleted: true })).deletedAt).toBeDefined();
     await acronis.dismissAlerts({ type: ['NoBackupForXDays'] });
-    expect(await all(acronis.listAlerts())).toEqual([]);
-    expect(await all(acronis.listAlerts({ showDeleted: true }))).toHaveLength(5);
+    expect(await collect(acronis.listAlerts())).toEqual([]);
+    expect(await collect(acronis.listAlerts({ showDeleted: true }))).toHaveLength(5);
     await expect(acronis.dismissAlerts({})).rejects.toThrow(RangeError);
     expect((await acronis.alertTypes()).map((type) => type.id)).toContain('BackupFailed');
   });
@@ -359,24 +354,24 @@ describe('alerts', () => {
   it('an alert resolved by the vendor disappears from the default listing', async () => {
     const id = await acronis.raiseAlert({ type: 'MachineOffline', details: { resourceId: 'r', resourceName: 'PC' } });
     expect((await simControl(`alerts/${id}/resolve`, 'POST', {})).status).toBe(204);
-    expect(await all(acronis.listAlerts())).toEqual([]);
-    expect((await all(acronis.listAlerts({ showDeleted: true })))[0]!.deletedAt).toBeDefined();
+    expect(await collect(acronis.listAlerts())).toEqual([]);
+    expect((await collect(acronis.listAlerts({ showDeleted: true })))[0]!.deletedAt).toBeDefined();
   });
 });
 
 describe('machines, plans, backups, agents and activities', () => {
   it('an agent registered with a token shows up as an agent and a machine; it can be updated and removed', async () => {
     const { tenant, resource, numericId } = await customerWithMachine('Agents');
-    const agents = await all(acronis.listAgents({ tenantNumericId: numericId }));
+    const agents = await collect(acronis.listAgents({ tenantNumericId: numericId }));
     expect(agents).toEqual([expect.objectContaining({ hostname: 'Agents-PC', online: true, up_to_date: false, tenant: { id: numericId, name: tenant.name }, platform: expect.objectContaining({ family: 'WINDOWS' }) })]);
     expect(resource).toMatchObject({ name: 'Agents-PC', type: 'resource.machine', tenant_id: numericId, agent_id: agents[0]!.id });
     expect((await acronis.getResource(resource.id)).external_id).toBe(`${agents[0]!.id}@${numericId}`);
     await acronis.forceAgentUpdate([agents[0]!.id]);
     expect(await acronis.getAgent(agents[0]!.id)).toMatchObject({ up_to_date: true });
     expect(sims.world.agents.agentOf('Agents-pc')?.version).toBe((await acronis.getAgent(agents[0]!.id)).core_version.current.build);
-    expect(await all(acronis.listAgents({ hostname: 'hlike(agents)' }))).toHaveLength(1);
+    expect(await collect(acronis.listAgents({ hostname: 'hlike(agents)' }))).toHaveLength(1);
     await acronis.deleteAgents([agents[0]!.id]);
-    expect(await all(acronis.listResources({ tenantId: tenant.id }))).toEqual([]);
+    expect(await collect(acronis.listResources({ tenantId: tenant.id }))).toEqual([]);
     expect(sims.world.agents.agentOf('Agents-pc')).toBeUndefined();
   });
 
@@ -384,49 +379,49 @@ describe('machines, plans, backups, agents and activities', () => {
     const { tenant, resource } = await customerWithMachine('Backups');
     const planId = await acronis.createProtectionPlan({ name: 'Every 4 hours', tenantId: tenant.id, schedule: { type: 'hourly', every_hours: 4 } });
     expect(await acronis.applyPlan(planId, [resource.id])).toEqual([]);
-    const [application] = await all(acronis.listPlanApplications({ planId, resourceId: resource.id }));
+    const [application] = await collect(acronis.listPlanApplications({ planId, resourceId: resource.id }));
     expect(application!.next_run_time).not.toBeNull();
 
     expect((await simControl('backups/outcome', 'POST', { resourceId: resource.id, outcome: 'fail', error: 'Disk full' })).status).toBe(204);
     sims.world.clock.advance(4 * HOUR_MS + 61_000);
     const session = clientFor();
-    const [failed] = await all(session.listAlerts({ type: ['BackupFailed'] }));
+    const [failed] = await collect(session.listAlerts({ type: ['BackupFailed'] }));
     expect(failed!.details).toMatchObject({ planId, planName: 'Every 4 hours', resourceId: resource.id, resourceName: 'Backups-PC', error: { text: 'Disk full' } });
 
     sims.world.clock.advance(4 * HOUR_MS);
-    const [again] = await all(session.listAlerts({ type: ['BackupFailed'] }));
+    const [again] = await collect(session.listAlerts({ type: ['BackupFailed'] }));
     expect(again!.id).toBe(failed!.id);
     expect(again!.updatedAt > failed!.updatedAt).toBe(true);
 
     await simControl('backups/outcome', 'POST', { resourceId: resource.id, outcome: 'succeed' });
     await session.runPlan(planId, [resource.id]);
     sims.world.clock.advance(61_000);
-    expect(await all(session.listAlerts())).toEqual([]);
+    expect(await collect(session.listAlerts())).toEqual([]);
     expect((await session.getAlert(failed!.id, { showDeleted: true })).deletedAt).toBeDefined();
 
-    const activities = await all(session.listActivities({ resourceId: resource.id, order: 'asc(createdAt)' }));
+    const activities = await collect(session.listActivities({ resourceId: resource.id, order: 'asc(createdAt)' }));
     expect(activities.map((activity) => activity.result?.code)).toEqual(['error', 'error', 'ok']);
     expect(BigInt(activities[0]!.id) > BigInt(Number.MAX_SAFE_INTEGER)).toBe(true);
     expect(activities[0]!.policy).toMatchObject({ type: 'policy.backup.machine' });
     expect((await session.getActivity(activities[2]!.id)).id).toBe(activities[2]!.id);
-    expect((await all(session.listActivities({ policyId: planId, resultCode: 'error' })))).toHaveLength(2);
+    expect((await collect(session.listActivities({ policyId: planId, resultCode: 'error' })))).toHaveLength(2);
   });
 
   it('lists plans across pages, runs one on demand, revokes and deletes it', async () => {
     const { tenant, resource } = await customerWithMachine('Plans');
     const planIds: string[] = [];
     for (let index = 0; index < 3; index++) planIds.push(await acronis.createProtectionPlan({ name: `Plan ${index}`, tenantId: tenant.id }));
-    const plans = await all(clientFor({ pageSize: 2 }).listProtectionPlans({ tenantId: tenant.id, includeSettings: true }));
+    const plans = await collect(clientFor({ pageSize: 2 }).listProtectionPlans({ tenantId: tenant.id, includeSettings: true }));
     expect(plans.map((plan) => plan.policy[0]!.id)).toEqual(planIds);
     expect(plans[0]!.policy.map((policy) => policy.type)).toEqual(['policy.protection.total', 'policy.backup.machine']);
     expect(await failureOf(acronis.runPlan(planIds[0]!, [resource.id]))).toMatchObject({ kind: 'validation', status: 422, vendorCode: 'NoApplicationsError' });
     await acronis.applyPlan(planIds[0]!, [resource.id]);
     await acronis.runPlan(planIds[0]!);
-    const [running] = await all(acronis.listActivities({ state: 'started' }));
+    const [running] = await collect(acronis.listActivities({ state: 'started' }));
     expect(running!.resource?.id).toBe(resource.id);
     await acronis.revokePlan(planIds[0]!, [resource.id]);
-    expect(await all(acronis.listPlanApplications({ planId: planIds[0]! }))).toEqual([]);
+    expect(await collect(acronis.listPlanApplications({ planId: planIds[0]! }))).toEqual([]);
     await acronis.deleteProtectionPlan(planIds[1]!);
-    expect(await all(acronis.listProtectionPlans({ tenantId: tenant.id }))).toHaveLength(2);
+    expect(await collect(acronis.listProtectionPlans({ tenantId: tenant.id }))).toHaveLength(2);
   });
 });

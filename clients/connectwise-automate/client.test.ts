@@ -7,8 +7,9 @@ import { createSimulatorApp } from '../../simulators/kit/simulator-app.ts';
 import type { AcronisAgentHost, AgentRegistration } from '../../simulators/world.ts';
 import { requestLog } from '../../test/simulators.ts';
 import { VendorApiError } from '../http.ts';
-import { collect, ConnectWiseAutomateClient, type ConnectWiseAutomateOptions } from './client.ts';
+import { ConnectWiseAutomateClient, type ConnectWiseAutomateOptions } from './client.ts';
 import { where } from './condition.ts';
+import { collect } from '../collect.ts';
 
 /**
  * The Automate simulator on its own, with a stand-in Acronis cloud that accepts one registration

@@ -342,10 +342,3 @@ export class ConnectWiseAutomateClient {
     return this.#list(`/Computers/${computerId}/Alerts`, 'GET /Computers/{id}/Alerts', options, 'AlertId');
   }
 }
-
-/** Collects an async iterator; for callers that want the whole list. */
-export async function collect<T>(items: AsyncIterable<T>): Promise<T[]> {
-  const all: T[] = [];
-  for await (const item of items) all.push(item);
-  return all;
-}

@@ -3,8 +3,9 @@ import type { RunningSimulators } from '../../simulators/index.ts';
 import { connectWiseManageConfig } from '../../test/psa/connectwise-manage-fixture.ts';
 import { addFault, requestLog, startTestSimulators } from '../../test/simulators.ts';
 import type { VendorApiError } from '../http.ts';
-import { collect, ConnectWiseManageClient, cwDate, type ConnectWiseManageConfig } from './client.ts';
+import { ConnectWiseManageClient, cwDate, type ConnectWiseManageConfig } from './client.ts';
 import { allOf, condition } from './conditions.ts';
+import { collect } from '../collect.ts';
 
 let sims: RunningSimulators;
 let url: string;

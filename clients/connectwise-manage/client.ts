@@ -351,10 +351,3 @@ export class ConnectWiseManageClient {
     return this.#post(`/service/tickets/${ticketId}/notes`, 'POST /service/tickets/{id}/notes', note);
   }
 }
-
-/** Collects an async iterable (small lookups). */
-export async function collect<T>(items: AsyncIterable<T>): Promise<T[]> {
-  const result: T[] = [];
-  for await (const item of items) result.push(item);
-  return result;
-}

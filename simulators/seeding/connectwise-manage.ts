@@ -1,7 +1,8 @@
-import { collect, ConnectWiseManageClient, cwDate, type ConnectWiseManageConfig } from '../../clients/connectwise-manage/client.ts';
+import { ConnectWiseManageClient, cwDate, type ConnectWiseManageConfig } from '../../clients/connectwise-manage/client.ts';
 import { condition } from '../../clients/connectwise-manage/conditions.ts';
 import { DEFAULT_CREDENTIALS } from '../default-credentials.ts';
 import type { PsaSeeder } from './psa-seeder.ts';
+import { collect } from '../../clients/collect.ts';
 
 /** The simulator's default credentials as a partner would enter them. */
 export function connectWiseManageConfig(simulatorUrl: string, changes: Partial<ConnectWiseManageConfig> = {}): ConnectWiseManageConfig {

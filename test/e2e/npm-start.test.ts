@@ -6,7 +6,7 @@ import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { AcronisClient } from '../../clients/acronis/client.ts';
-import { collect, ConnectWiseAutomateClient } from '../../clients/connectwise-automate/client.ts';
+import { ConnectWiseAutomateClient } from '../../clients/connectwise-automate/client.ts';
 import { AutotaskPsa } from '../../psa/autotask.ts';
 import { ConnectWiseManagePsa } from '../../psa/connectwise-manage.ts';
 import { DEFAULT_CREDENTIALS } from '../../simulators/default-credentials.ts';
@@ -14,6 +14,7 @@ import { SIMULATED_VENDORS, SIMULATOR_PORTS, type SimulatedVendor } from '../../
 import { autotaskCredentials } from '../../simulators/seeding/autotask.ts';
 import { connectWiseManageConfig } from '../../simulators/seeding/connectwise-manage.ts';
 import { freePort } from '../free-port.ts';
+import { collect } from '../../clients/collect.ts';
 
 const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '../..');
 const ADMIN_TOKEN = 'aci_e2e-admin-token-0123456789abcdef';

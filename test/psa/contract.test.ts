@@ -6,6 +6,7 @@ import { addFault, requestLog, startTestSimulators } from '../simulators.ts';
 import { autotaskFixture } from './autotask-fixture.ts';
 import { connectWiseManageFixture } from './connectwise-manage-fixture.ts';
 import type { PsaContractFixture } from './fixture.ts';
+import { collect } from '../../clients/collect.ts';
 
 /**
  * One suite, both PSAs: whatever the engine does through the port must behave the same on
@@ -22,12 +23,6 @@ async function withActivityRetries<T>(call: () => Promise<T>, maxAttempts = 5): 
       await new Promise((resolve) => setTimeout(resolve, error.retryAfterMs ?? 100));
     }
   }
-}
-
-async function collect<T>(items: AsyncIterable<T>): Promise<T[]> {
-  const all: T[] = [];
-  for await (const item of items) all.push(item);
-  return all;
 }
 
 function currentMonth(): UsagePeriod {
