@@ -1,9 +1,6 @@
 import { z } from 'zod';
 import { InvalidEncryptionKeyError, Keyring } from './security/keyring.ts';
 
-/** Temporal task queue served by the worker; one queue until a vendor needs its own rate limit. */
-export const TASK_QUEUE = 'acronis-integration';
-
 const port = z.coerce.number().int().min(1).max(65535);
 
 const envSchema = z.object({

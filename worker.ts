@@ -37,7 +37,7 @@ runMain('worker', async () => {
   const client = new Client({ connection: clientConnection, namespace: config.temporal.namespace, dataConverter: encryptedDataConverter(config.keyring) });
 
   const worker = await createEngineWorker({ connection, namespace: config.temporal.namespace, db, keyring: config.keyring, client });
-  logger.info({ temporal: config.temporal.address, namespace: config.temporal.namespace, taskQueue: worker.options.taskQueue }, 'worker running');
+  logger.info({ temporal: config.temporal.address, namespace: config.temporal.namespace, taskQueues: worker.taskQueues }, 'worker running');
   // Runtime's signal handlers (SIGINT, SIGTERM) shut the worker down; run() returns once it has drained.
   await worker.run();
   await clientConnection.close();

@@ -2,10 +2,11 @@ import type { Client } from '@temporalio/client';
 import { PartnerClientsCache } from '../clients/partner-clients.ts';
 import type { Db } from '../db/connection.ts';
 import type { Keyring } from '../security/keyring.ts';
+import { CapabilityLoops } from '../temporal/capability-loops.ts';
 import { ProvisioningWorkflows } from '../temporal/provisioning-workflows.ts';
 import { createPartnerLoopActivities } from './partner-loops.ts';
 import { createPartnerProfileActivities } from './partner-profile.ts';
-import { createProvisioningActivities } from './provisioning.ts';
+import { createProvisioningActivities } from './provisioning/index.ts';
 
 export interface ActivityDeps {
   db: Db;
@@ -19,7 +20,7 @@ export function createActivities(deps: ActivityDeps) {
   const workflows = new ProvisioningWorkflows(deps.client);
   return {
     ...createPartnerProfileActivities(deps.db),
-    ...createPartnerLoopActivities(workflows),
+    ...createPartnerLoopActivities(new CapabilityLoops(deps.client)),
     ...createProvisioningActivities({ db: deps.db, clients: new PartnerClientsCache(deps.db, deps.keyring), workflows }),
   };
 }

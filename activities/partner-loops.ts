@@ -1,12 +1,35 @@
+import { heartbeat } from '@temporalio/activity';
 import type { PsaKind } from '../domain/partner.ts';
-import type { ProvisioningWorkflows } from '../temporal/provisioning-workflows.ts';
+import type { CapabilityLoops, LoopOwner } from '../temporal/capability-loops.ts';
+import type { CapabilityName } from '../workflows/contracts/loops.ts';
 
-/** What the supervisor asks of Temporal itself: the partner's loops, started once and kept running. */
-export function createPartnerLoopActivities(workflows: ProvisioningWorkflows) {
+export interface LoopReconciliation {
+  owner: LoopOwner;
+  /** Capabilities that are on: their loops run (started if not). */
+  run: CapabilityName[];
+  /** Capabilities switched off since the last reconciliation: their loops and everything they started end. */
+  end: CapabilityName[];
+  /** The settings changed since the running loops last heard: they are told to re-plan. */
+  configurationChanged: boolean;
+}
+
+/** What the supervisor asks of Temporal itself: the partner's loops, started, told and ended. */
+export function createPartnerLoopActivities(loops: CapabilityLoops) {
   return {
-    /** Idempotent: a loop already running is left as it is. */
+    /** Idempotent: loops already running stay as they are (and hear of the change); ended ones stay ended. */
+    async reconcileLoops(input: LoopReconciliation): Promise<void> {
+      for (const capability of input.run) await loops.ensure(input.owner, capability, { configurationChanged: input.configurationChanged });
+      for (const capability of input.end) await loops.end(input.owner.partnerId, capability, `${capability} was switched off`, () => heartbeat());
+    },
+
+    /** Ends every workflow of the removed partner but the supervisor; the number ended. */
+    async endPartnerWorkflows(input: { partnerId: string }): Promise<number> {
+      return loops.endPartner(input.partnerId, 'the partner was removed', () => heartbeat());
+    },
+
+    /** Supervisors recorded before the loop registry may still schedule this on replay; retire with the `start-provisioning-loop` patch. */
     async ensureProvisioningLoop(input: { partnerId: string; psaKind: PsaKind }): Promise<void> {
-      await workflows.ensureProvisioningLoop(input.partnerId, input.psaKind);
+      await loops.ensure({ partnerId: input.partnerId, psaKind: input.psaKind }, 'provisioning', { configurationChanged: false });
     },
   };
 }

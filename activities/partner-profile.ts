@@ -5,7 +5,7 @@ import type { Db } from '../db/connection.ts';
 import { findPartner, partnerLifecycle } from '../db/partners.ts';
 import { readSettings } from '../db/settings.ts';
 import { capabilitiesOf } from '../domain/settings.ts';
-import { PARTNER_NOT_FOUND_FAILURE, type PartnerProfileLoad } from '../workflows/messages.ts';
+import { PARTNER_NOT_FOUND_FAILURE, type PartnerProfileLoad } from '../workflows/contracts/partner.ts';
 
 /** With the supervisor's backoff (1 s doubling), about half a minute for a commit to become visible. */
 const NOT_FOUND_ATTEMPTS = 6;

@@ -12,6 +12,7 @@ import { createLogger, type Logger } from '../log.ts';
 import { runMain } from '../run-main.ts';
 import { encryptedDataConverter } from '../temporal/data-converter.ts';
 import { PartnerWorkflows } from '../temporal/partner-workflows.ts';
+import { CapabilityLoops } from '../temporal/capability-loops.ts';
 import { ProvisioningWorkflows } from '../temporal/provisioning-workflows.ts';
 import { ensureSearchAttributes } from '../temporal/search-attributes.ts';
 import { createApp } from './app.ts';
@@ -34,7 +35,7 @@ async function keepSupervisorsRunning(db: Db, connection: Connection, namespace:
     try {
       await ensureSearchAttributes(connection, namespace);
       const partners = await listPartners(db);
-      for (const partner of partners) await workflows.startSupervisor(partner.id, partner.psaKind);
+      for (const partner of partners) await workflows.startSupervisor(partner);
       logger.info({ partners: partners.length }, 'partner supervisors ensured');
       return;
     } catch (error) {
@@ -61,6 +62,7 @@ runMain('api', async () => {
     temporal,
     workflows,
     provisioning: new ProvisioningWorkflows(temporal),
+    loops: new CapabilityLoops(temporal),
     partnerClients: new PartnerClientsCache(db, config.keyring),
     logger,
     production: config.production,

@@ -2,6 +2,7 @@
  * The HTTP layer every vendor client shares: timeouts, JSON, and one error type that tells the
  * caller whether to retry and how long the vendor asked it to wait. Knows nothing of Temporal.
  */
+import { currentCallScope } from './call-scope.ts';
 
 export type VendorSystem = 'acronis' | 'connectwise-manage' | 'autotask' | 'connectwise-automate';
 
@@ -101,6 +102,8 @@ export interface HttpRequest {
   form?: Record<string, string>;
   timeoutMs?: number;
   signal?: AbortSignal;
+  /** A POST that changes nothing (a token, a query): sent without the call scope's write check. */
+  readOnly?: boolean;
 }
 
 export interface HttpResponse {
@@ -180,9 +183,13 @@ export class HttpTransport {
   }
 
   async #send(request: HttpRequest): Promise<HttpResponse> {
+    const scope = currentCallScope();
+    // Checked as late as possible, once a concurrency slot is ours: the write goes out right after.
+    if (scope?.beforeWrite && request.method !== 'GET' && !request.readOnly) await scope.beforeWrite(operationOf(request));
     const timeoutMs = request.timeoutMs ?? this.#options.timeoutMs ?? DEFAULT_TIMEOUT_MS;
     const timeout = AbortSignal.timeout(timeoutMs);
-    const signal = request.signal ? AbortSignal.any([timeout, request.signal]) : timeout;
+    const callerSignals = [request.signal, scope?.signal].filter((given): given is AbortSignal => given !== undefined);
+    const signal = callerSignals.length > 0 ? AbortSignal.any([timeout, ...callerSignals]) : timeout;
     const headers = new Headers({ accept: 'application/json', ...request.headers });
     let body: string | undefined;
     if (request.json !== undefined) {
@@ -199,7 +206,7 @@ export class HttpTransport {
       const text = await response.text();
       return { status: response.status, headers: response.headers, body: parseBody(text, response.headers.get('content-type')) };
     } catch (error) {
-      if (request.signal?.aborted) throw error;
+      if (callerSignals.some((given) => given.aborted)) throw error;
       if (timeout.aborted) throw fail('timeout', `no answer within ${timeoutMs} ms`, error);
       if (error instanceof VendorApiError) throw error;
       const cause = error instanceof Error && error.cause instanceof Error ? error.cause.message : String(error);

@@ -12,6 +12,8 @@ import { ConnectWiseAutomateClient } from './connectwise-automate/client.ts';
 /** One partner's vendor clients, built from its stored credentials. */
 export interface PartnerClients {
   partnerId: string;
+  /** For the Web UI's summaries of the workflows the activities start. */
+  partnerName: string;
   psaKind: PsaKind;
   timezone: string;
   acronis: AcronisClient;
@@ -44,6 +46,7 @@ function build(partner: PartnerWithCredentials, box: SecretBox): PartnerClients 
   };
   return {
     partnerId: partner.id,
+    partnerName: partner.name,
     psaKind: partner.psaKind,
     timezone: partner.timezone,
     acronis: new AcronisClient({ baseUrl: req(acronis, 'baseUrl'), clientId: req(acronis, 'clientId'), clientSecret: req(acronis, 'clientSecret') }),

@@ -59,6 +59,14 @@ export interface CustomerLineFingerprintsTable {
   seen_at: ColumnType<Date, Date | undefined, Date>;
 }
 
+/** An admin user's activation e-mail, recorded once sent. */
+export interface ActivationEmailsTable {
+  partner_id: string;
+  acronis_user_id: string;
+  acronis_tenant_id: string;
+  sent_at: ColumnType<Date, Date | undefined, never>;
+}
+
 export interface AlertMappingsTable {
   partner_id: string;
   alert_type: string;
@@ -99,6 +107,7 @@ export interface Database {
   product_mappings: ProductMappingsTable;
   company_mappings: CompanyMappingsTable;
   customer_line_fingerprints: CustomerLineFingerprintsTable;
+  activation_emails: ActivationEmailsTable;
   alert_mappings: AlertMappingsTable;
   api_tokens: ApiTokensTable;
   audit_log: AuditLogTable;

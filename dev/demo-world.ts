@@ -193,6 +193,8 @@ const PROTECTION_PLAN = 'Servers and workstations – daily';
 const INSTALL_SCRIPT = 'Acronis Data Cloud agent Install/Upgrade';
 const BACKUP_ERROR = 'The backup location is not reachable: connection timed out';
 const REGISTRATION_TOKEN_LIFETIME_S = 30 * 86_400;
+/** Where the demo customers' company-name admin accounts send their activation e-mail (the Acronis simulator keeps it). */
+const DEMO_ACTIVATION_EMAIL = 'msp-admin@demo-msp.example';
 const AGENT_WAIT_MS = 30_000;
 const GB = 1024 ** 3;
 
@@ -391,7 +393,7 @@ const productMappings = () => (Object.keys(PRODUCTS) as Product[]).map((product)
 /** Every capability on, as a partner who has seen the demo would switch them. */
 function demoSettings(psa: DemoPsa) {
   return {
-    provisioning: { enabled: true, automatic: true },
+    provisioning: { enabled: true, automatic: true, activationEmail: DEMO_ACTIVATION_EMAIL },
     billing: { enabled: true },
     tickets: { enabled: true, autoClose: { enabled: true, status: psa.closedStatus } },
     agents: { enabled: true },

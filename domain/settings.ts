@@ -7,6 +7,8 @@ const settingsShape = {
     enabled: z.boolean(),
     automatic: z.boolean(),
     accountBasis: z.enum(['company-name', 'primary-contact']),
+    /** Where company-name accounts send their activation e-mail (primary-contact accounts use the contact's address). */
+    activationEmail: z.email().max(254).nullable(),
     enableMfa: z.boolean(),
     tenantMode: z.enum(['production', 'trial']),
   }),
@@ -63,7 +65,7 @@ export const settingsPatchSchema = partialDeep(z.strictObject(settingsShape)) as
 
 /** What a new partner starts with: every capability off until an admin has mapped what it needs. */
 export const DEFAULT_SETTINGS: Settings = {
-  provisioning: { enabled: false, automatic: false, accountBasis: 'company-name', enableMfa: true, tenantMode: 'production' },
+  provisioning: { enabled: false, automatic: false, accountBasis: 'company-name', activationEmail: null, enableMfa: true, tenantMode: 'production' },
   deprovisioning: { zeroQuotas: true, disableAfterDays: 10, deleteAfterDays: 30 },
   billing: {
     enabled: false,

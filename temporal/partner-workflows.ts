@@ -1,14 +1,8 @@
 import { WorkflowNotFoundError, type Client, type WorkflowExecutionStatusName } from '@temporalio/client';
-import { TASK_QUEUE } from '../config.ts';
+import { TASK_QUEUE } from '../workflows/contracts/task-queues.ts';
 import type { PsaKind } from '../domain/partner.ts';
-import {
-  configurationChangedSignal,
-  partnerRemovedSignal,
-  partnerWorkflowId,
-  supervisorStateQuery,
-  type PartnerSupervisorInput,
-  type PartnerSupervisorState,
-} from '../workflows/messages.ts';
+import { configurationChangedSignal } from '../workflows/contracts/loops.ts';
+import { partnerRemovedSignal, partnerWorkflowId, supervisorStateQuery, type PartnerSupervisorInput, type PartnerSupervisorState } from '../workflows/contracts/partner.ts';
 import type { partnerSupervisor } from '../workflows/partner-supervisor.ts';
 import { CapabilityAttribute, PartnerIdAttribute, PsaKindAttribute } from '../workflows/search-attributes.ts';
 
@@ -20,6 +14,13 @@ export interface WorkflowRun {
   startedAt: string;
   closedAt: string | null;
   webUiUrl: string;
+}
+
+/** What the supervisor's start needs to know of its partner. */
+export interface SupervisedPartner {
+  id: string;
+  name: string;
+  psaKind: PsaKind;
 }
 
 export interface SupervisorStatus {
@@ -52,34 +53,37 @@ export class PartnerWorkflows {
     return runId ? `${base}/${runId}/history` : base;
   }
 
-  /** Idempotent: a supervisor already running for the partner is kept as it is. */
-  async startSupervisor(partnerId: string, psaKind: PsaKind): Promise<void> {
-    const input: PartnerSupervisorInput = { v: 1, partnerId };
-    await this.call(() => this.client.workflow.start<typeof partnerSupervisor>('partnerSupervisor', {
-      workflowId: partnerWorkflowId(partnerId),
+  #supervisorOptions(partner: SupervisedPartner) {
+    const input: PartnerSupervisorInput = { v: 1, partnerId: partner.id };
+    return {
+      workflowId: partnerWorkflowId(partner.id),
       taskQueue: TASK_QUEUE,
-      args: [input],
-      workflowIdConflictPolicy: 'USE_EXISTING',
+      args: [input] as [PartnerSupervisorInput],
       typedSearchAttributes: [
-        { key: PartnerIdAttribute, value: partnerId },
-        { key: PsaKindAttribute, value: psaKind },
+        { key: PartnerIdAttribute, value: partner.id },
+        { key: PsaKindAttribute, value: partner.psaKind },
         { key: CapabilityAttribute, value: 'supervisor' },
       ],
-      staticSummary: `Partner supervisor (${psaKind})`,
-    }));
+      staticSummary: `${partner.name}: partner supervisor (${partner.psaKind})`,
+    };
   }
 
-  async notifyConfigurationChanged(partnerId: string): Promise<void> {
-    await this.call(() => this.client.workflow.getHandle(partnerWorkflowId(partnerId)).signal(configurationChangedSignal));
+  /** Idempotent: a supervisor already running for the partner is kept as it is. */
+  async startSupervisor(partner: SupervisedPartner): Promise<void> {
+    await this.call(() => this.client.workflow.start<typeof partnerSupervisor>('partnerSupervisor', { ...this.#supervisorOptions(partner), workflowIdConflictPolicy: 'USE_EXISTING' }));
   }
 
-  /** A supervisor that has already ended is fine: the partner is gone either way. */
-  async notifyPartnerRemoved(partnerId: string): Promise<void> {
-    try {
-      await this.call(() => this.client.workflow.getHandle(partnerWorkflowId(partnerId)).signal(partnerRemovedSignal));
-    } catch (error) {
-      if (!(error instanceof WorkflowNotFoundError)) throw error;
-    }
+  /** The supervisor reloads and tells its loops; one that had ended is started again by this. */
+  async notifyConfigurationChanged(partner: SupervisedPartner): Promise<void> {
+    await this.call(() => this.client.workflow.signalWithStart<typeof partnerSupervisor, []>('partnerSupervisor', { ...this.#supervisorOptions(partner), signal: configurationChangedSignal, signalArgs: [] }));
+  }
+
+  /**
+   * The supervisor ends every workflow of the partner, then itself. Signal-with-start: a supervisor
+   * that had ended (or never ran) starts, finds the partner removed and ends what is left.
+   */
+  async notifyPartnerRemoved(partner: SupervisedPartner): Promise<void> {
+    await this.call(() => this.client.workflow.signalWithStart<typeof partnerSupervisor, []>('partnerSupervisor', { ...this.#supervisorOptions(partner), signal: partnerRemovedSignal, signalArgs: [] }));
   }
 
   async supervisorStatus(partnerId: string): Promise<SupervisorStatus | undefined> {

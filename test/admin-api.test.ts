@@ -3,7 +3,7 @@ import { sql } from 'kysely';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createToken } from '../db/api-tokens.ts';
 import { SecretBox } from '../security/secret-box.ts';
-import { partnerWorkflowId } from '../workflows/messages.ts';
+import { partnerWorkflowId } from '../workflows/contracts/partner.ts';
 import { startApiHarness, type ApiHarness } from './api-harness.ts';
 import { createTestDatabase, type TestDatabase } from './database.ts';
 import { testKeyring } from './fixtures/test-keys.ts';

@@ -1,7 +1,7 @@
 import type { AddressInfo } from 'node:net';
 import { serve } from '@hono/node-server';
 import { Client, Connection } from '@temporalio/client';
-import { NativeConnection, type Worker } from '@temporalio/worker';
+import { NativeConnection } from '@temporalio/worker';
 import { pino } from 'pino';
 import { inject } from 'vitest';
 import { createApp } from '../api/app.ts';
@@ -10,8 +10,9 @@ import { createToken } from '../db/api-tokens.ts';
 import type { Db } from '../db/connection.ts';
 import type { Keyring } from '../security/keyring.ts';
 import { encryptedDataConverter } from '../temporal/data-converter.ts';
-import { createEngineWorker } from '../temporal/engine-worker.ts';
+import { createEngineWorker, type EngineWorker } from '../temporal/engine-worker.ts';
 import { PartnerWorkflows } from '../temporal/partner-workflows.ts';
+import { CapabilityLoops } from '../temporal/capability-loops.ts';
 import { ProvisioningWorkflows } from '../temporal/provisioning-workflows.ts';
 
 export const TEMPORAL_UI_URL = 'http://localhost:8233';
@@ -40,6 +41,7 @@ export async function startApiHarness(db: Db, keyring: Keyring, options: { tempo
     temporal,
     workflows: new PartnerWorkflows(temporal, TEMPORAL_UI_URL),
     provisioning: new ProvisioningWorkflows(temporal),
+    loops: new CapabilityLoops(temporal),
     partnerClients: new PartnerClientsCache(db, keyring),
     logger: pino({ level: 'silent' }),
     production: false,
@@ -50,7 +52,7 @@ export async function startApiHarness(db: Db, keyring: Keyring, options: { tempo
   await new Promise((resolve) => server.once('listening', resolve));
   const baseUrl = `http://localhost:${(server.address() as AddressInfo).port}`;
 
-  let worker: Worker | undefined;
+  let worker: EngineWorker | undefined;
   let workerRun: Promise<void> | undefined;
   let workerConnection: NativeConnection | undefined;
   if (options.runWorker !== false) {

@@ -15,7 +15,7 @@ import type { RunningSimulators } from '../simulators/index.ts';
 import { autotaskCredentials } from '../simulators/seeding/autotask.ts';
 import { connectWiseManageConfig, connectWiseManageSeeder } from '../simulators/seeding/connectwise-manage.ts';
 import type { PsaSeeder } from '../simulators/seeding/psa-seeder.ts';
-import { customerWorkflowId, provisioningLoopWorkflowId } from '../workflows/messages.ts';
+import { customerWorkflowId, provisioningLoopWorkflowId } from '../workflows/contracts/provisioning.ts';
 import { startApiHarness, type ApiHarness } from './api-harness.ts';
 import { createTestDatabase, type TestDatabase } from './database.ts';
 import { testKeyring } from './fixtures/test-keys.ts';

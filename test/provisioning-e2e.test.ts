@@ -9,7 +9,7 @@ import type { RunningSimulators } from '../simulators/index.ts';
 import { autotaskCredentials, autotaskSeeder } from '../simulators/seeding/autotask.ts';
 import { connectWiseManageSeeder } from '../simulators/seeding/connectwise-manage.ts';
 import type { PsaSeeder } from '../simulators/seeding/psa-seeder.ts';
-import { customerStateQuery, customerWorkflowId, type CustomerState } from '../workflows/messages.ts';
+import { customerStateQuery, customerWorkflowId, type CustomerState } from '../workflows/contracts/provisioning.ts';
 import { startApiHarness, type ApiHarness } from './api-harness.ts';
 import { createTestDatabase, type TestDatabase } from './database.ts';
 import { testKeyring } from './fixtures/test-keys.ts';

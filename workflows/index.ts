@@ -1,4 +1,4 @@
 // The worker's workflowsPath: every workflow type the engine runs, and nothing else.
 export { partnerSupervisor } from './partner-supervisor.ts';
-export { customerProvisioning } from './customer-provisioning.ts';
-export { provisioningLoop } from './provisioning-loop.ts';
+export { customerProvisioning } from './provisioning/customer.ts';
+export { provisioningLoop } from './provisioning/loop.ts';

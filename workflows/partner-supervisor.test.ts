@@ -1,34 +1,29 @@
 import { setTimeout as delay } from 'node:timers/promises';
-import { WorkflowNotFoundError, type WorkflowHandle } from '@temporalio/client';
+import type { WorkflowHandle } from '@temporalio/client';
 import { TestWorkflowEnvironment } from '@temporalio/testing';
-import type { Worker } from '@temporalio/worker';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { TASK_QUEUE } from '../config.ts';
-import { markPartnerDeleted } from '../db/partners.ts';
+import { TASK_QUEUE } from './contracts/task-queues.ts';
 import { readSettings, writeSettings } from '../db/settings.ts';
 import { resolveTemporalExecutable } from '../dev/temporal-binaries.ts';
 import { encryptedDataConverter } from '../temporal/data-converter.ts';
-import { bundleEngineWorkflows, createEngineWorker } from '../temporal/engine-worker.ts';
+import { bundleEngineWorkflows, createEngineWorker, type EngineWorker } from '../temporal/engine-worker.ts';
 import { registerSearchAttributes } from '../temporal/search-attributes.ts';
 import { createTestDatabase, type TestDatabase } from '../test/database.ts';
 import { testKeyring } from '../test/fixtures/test-keys.ts';
 import { seedPartner } from '../test/partners.ts';
-import {
-  configurationChangedSignal,
-  partnerRemovedSignal,
-  partnerWorkflowId,
-  provisioningLoopWorkflowId,
-  supervisorStateQuery,
-  type PartnerSupervisorInput,
-  type PartnerSupervisorState,
-} from './messages.ts';
+import { configurationChangedSignal } from './contracts/loops.ts';
+import { partnerWorkflowId, supervisorStateQuery, type PartnerSupervisorInput, type PartnerSupervisorState } from './contracts/partner.ts';
 import type { partnerSupervisor } from './partner-supervisor.ts';
 
+/**
+ * The supervisor's timers and retries, on the time-skipping test server. What it starts and ends
+ * (loops, customers) needs the dev server's visibility: test/partner-lifecycle.test.ts.
+ */
 describe('partner supervisor (time-skipping test server)', () => {
   const keyring = testKeyring();
   let database: TestDatabase;
   let env: TestWorkflowEnvironment;
-  let worker: Worker;
+  let worker: EngineWorker;
   let running: Promise<void>;
 
   beforeAll(async () => {
@@ -96,40 +91,6 @@ describe('partner supervisor (time-skipping test server)', () => {
     expect(state.profileLoads).toBe(2);
   });
 
-  it('starts the provisioning loop once provisioning is switched on, and only then', async () => {
-    const partnerId = await seedPartner(database.db, keyring);
-    const handle = await start(partnerId);
-    await stateWhen(handle, (current) => current.phase === 'running');
-    const loop = env.client.workflow.getHandle(provisioningLoopWorkflowId(partnerId));
-    await expect(loop.describe()).rejects.toBeInstanceOf(WorkflowNotFoundError);
-
-    const stored = (await readSettings(database.db, partnerId))!;
-    await writeSettings(database.db, partnerId, { ...stored.settings, provisioning: { ...stored.settings.provisioning, enabled: true } });
-    await handle.signal(configurationChangedSignal);
-    await stateWhen(handle, (current) => current.profile?.capabilities.provisioning === true);
-    const description = await loop.describe();
-    expect(description.type).toBe('provisioningLoop');
-    expect(description.status.name).toBe('RUNNING');
-    await loop.terminate('test done');
-  });
-
-  it('ends when the partner is removed', async () => {
-    const partnerId = await seedPartner(database.db, keyring);
-    const handle = await start(partnerId);
-    await stateWhen(handle, (current) => current.phase === 'running');
-    await markPartnerDeleted(database.db, partnerId);
-    await handle.signal(partnerRemovedSignal);
-    expect(await handle.result()).toEqual({ partnerId, stopReason: 'partner removed' });
-  });
-
-  it('ends at its next check when the removal signal was lost', async () => {
-    const partnerId = await seedPartner(database.db, keyring);
-    const handle = await start(partnerId);
-    await stateWhen(handle, (current) => current.phase === 'running');
-    await markPartnerDeleted(database.db, partnerId);
-    expect(await handle.result()).toEqual({ partnerId, stopReason: 'partner removed' });
-  });
-
   it('ends when its partner never reached the database, after giving the commit time to land', async () => {
     const partnerId = crypto.randomUUID();
     const handle = await start(partnerId);
@@ -155,8 +116,6 @@ describe('partner supervisor (time-skipping test server)', () => {
     expect(after.profileLoads).toBeGreaterThan(before.profileLoads);
     const firstRunDescription = await env.client.workflow.getHandle(handle.workflowId, firstRun).describe();
     expect(firstRunDescription.status.name).toBe('CONTINUED_AS_NEW');
-    // The limit travels with the state, so the next run rolls over as well.
-    await handle.signal(partnerRemovedSignal);
-    expect(await handle.result()).toEqual({ partnerId, stopReason: 'partner removed' });
+    await handle.terminate('test done');
   });
 });

@@ -14,13 +14,13 @@ import {
   upsertCompanyMapping,
   type CompanyMapping,
 } from '../../db/mappings.ts';
-import { findPartner } from '../../db/partners.ts';
+import { findPartner, type PartnerWithCredentials } from '../../db/partners.ts';
 import type { Database } from '../../db/schema.ts';
 import { readSettings } from '../../db/settings.ts';
 import type { PsaKind } from '../../domain/partner.ts';
 import type { PsaCompany } from '../../psa/port.ts';
 import type { CustomerRun } from '../../temporal/provisioning-workflows.ts';
-import { customerWorkflowId, type CustomerPhase } from '../../workflows/messages.ts';
+import { customerWorkflowId, type CustomerMemo, type CustomerPhase } from '../../workflows/contracts/provisioning.ts';
 import { ProvisioningStateAttribute } from '../../workflows/search-attributes.ts';
 import { auditEntry, partnerClientsOr404, withTemporalDeadline, type ApiDeps, type ApiEnv } from '../context.ts';
 import { fieldPath, ProblemError, problems, type FieldError } from '../problem.ts';
@@ -50,7 +50,12 @@ const customerSchema = z
     provisioning: z
       .object({
         workflowId: z.string(),
-        phase: z.string().nullable().describe('pending, active, waiting-for-services, skipped, deprovisioning, deleted, stopped; null until assessed'),
+        phase: z.string().nullable().describe('pending, active, waiting-for-services, skipped, needs-attention, deprovisioning, deleted, stopped; null until assessed'),
+        reason: z.string().nullable().describe('Why the customer is skipped, needs attention, is being deprovisioned or stopped; null when all is well'),
+        nextStep: z
+          .object({ step: z.enum(['switch-to-production', 'disable-tenant', 'delete-tenant']), at: z.iso.datetime() })
+          .nullable()
+          .describe('The next timed step (trial end, a deprovisioning deadline) and when it is due; each destructive step re-checks the customer before it acts'),
         running: z.boolean(),
         webUiUrl: z.string(),
       })
@@ -136,11 +141,12 @@ export function customerRoutes(deps: ApiDeps) {
   const { db, logger, provisioning, workflows } = deps;
   const router = newRouter();
 
-  function provisioningView(run: Pick<CustomerRun, 'workflowId' | 'phase' | 'running'> | undefined): CustomerView['provisioning'] {
-    return run ? { workflowId: run.workflowId, phase: run.phase, running: run.running, webUiUrl: workflows.webUiUrl(run.workflowId) } : null;
+  function provisioningView(run: CustomerRun | undefined): CustomerView['provisioning'] {
+    if (!run) return null;
+    return { workflowId: run.workflowId, phase: run.phase, reason: run.reason ?? null, nextStep: run.nextStep ?? null, running: run.running, webUiUrl: workflows.webUiUrl(run.workflowId) };
   }
 
-  function view(company: PsaCompany, mapping: CompanyMapping | undefined, run: Pick<CustomerRun, 'workflowId' | 'phase' | 'running'> | undefined): CustomerView {
+  function view(company: PsaCompany, mapping: CompanyMapping | undefined, run: CustomerRun | undefined): CustomerView {
     return {
       psaCompanyId: company.id,
       name: company.name,
@@ -155,11 +161,12 @@ export function customerRoutes(deps: ApiDeps) {
   /** One customer as it is now: its mapping, and its workflow as Temporal describes it (visibility lags). */
   async function currentView(partnerId: string, company: PsaCompany): Promise<CustomerView> {
     const workflowId = customerWorkflowId(partnerId, company.id);
-    const run = await withTemporalDeadline(deps, async () => {
+    const run = await withTemporalDeadline(deps, async (): Promise<CustomerRun | undefined> => {
       try {
         const description = await deps.temporal.workflow.getHandle(workflowId).describe();
         const phase = (description.typedSearchAttributes.get(ProvisioningStateAttribute) as CustomerPhase | undefined) ?? null;
-        return { workflowId, phase, running: description.status.name === 'RUNNING' };
+        const memo = (description.memo ?? {}) as Partial<CustomerMemo>;
+        return { psaCompanyId: company.id, workflowId, phase, running: description.status.name === 'RUNNING', ...memo };
       } catch (error) {
         if (error instanceof WorkflowNotFoundError) return undefined;
         throw error;
@@ -169,8 +176,9 @@ export function customerRoutes(deps: ApiDeps) {
   }
 
   /** Starts or pokes the customers' workflows; inside a transaction, a Temporal outage rolls the change back. */
-  function syncCustomers(partnerId: string, psaKind: PsaKind, psaCompanyIds: readonly string[]): Promise<unknown> {
-    return withTemporalDeadline(deps, () => Promise.all(psaCompanyIds.map((psaCompanyId) => provisioning.syncCustomer(partnerId, psaKind, psaCompanyId))));
+  function syncCustomers(partner: { id: string; name: string; psaKind: PsaKind }, psaCompanyIds: readonly string[]): Promise<unknown> {
+    const { id: partnerId, name: partnerName, psaKind } = partner;
+    return withTemporalDeadline(deps, () => Promise.all(psaCompanyIds.map((psaCompanyId) => provisioning.syncCustomer({ partnerId, partnerName, psaKind, psaCompanyId }))));
   }
 
   /**
@@ -178,12 +186,15 @@ export function customerRoutes(deps: ApiDeps) {
    * nothing), then signals once more after it: a workflow that read its mapping between the first
    * signal and the commit reads it again.
    */
-  async function changeMappings(partnerId: string, psaKind: PsaKind, psaCompanyIds: readonly string[], write: (tx: Transaction<Database>) => Promise<void>): Promise<void> {
+  async function changeMappings(partnerId: string, psaCompanyIds: readonly string[], write: (tx: Transaction<Database>) => Promise<void>): Promise<void> {
+    let partner: PartnerWithCredentials;
     try {
-      await db.transaction().execute(async (tx) => {
-        if (!(await findPartner(tx, partnerId, { forUpdate: true }))) throw problems.notFound(`Partner ${partnerId}`);
+      partner = await db.transaction().execute(async (tx) => {
+        const locked = await findPartner(tx, partnerId, { forUpdate: true });
+        if (!locked) throw problems.notFound(`Partner ${partnerId}`);
         await write(tx);
-        await syncCustomers(partnerId, psaKind, psaCompanyIds);
+        await syncCustomers(locked, psaCompanyIds);
+        return locked;
       });
     } catch (error) {
       // The partner row lock serialises the API's mapping changes; a worker can still record a new tenant meanwhile.
@@ -191,7 +202,7 @@ export function customerRoutes(deps: ApiDeps) {
       throw error;
     }
     try {
-      await syncCustomers(partnerId, psaKind, psaCompanyIds);
+      await syncCustomers(partner, psaCompanyIds);
     } catch (error) {
       logger.warn({ err: error, partnerId }, 'could not signal the customer workflows after the commit; they re-read their mapping at their next sync');
     }
@@ -253,7 +264,7 @@ export function customerRoutes(deps: ApiDeps) {
       const company = await clients.psa.getCompany(psaCompanyId);
       if (!company) throw problems.notFound(`PSA company ${psaCompanyId}`);
       if (tenantId) await checkCustomerTenant(clients.acronis, tenantId);
-      await changeMappings(id, clients.psaKind, [psaCompanyId], async (tx) => {
+      await changeMappings(id, [psaCompanyId], async (tx) => {
         if (tenantId) {
           const other = await findCompanyMappedToTenant(tx, id, tenantId);
           if (other && other.psaCompanyId !== psaCompanyId) throw tenantTaken(other.psaCompanyId);
@@ -287,7 +298,7 @@ export function customerRoutes(deps: ApiDeps) {
       if (missing.length > 0) throw problems.validation(missing);
       const companies = lookedUp.filter((company): company is PsaCompany => company !== undefined);
 
-      await changeMappings(id, clients.psaKind, psaCompanyIds, async (tx) => {
+      await changeMappings(id, psaCompanyIds, async (tx) => {
         const existing = new Map((await listCompanyMappings(tx, id)).map((row) => [row.psaCompanyId, row]));
         const taken: FieldError[] = psaCompanyIds.flatMap((psaCompanyId, index) => {
           const tenantId = existing.get(psaCompanyId)?.tenantId;
@@ -323,7 +334,7 @@ export function customerRoutes(deps: ApiDeps) {
       if ((await readSettings(db, id))?.settings.provisioning.automatic) {
         throw problems.conflict('psaCompanyId', 'cannot be unmapped while provisioning is automatic; switch provisioning.automatic off, or end the agreement in the PSA to deprovision');
       }
-      await changeMappings(id, partner.psaKind, [psaCompanyId], async (tx) => {
+      await changeMappings(id, [psaCompanyId], async (tx) => {
         const mapping = await findCompanyMapping(tx, id, psaCompanyId);
         if (!mapping) throw problems.notFound(`The mapping of PSA company ${psaCompanyId}`);
         await deleteCompanyMapping(tx, id, psaCompanyId);

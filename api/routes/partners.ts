@@ -16,7 +16,7 @@ import type { Database } from '../../db/schema.ts';
 import { insertDefaultSettings, readSettings } from '../../db/settings.ts';
 import { credentialContext, partnerSchemas, splitCredential, type CredentialKind, type ExternalSystem } from '../../domain/partner.ts';
 import { SecretBox } from '../../security/secret-box.ts';
-import { partnerWorkflowId } from '../../workflows/messages.ts';
+import { partnerWorkflowId } from '../../workflows/contracts/partner.ts';
 import { auditEntry, type ApiDeps } from '../context.ts';
 import { problems, zodFieldErrors } from '../problem.ts';
 import { newRouter } from '../router.ts';
@@ -134,7 +134,7 @@ export function partnerRoutes(deps: ApiDeps) {
           }));
           // Started before the commit: if Temporal does not answer, the transaction rolls back and
           // nothing is half-written. The supervisor tolerates running a moment before the commit.
-          await workflows.startSupervisor(id, input.psa.kind);
+          await workflows.startSupervisor({ id, name: input.name, psaKind: input.psa.kind });
         });
       } catch (error) {
         if (isUniqueViolation(error, PARTNER_NAME_INDEX)) throw problems.conflict('name', `"${input.name}" is already the name of a partner`);
@@ -241,7 +241,7 @@ export function partnerRoutes(deps: ApiDeps) {
     }),
     async (c) => {
       const { id } = c.req.valid('param');
-      await db.transaction().execute(async (tx) => {
+      const removed = await db.transaction().execute(async (tx) => {
         const partner = await findPartner(tx, id, { forUpdate: true });
         if (!partner) throw problems.notFound(`Partner ${id}`);
         await markPartnerDeleted(tx, id);
@@ -251,12 +251,13 @@ export function partnerRoutes(deps: ApiDeps) {
           target: `partner/${id}`,
           details: { name: partner.name },
         }));
+        return partner;
       });
       try {
-        await workflows.notifyPartnerRemoved(id);
+        await workflows.notifyPartnerRemoved(removed);
       } catch (error) {
-        // The supervisor also finds the removal at its hourly check; the removal itself is done.
-        logger.warn({ err: error, partnerId: id }, 'could not signal the partner workflow; it stops at its next check');
+        // Every activity of the partner already refuses to write; the supervisor ends the rest at its hourly check.
+        logger.warn({ err: error, partnerId: id }, 'could not tell the partner workflow; it ends the partner\'s workflows at its next check');
       }
       return c.body(null, 204);
     },
@@ -264,7 +265,8 @@ export function partnerRoutes(deps: ApiDeps) {
 
   async function notifyChanged(partnerId: string): Promise<void> {
     try {
-      await workflows.notifyConfigurationChanged(partnerId);
+      const partner = await findPartner(db, partnerId);
+      if (partner) await workflows.notifyConfigurationChanged(partner);
     } catch (error) {
       logger.warn({ err: error, partnerId }, 'could not signal the partner workflow; it reloads at its next hourly check');
     }

@@ -55,6 +55,11 @@ export function settingsRoutes(deps: ApiDeps, notifyChanged: (partnerId: string)
         if (!partner || !stored) throw problems.notFound(`Partner ${id}`);
         const merged = settingsSchema.safeParse(mergeSettings(stored.settings, patch));
         if (!merged.success) throw problems.validation(zodFieldErrors(merged.error));
+        const { provisioning } = merged.data;
+        // Not a schema rule: documents saved before the setting existed must still read.
+        if (provisioning.enabled && provisioning.accountBasis === 'company-name' && provisioning.activationEmail === null) {
+          throw problems.field('provisioning.activationEmail', 'is required while provisioning is on with accounts based on the company name: the admin accounts are sent their activation e-mail there');
+        }
         if (merged.data.agents.enabled && !partner.rmmKind) {
           throw problems.field('agents.enabled', 'needs RMM credentials: add `rmm` to the partner first');
         }

@@ -2,22 +2,17 @@ import { createRoute, z } from '@hono/zod-openapi';
 import { recordAudit } from '../../db/audit-log.ts';
 import { findPartner } from '../../db/partners.ts';
 import { readSettings } from '../../db/settings.ts';
-import type { PsaKind } from '../../domain/partner.ts';
-import type { Settings } from '../../domain/settings.ts';
+import { capabilitiesOf } from '../../domain/settings.ts';
+import { CAPABILITY_LOOPS, type CapabilityName } from '../../workflows/contracts/loops.ts';
 import { auditEntry, withTemporalDeadline, type ApiDeps } from '../context.ts';
 import { fieldPath, ProblemError, problems, type FieldError } from '../problem.ts';
 import { newRouter } from '../router.ts';
 import { bearerSecurity, commonErrors, conflict, jsonBody, jsonResponse, notFound, partnerIdParams, unavailable } from '../schemas.ts';
 
-const SYNC_KINDS = ['provisioning', 'usage', 'alerts', 'agents'] as const;
-type SyncKind = (typeof SYNC_KINDS)[number];
-
-interface SyncPass {
-  /** The setting that switches the capability on. */
-  setting: string;
-  enabled(settings: Settings): boolean;
-  run(partnerId: string, psaKind: PsaKind): Promise<void>;
-}
+/** The passes CONTRACT names, and the capability whose loop runs each. */
+const PASSES = { provisioning: 'provisioning', usage: 'billing', alerts: 'tickets', agents: 'agents' } as const satisfies Record<string, CapabilityName>;
+type SyncKind = keyof typeof PASSES;
+const SYNC_KINDS = Object.keys(PASSES) as [SyncKind, ...SyncKind[]];
 
 const syncInput = z
   .strictObject({
@@ -34,16 +29,8 @@ const syncInput = z
   .openapi('SyncRequest');
 
 export function syncRoutes(deps: ApiDeps) {
-  const { db, provisioning } = deps;
+  const { db, loops } = deps;
   const router = newRouter();
-  // Passes this engine runs so far; the others answer 409 instead of being accepted and never run.
-  const passes: Partial<Record<SyncKind, SyncPass>> = {
-    provisioning: {
-      setting: 'provisioning.enabled',
-      enabled: (settings) => settings.provisioning.enabled,
-      run: (partnerId, psaKind) => provisioning.syncProvisioning(partnerId, psaKind),
-    },
-  };
 
   router.openapi(
     createRoute({
@@ -67,21 +54,22 @@ export function syncRoutes(deps: ApiDeps) {
       const partner = await findPartner(db, id);
       const stored = partner && (await readSettings(db, id));
       if (!partner || !stored) throw problems.notFound(`Partner ${id}`);
+      const on = capabilitiesOf(stored.settings);
       const refused: FieldError[] = [];
-      const runs: SyncPass[] = [];
       what.forEach((kind, index) => {
+        const capability = PASSES[kind];
         const path = fieldPath(['what', index]);
-        const pass = passes[kind];
-        if (!pass) refused.push({ path, message: `${kind} passes are not available yet in this engine` });
-        else if (!pass.enabled(stored.settings)) refused.push({ path, message: `${kind} is switched off for this partner (settings ${pass.setting})` });
-        else runs.push(pass);
+        // A capability without a loop answers 409 rather than being accepted and never run.
+        if (!CAPABILITY_LOOPS[capability]) refused.push({ path, message: `${kind} passes are not available yet in this engine` });
+        else if (!on[capability]) refused.push({ path, message: `${kind} is switched off for this partner (settings ${capability}.enabled)` });
       });
       if (refused.length > 0) throw new ProblemError(409, 'conflict', 'Conflict', 'Nothing was started: some passes cannot run.', refused);
 
+      const owner = { partnerId: id, partnerName: partner.name, psaKind: partner.psaKind };
       await db.transaction().execute(async (tx) => {
         await recordAudit(tx, auditEntry(c, { action: 'partner.sync', partnerId: id, target: `partner/${id}`, details: { what } }));
         // Signalled before the commit: if Temporal does not answer, the audit entry is not written either.
-        await withTemporalDeadline(deps, () => Promise.all(runs.map((pass) => pass.run(id, partner.psaKind))));
+        await withTemporalDeadline(deps, () => Promise.all(what.map((kind) => loops.syncNow(owner, PASSES[kind]))));
       });
       return c.json({ accepted: what }, 202);
     },

@@ -113,7 +113,7 @@ export class AcronisClient {
 
   async #fetchToken(): Promise<{ token: string; expiresAtMs: number }> {
     const basic = Buffer.from(`${encodeURIComponent(this.#options.clientId)}:${encodeURIComponent(this.#options.clientSecret)}`).toString('base64');
-    const response = await this.#http.request({ method: 'POST', path: `${AM}/idp/token`, headers: { authorization: `Basic ${basic}` }, form: { grant_type: 'client_credentials' } });
+    const response = await this.#http.request({ method: 'POST', readOnly: true, path: `${AM}/idp/token`, headers: { authorization: `Basic ${basic}` }, form: { grant_type: 'client_credentials' } });
     const body = (response.body ?? {}) as TokenAnswer;
     if (typeof body.access_token !== 'string') throw new VendorApiError({ system: 'acronis', kind: 'protocol', operation: `POST ${AM}/idp/token`, status: response.status, message: 'the token answer has no access_token' });
     const expiresAtMs = typeof body.expires_on === 'number' ? body.expires_on * 1000 : Date.now() + (typeof body.expires_in === 'number' ? body.expires_in : DEFAULT_TOKEN_LIFETIME_S) * 1000;

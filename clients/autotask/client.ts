@@ -82,14 +82,14 @@ export class AutotaskClient {
     const searchLength = encodeURIComponent(JSON.stringify(search)).length;
     const post = options.method === 'POST' || (options.method === undefined && searchLength > MAX_SEARCH_URL_LENGTH);
     const operation = `${post ? 'POST' : 'GET'} /${entity}/query`;
-    let request: HttpRequest = post ? { method: 'POST', path: `/${entity}/query`, json: search, operation } : { method: 'GET', path: `/${entity}/query`, query: { search: JSON.stringify(search) }, operation };
+    let request: HttpRequest = post ? { method: 'POST', readOnly: true, path: `/${entity}/query`, json: search, operation } : { method: 'GET', path: `/${entity}/query`, query: { search: JSON.stringify(search) }, operation };
     for (;;) {
       const page = await this.#list<AutotaskEntities[E]>(entity, request);
       yield* page.items;
       const next = page.pageDetails?.nextPageUrl;
       if (!next) return;
       // A POST-origin query posts the same body to the next page; a GET-origin one gets it.
-      request = post ? { method: 'POST', path: next, json: search, operation } : { method: 'GET', path: next, operation };
+      request = post ? { method: 'POST', readOnly: true, path: next, json: search, operation } : { method: 'GET', path: next, operation };
     }
   }
 
@@ -100,7 +100,7 @@ export class AutotaskClient {
   }
 
   async count(entity: QueryableEntity, filter: AutotaskFilter[]): Promise<number> {
-    const body = await this.#json(entity, { method: 'POST', path: `/${entity}/query/count`, json: { filter } });
+    const body = await this.#json(entity, { method: 'POST', readOnly: true, path: `/${entity}/query/count`, json: { filter } });
     return readNumber(body, 'queryCount', `POST /${entity}/query/count`);
   }
 

@@ -127,18 +127,18 @@ export class ConnectWiseAutomateClient {
     const current = this.#session;
     if (current && current.expiresAtMs > Date.now()) {
       try {
-        return this.#remember(await this.#tokenRequest({ method: 'POST', path: '/apitoken/refresh', json: current.token, headers: { Authorization: `Bearer ${current.token}` } }));
+        return this.#remember(await this.#tokenRequest({ method: 'POST', readOnly: true, path: '/apitoken/refresh', json: current.token, headers: { Authorization: `Bearer ${current.token}` } }));
       } catch (error) {
         if (!(error instanceof VendorApiError && error.kind === 'auth')) throw error;
       }
     }
     const credentials = { UserName: this.#options.username, Password: this.#options.password };
-    const first = await this.#tokenRequest({ method: 'POST', path: '/apitoken', json: credentials });
+    const first = await this.#tokenRequest({ method: 'POST', readOnly: true, path: '/apitoken', json: credentials });
     if (first.AccessToken || !first.IsTwoFactorRequired) return this.#remember(first);
     if (!this.#options.twoFactorPasscode) {
       throw new VendorApiError({ system: SYSTEM, kind: 'auth', operation: 'POST /apitoken', message: 'the account requires a two-factor passcode; use an integrator account without two-factor sign-in' });
     }
-    return this.#remember(await this.#tokenRequest({ method: 'POST', path: '/apitoken', json: { ...credentials, TwoFactorPasscode: this.#options.twoFactorPasscode } }));
+    return this.#remember(await this.#tokenRequest({ method: 'POST', readOnly: true, path: '/apitoken', json: { ...credentials, TwoFactorPasscode: this.#options.twoFactorPasscode } }));
   }
 
   async #tokenRequest(request: HttpRequest): Promise<TokenResult> {

@@ -11,7 +11,7 @@ import { fileURLToPath } from 'node:url';
 import type { WorkflowHandle } from '@temporalio/client';
 import { historyToJSON } from '@temporalio/common/lib/proto-utils.js';
 import { TestWorkflowEnvironment } from '@temporalio/testing';
-import { TASK_QUEUE } from '../../config.ts';
+import { TASK_QUEUE } from '../../workflows/contracts/task-queues.ts';
 import { connectDatabase } from '../../db/connection.ts';
 import { replaceProductMappings, upsertCompanyMapping } from '../../db/mappings.ts';
 import { migrateToLatest } from '../../db/migrate.ts';
@@ -25,16 +25,9 @@ import { startSimulators } from '../../simulators/index.ts';
 import { connectWiseManageSeeder } from '../../simulators/seeding/connectwise-manage.ts';
 import { ProvisioningWorkflows } from '../../temporal/provisioning-workflows.ts';
 import { registerSearchAttributes } from '../../temporal/search-attributes.ts';
-import {
-  configurationChangedSignal,
-  customerStateQuery,
-  customerWorkflowId,
-  partnerRemovedSignal,
-  partnerWorkflowId,
-  supervisorStateQuery,
-  syncNowSignal,
-  type PartnerSupervisorInput,
-} from '../../workflows/messages.ts';
+import { configurationChangedSignal, syncNowSignal } from '../../workflows/contracts/loops.ts';
+import { partnerRemovedSignal, partnerWorkflowId, supervisorStateQuery, type PartnerSupervisorInput } from '../../workflows/contracts/partner.ts';
+import { customerStateQuery, customerWorkflowId } from '../../workflows/contracts/provisioning.ts';
 import type { partnerSupervisor } from '../../workflows/partner-supervisor.ts';
 import { freePort } from '../free-port.ts';
 import { testKeyring } from '../fixtures/test-keys.ts';
@@ -114,7 +107,7 @@ await worker.runUntil(async () => {
   await seeder.addPrimaryContact(companyId, { firstName: 'Ada', lastName: 'Lovelace', email: 'ada@replay.example' });
   const agreement = await seeder.createAgreement(companyId, [{ productId: product, quantity: 5, billing: 'prepaid' }], '2026-01-01');
   await upsertCompanyMapping(db, customerPartner, companyId, null);
-  await new ProvisioningWorkflows(env.client).syncCustomer(customerPartner, 'connectwise-manage', companyId);
+  await new ProvisioningWorkflows(env.client).syncCustomer({ partnerId: customerPartner, psaKind: 'connectwise-manage', psaCompanyId: companyId });
   const customer = env.client.workflow.getHandle(customerWorkflowId(customerPartner, companyId));
   await until(async () => (await customer.query(customerStateQuery)).phase === 'active');
   await seeder.cancelLine(agreement.agreementId, agreement.lineIds[0]!);

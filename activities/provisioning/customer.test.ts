@@ -2,29 +2,29 @@ import { Client, Connection } from '@temporalio/client';
 import { ApplicationFailure } from '@temporalio/common';
 import { MockActivityEnvironment } from '@temporalio/testing';
 import { afterAll, beforeAll, beforeEach, describe, expect, inject, it } from 'vitest';
-import { AcronisClient } from '../clients/acronis/client.ts';
-import type { OfferingItem, Tenant } from '../clients/acronis/types.ts';
-import { PartnerClientsCache } from '../clients/partner-clients.ts';
-import { findCompanyMapping, replaceProductMappings, upsertCompanyMapping } from '../db/mappings.ts';
-import { readSettings, writeSettings } from '../db/settings.ts';
-import type { PsaKind } from '../domain/partner.ts';
-import { daysLater, parseAcronisTime, productionAt } from '../domain/provisioning-calendar.ts';
-import { mergeSettings, settingsSchema, type SettingsPatch } from '../domain/settings.ts';
-import type { RunningSimulators } from '../simulators/index.ts';
-import { autotaskSeeder } from '../simulators/seeding/autotask.ts';
-import { connectWiseManageSeeder } from '../simulators/seeding/connectwise-manage.ts';
-import type { PsaSeeder } from '../simulators/seeding/psa-seeder.ts';
-import { DEFAULT_CREDENTIALS } from '../simulators/default-credentials.ts';
-import { encryptedDataConverter } from '../temporal/data-converter.ts';
-import { ProvisioningWorkflows } from '../temporal/provisioning-workflows.ts';
-import { createTestDatabase, type TestDatabase } from '../test/database.ts';
-import { testKeyring } from '../test/fixtures/test-keys.ts';
-import { seedPartner } from '../test/partners.ts';
-import { addFault, requestLog, startTestSimulators } from '../test/simulators.ts';
-import { customerWorkflowId } from '../workflows/messages.ts';
-import { createProvisioningActivities } from './provisioning.ts';
-import type { ProvisioningActivities } from './provisioning-types.ts';
-import { collect } from '../clients/collect.ts';
+import { AcronisClient } from '../../clients/acronis/client.ts';
+import type { OfferingItem, Tenant } from '../../clients/acronis/types.ts';
+import { PartnerClientsCache } from '../../clients/partner-clients.ts';
+import { deleteCompanyMapping, findCompanyMapping, replaceProductMappings, upsertCompanyMapping } from '../../db/mappings.ts';
+import { readSettings, writeSettings } from '../../db/settings.ts';
+import type { PsaKind } from '../../domain/partner.ts';
+import { daysLater, parseAcronisTime, productionAt } from '../../domain/provisioning-calendar.ts';
+import { mergeSettings, settingsSchema, type SettingsPatch } from '../../domain/settings.ts';
+import type { RunningSimulators } from '../../simulators/index.ts';
+import { autotaskSeeder } from '../../simulators/seeding/autotask.ts';
+import { connectWiseManageSeeder } from '../../simulators/seeding/connectwise-manage.ts';
+import type { PsaSeeder } from '../../simulators/seeding/psa-seeder.ts';
+import { DEFAULT_CREDENTIALS } from '../../simulators/default-credentials.ts';
+import { encryptedDataConverter } from '../../temporal/data-converter.ts';
+import { ProvisioningWorkflows } from '../../temporal/provisioning-workflows.ts';
+import { createTestDatabase, type TestDatabase } from '../../test/database.ts';
+import { testKeyring } from '../../test/fixtures/test-keys.ts';
+import { seedPartner } from '../../test/partners.ts';
+import { addFault, requestLog, startTestSimulators } from '../../test/simulators.ts';
+import { customerWorkflowId } from '../../workflows/contracts/provisioning.ts';
+import { createProvisioningActivities } from './index.ts';
+import type { ProvisioningActivities } from './types.ts';
+import { collect } from '../../clients/collect.ts';
 
 const keyring = testKeyring();
 let sims: RunningSimulators;
@@ -88,7 +88,7 @@ function psaWorld(kind: PsaKind): { seeder: PsaSeeder; url: string } {
 async function provisioningWorld(kind: PsaKind, patch: SettingsPatch = {}) {
   const psa = psaWorld(kind);
   const partnerId = await seedPartner(database.db, keyring, undefined, { psaKind: kind, urls: { acronis: sims.urls.acronis, psa: psa.url } });
-  await configure(partnerId, { provisioning: { enabled: true, ...patch.provisioning }, ...(patch.deprovisioning ? { deprovisioning: patch.deprovisioning } : {}) });
+  await configure(partnerId, { provisioning: { enabled: true, activationEmail: 'msp-admin@example.com', ...patch.provisioning }, ...(patch.deprovisioning ? { deprovisioning: patch.deprovisioning } : {}) });
   const products = {
     workstations: await psa.seeder.createProduct('Acronis Workstations'),
     servers: await psa.seeder.createProduct('Acronis Servers'),
@@ -208,12 +208,12 @@ describe('provisionCustomer', () => {
     });
   });
 
-  it('skips a company without a primary contact in primary-contact mode', async () => {
+  it('needs attention, writing nothing, for a company without a primary contact in primary-contact mode', async () => {
     const world = await provisioningWorld('connectwise-manage', { provisioning: { accountBasis: 'primary-contact' } });
     const bare = await world.psa.seeder.createCompany('No Contact Ltd');
     await world.psa.seeder.createAgreement(bare, [{ productId: world.products.servers, quantity: 1, billing: 'payg' }], daysAgo(5));
     await upsertCompanyMapping(database.db, world.partnerId, bare, null);
-    expect(await run(activities.provisionCustomer, { partnerId: world.partnerId, psaCompanyId: bare })).toEqual({ status: 'skipped', tenantId: null, reason: expect.stringMatching(/"No Contact Ltd" has no primary contact/) });
+    expect(await run(activities.provisionCustomer, { partnerId: world.partnerId, psaCompanyId: bare })).toEqual({ status: 'needs-attention', tenantId: null, reason: expect.stringMatching(/"No Contact Ltd" has no primary contact/) });
     expect(await customerTenants('No Contact Ltd')).toEqual([]);
   });
 });
@@ -238,24 +238,25 @@ describe('trial, deprovisioning and deletion', () => {
     expect(await run(activities.planDeprovisioning, { ...world.customer, startedAtMs })).toEqual({ zeroQuotas: false, disableAtMs: daysLater(startedAtMs, 3, 'Europe/Berlin'), deleteAtMs: null });
   });
 
-  it('zeroes the quotas, disables, then deletes an enabled tenant and forgets it in the mapping', async () => {
+  it('zeroes the quotas, disables, then deletes a tenant whose mapping was removed, and forgets it', async () => {
     const world = await provisioningWorld('connectwise-manage');
     await world.psa.seeder.createAgreement(world.companyId, [{ productId: world.products.workstations, quantity: 4, billing: 'prepaid' }], daysAgo(5));
     await upsertCompanyMapping(database.db, world.partnerId, world.companyId, null);
     const { tenantId } = (await run(activities.provisionCustomer, world.customer)) as { tenantId: string };
+    await deleteCompanyMapping(database.db, world.partnerId, world.companyId);
+    const target = { ...world.customer, tenantId, cause: 'mapping-removed' as const };
 
-    await run(activities.zeroQuotas, { ...world.customer, tenantId });
+    expect(await run(activities.zeroQuotas, target)).toEqual({ status: 'done' });
     const items = await acronis().listOfferingItems(tenantId);
     expect(items.filter((item) => item.status === 1).map((item) => [item.name, item.quota?.value])).toEqual(expect.arrayContaining([['pw_base_workstations', 0], ['pw_base_storage', 0]]));
     expect(items.filter((item) => item.status === 1).every((item) => item.quota?.value === 0)).toBe(true);
 
     const before = (await requestLog(sims.urls.acronis)).length;
-    await run(activities.deleteTenant, { ...world.customer, tenantId });
+    expect(await run(activities.deleteTenant, target)).toEqual({ status: 'done' });
     expect(writes((await requestLog(sims.urls.acronis)).slice(before)).map((entry) => entry.method)).toEqual(['PUT', 'DELETE']);
     expect((await acronis().getTenant(tenantId, { allowDeleted: true })).deleted_at).not.toBeNull();
-    expect((await findCompanyMapping(database.db, world.partnerId, world.companyId))?.tenantId).toBeNull();
     // Gone is gone: a repeat is fine.
-    await run(activities.deleteTenant, { ...world.customer, tenantId });
+    expect(await run(activities.deleteTenant, target)).toEqual({ status: 'done' });
   });
 });
 
@@ -297,7 +298,7 @@ describe('discoverCustomers', () => {
     expect(await run(activities.discoverCustomers, { partnerId: world.partnerId, force: true })).toMatchObject({ summary: { signalled: 2 } });
 
     await configure(world.partnerId, { provisioning: { enabled: false } });
-    expect(await run(activities.discoverCustomers, { partnerId: world.partnerId, force: false })).toEqual({ status: 'off', reason: 'provisioning is switched off for the partner' });
+    expect(await run(activities.discoverCustomers, { partnerId: world.partnerId, force: false })).toEqual({ status: 'off', reason: 'provisioning is switched off for the partner (provisioning.enabled)' });
   });
 
   it('resumes from its heartbeat: a retried pass skips the companies it already handled', async () => {

@@ -4,34 +4,45 @@ import {
   ApplicationFailure,
   condition,
   continueAsNew,
+  isCancellation,
   log,
+  patched,
   proxyActivities,
   setCurrentDetails,
   setHandler,
+  upsertMemo,
   upsertSearchAttributes,
   workflowInfo,
 } from '@temporalio/workflow';
-import type { CustomerRef, ProvisioningActivities } from '../activities/provisioning-types.ts';
+import type { CustomerRef, LadderCause, LadderStepOutcome, LadderTarget, ProvisioningActivities } from '../../activities/provisioning/types.ts';
+import { CAPABILITY_OFF_FAILURE, syncNowSignal } from '../contracts/loops.ts';
 import {
   customerStateQuery,
-  syncNowSignal,
+  type CustomerMemo,
   type CustomerPhase,
   type CustomerState,
   type CustomerStep,
   type CustomerWorkflowInput,
   type CustomerWorkflowResult,
-} from './messages.ts';
-import { ProvisioningStateAttribute } from './search-attributes.ts';
+} from '../contracts/provisioning.ts';
+import { ProvisioningStateAttribute } from '../search-attributes.ts';
 
 /** Without a signal, the customer re-reads its agreement this often (drift, a lost signal). */
 const RECHECK_INTERVAL_MS = 24 * 60 * 60 * 1000;
 const DEFAULT_SIGNALS_PER_RUN = 1_000;
+/**
+ * Customers recorded before it started the ladder on a skipped tenant too, and kept their reason
+ * in the query alone. Retire with the other patches (README, "Changing a workflow").
+ */
+const SAFETY_PATCH = 'customer-ladder-safety';
 
 // Vendor calls (Acronis, the PSA): an outage of any length only delays the customer (F9.1), so
 // attempts are unlimited, spaced up to 10 minutes; the activities mark what cannot succeed on
-// retry as non-retryable and pass the vendor's Retry-After as the next delay.
+// retry as non-retryable and pass the vendor's Retry-After as the next delay. They heartbeat, so a
+// dead worker is noticed within 30 seconds and a cancellation reaches their HTTP calls.
 const vendor = proxyActivities<ProvisioningActivities>({
   startToCloseTimeout: '2 minutes',
+  heartbeatTimeout: '30 seconds',
   retry: { initialInterval: '5 seconds', backoffCoefficient: 2, maximumInterval: '10 minutes' },
 });
 // Reads of PostgreSQL and settings only.
@@ -40,8 +51,9 @@ const local = proxyActivities<ProvisioningActivities>({
   retry: { initialInterval: '1 second', backoffCoefficient: 2, maximumInterval: '1 minute' },
 });
 
-function nonRetryableCause(error: unknown): string | undefined {
-  if (error instanceof ActivityFailure && error.cause instanceof ApplicationFailure) return error.cause.message;
+/** A failure retrying cannot fix, as the activity described it. */
+function nonRetryableCause(error: unknown): ApplicationFailure | undefined {
+  if (error instanceof ActivityFailure && error.cause instanceof ApplicationFailure) return error.cause;
   return undefined;
 }
 
@@ -71,8 +83,11 @@ function nextStepOf(state: CustomerState): { step: CustomerStep; at: string } | 
  * Provisions tenant, user and quotas from the agreement on every sync ("sync now", a changed
  * agreement seen by discovery, or the daily recheck); moves a trial tenant to production after
  * one calendar month; runs the deprovisioning ladder when services end or the mapping goes, and
- * cancels its pending steps when services return. Calendar maths happens in activities, in the
- * partner's time zone; this workflow only sleeps until the instants they return.
+ * cancels its pending steps when services return. Each destructive step re-checks at the moment
+ * it acts (activities/provisioning/ladder.ts) and is cancelled, with the reason shown, when its
+ * cause no longer holds or the tenant is not the engine's to touch. Calendar maths happens in
+ * activities, in the partner's time zone; this workflow only sleeps until the instants they
+ * return. It ends cleanly when cancelled (provisioning switched off, partner removed).
  */
 export async function customerProvisioning(input: CustomerWorkflowInput): Promise<CustomerWorkflowResult> {
   const customer: CustomerRef = { partnerId: input.partnerId, psaCompanyId: input.psaCompanyId };
@@ -100,21 +115,46 @@ export async function customerProvisioning(input: CustomerWorkflowInput): Promis
   setHandler(customerStateQuery, () => state);
 
   let publishedPhase: CustomerPhase | undefined;
+  let publishedMemo: string | undefined;
   const publish = (): void => {
     state.nextStep = nextStepOf(state);
     if (state.phase !== publishedPhase) {
       upsertSearchAttributes([{ key: ProvisioningStateAttribute, value: state.phase }]);
       publishedPhase = state.phase;
     }
+    const memo: CustomerMemo = { reason: state.reason, nextStep: state.nextStep, tenantId: state.tenantId };
+    if (JSON.stringify(memo) !== publishedMemo && patched(SAFETY_PATCH)) {
+      upsertMemo({ ...memo });
+      publishedMemo = JSON.stringify(memo);
+    }
     setCurrentDetails(describe(state));
   };
   const now = (): string => new Date().toISOString();
 
-  const startLadder = async (reason: 'no-active-services' | 'mapping-removed', tenantId: string): Promise<void> => {
+  /** A destructive step's outcome: false when the ladder is over and a sync (or nothing) follows. */
+  const afterLadderStep = (outcome: LadderStepOutcome | undefined): boolean => {
+    if (!outcome || outcome.status === 'done') return true;
+    log.info('deprovisioning step cancelled', { partnerId: customer.partnerId, psaCompanyId: customer.psaCompanyId, cause: outcome.cause });
+    state.ladder = null;
+    if (outcome.cause === 'services-back' || outcome.cause === 'remapped') {
+      // Provisioning again enables the tenant and restores its quotas, or follows the new mapping.
+      state.phase = 'pending';
+      state.reason = `deprovisioning cancelled: ${outcome.reason}`;
+      syncDue = true;
+    } else {
+      state.phase = 'skipped';
+      state.reason = `deprovisioning cancelled: ${outcome.reason}`;
+    }
+    return false;
+  };
+
+  const ladderTarget = (tenantId: string, cause: LadderCause): LadderTarget => ({ ...customer, tenantId, cause });
+
+  const startLadder = async (cause: LadderCause, tenantId: string): Promise<void> => {
     const startedAtMs = Date.now();
     const plan = await local.planDeprovisioning.executeWithOptions({ summary: 'plan the deprovisioning deadlines' }, [{ ...customer, startedAtMs }]);
     state.ladder = {
-      reason,
+      reason: cause,
       startedAt: new Date(startedAtMs).toISOString(),
       quotasZeroedAt: null,
       disableAt: plan.disableAtMs === null ? null : new Date(plan.disableAtMs).toISOString(),
@@ -122,10 +162,10 @@ export async function customerProvisioning(input: CustomerWorkflowInput): Promis
       deleteAt: plan.deleteAtMs === null ? null : new Date(plan.deleteAtMs).toISOString(),
     };
     state.phase = 'deprovisioning';
-    state.reason = reason === 'mapping-removed' ? 'the company mapping was removed' : 'no active service left in the agreement';
+    state.reason = cause === 'mapping-removed' ? 'the company mapping was removed' : 'no active service left in the agreement';
     if (plan.zeroQuotas) {
-      await vendor.zeroQuotas.executeWithOptions({ summary: 'set every quota to zero' }, [{ ...customer, tenantId }]);
-      state.ladder.quotasZeroedAt = now();
+      const outcome = await vendor.zeroQuotas.executeWithOptions({ summary: 'deprovisioning: set every quota to zero' }, [ladderTarget(tenantId, cause)]);
+      if (afterLadderStep(outcome) && state.ladder) state.ladder.quotasZeroedAt = now();
     }
   };
 
@@ -143,23 +183,23 @@ export async function customerProvisioning(input: CustomerWorkflowInput): Promis
         const outcome = await vendor.provisionCustomer.executeWithOptions({ summary: 'provision tenant, user and quotas' }, [customer]);
         // Services are back (or never left): whatever the ladder had pending is cancelled.
         state.ladder = null;
-        if (outcome.status === 'skipped') {
-          state.phase = 'skipped';
+        if (outcome.status === 'provisioned') {
+          state.phase = 'active';
+          state.reason = null;
+          state.tenantId = outcome.tenantId;
+          state.productionAt = outcome.productionAtMs === null ? null : new Date(outcome.productionAtMs).toISOString();
+        } else {
+          state.phase = outcome.status;
           state.tenantId = outcome.tenantId;
           state.reason = outcome.reason;
-          return true;
         }
-        state.phase = 'active';
-        state.reason = null;
-        state.tenantId = outcome.tenantId;
-        state.productionAt = outcome.productionAtMs === null ? null : new Date(outcome.productionAtMs).toISOString();
         return true;
       }
       case 'no-services':
       case 'unmapped': {
-        const reason = assessment.status === 'unmapped' ? 'mapping-removed' : 'no-active-services';
+        const cause: LadderCause = assessment.status === 'unmapped' ? 'mapping-removed' : 'no-active-services';
         if (!state.tenantId) {
-          if (reason === 'mapping-removed') {
+          if (cause === 'mapping-removed') {
             state.phase = 'stopped';
             state.reason = 'the company mapping was removed before a tenant was made';
             return false;
@@ -168,11 +208,18 @@ export async function customerProvisioning(input: CustomerWorkflowInput): Promis
           state.reason = 'no active line of a mapped product in the agreement';
           return true;
         }
+        // A tenant the engine may not manage is never deprovisioned; it stays skipped with its reason.
+        if (state.phase === 'skipped' && !state.ladder && patched(SAFETY_PATCH)) {
+          if (cause === 'no-active-services') return true;
+          state.phase = 'stopped';
+          state.reason = `the company mapping was removed; its tenant was skipped (${state.reason ?? 'not manageable'}) and is left as it is`;
+          return false;
+        }
         if (!state.ladder) {
-          await startLadder(reason, state.tenantId);
+          await startLadder(cause, state.tenantId);
         } else {
           // Already counting down (possibly after a failed step): keep the deadlines, note the latest cause.
-          state.ladder.reason = reason;
+          state.ladder.reason = cause;
           state.phase = 'deprovisioning';
         }
         return true;
@@ -181,20 +228,23 @@ export async function customerProvisioning(input: CustomerWorkflowInput): Promis
   };
 
   const runStep = async (step: CustomerStep, tenantId: string): Promise<boolean> => {
-    const target = { ...customer, tenantId };
     if (step === 'switch-to-production') {
-      await vendor.switchToProduction.executeWithOptions({ summary: 'trial ends: switch the tenant to production' }, [target]);
+      await vendor.switchToProduction.executeWithOptions({ summary: 'trial ends: switch the tenant to production' }, [{ ...customer, tenantId }]);
       state.productionAt = null;
       return true;
     }
+    const ladder = state.ladder;
+    if (!ladder) return true;
+    const target = ladderTarget(tenantId, ladder.reason);
     if (step === 'disable-tenant') {
-      await vendor.disableTenant.executeWithOptions({ summary: 'deprovisioning: disable the tenant' }, [target]);
-      if (state.ladder) state.ladder.disabledAt = now();
+      const outcome = await vendor.disableTenant.executeWithOptions({ summary: 'deprovisioning: disable the tenant' }, [target]);
+      if (afterLadderStep(outcome)) ladder.disabledAt = now();
       return true;
     }
-    await vendor.deleteTenant.executeWithOptions({ summary: 'deprovisioning: delete the tenant' }, [target]);
+    const outcome = await vendor.deleteTenant.executeWithOptions({ summary: 'deprovisioning: delete the tenant' }, [target]);
+    if (!afterLadderStep(outcome)) return true;
     state.phase = 'deleted';
-    state.reason = state.ladder?.reason === 'mapping-removed' ? 'deleted after the mapping was removed' : 'deleted after services ended';
+    state.reason = ladder.reason === 'mapping-removed' ? 'deleted after the mapping was removed' : 'deleted after services ended';
     state.tenantId = null;
     state.ladder = null;
     return false;
@@ -207,9 +257,14 @@ export async function customerProvisioning(input: CustomerWorkflowInput): Promis
     } catch (error) {
       const cause = nonRetryableCause(error);
       if (cause === undefined) throw error;
+      if (cause.type === CAPABILITY_OFF_FAILURE) {
+        state.phase = 'stopped';
+        state.reason = cause.message;
+        return false;
+      }
       state.phase = 'needs-attention';
-      state.reason = cause;
-      log.warn('customer needs attention', { partnerId: customer.partnerId, psaCompanyId: customer.psaCompanyId, cause });
+      state.reason = cause.message;
+      log.warn('customer needs attention', { partnerId: customer.partnerId, psaCompanyId: customer.psaCompanyId, cause: cause.message });
       return true;
     }
   };
@@ -220,37 +275,45 @@ export async function customerProvisioning(input: CustomerWorkflowInput): Promis
     return { phase: state.phase, tenantId: state.tenantId, reason: state.reason };
   };
 
-  for (;;) {
-    if (syncDue) {
-      syncDue = false;
-      const goOn = await attempt(sync);
-      publish();
-      if (!goOn) return finish();
-    }
-    if (workflowInfo().continueAsNewSuggested || signalsThisRun >= signalsPerRun) {
-      await condition(allHandlersFinished);
-      return continueAsNew<typeof customerProvisioning>({
-        v: 1,
-        partnerId: customer.partnerId,
-        psaCompanyId: customer.psaCompanyId,
-        carried: { ...state, previousRuns: state.previousRuns + 1 },
-        syncPending: syncDue,
-        signalsPerRun: input.signalsPerRun,
+  try {
+    for (;;) {
+      if (syncDue) {
+        syncDue = false;
+        const goOn = await attempt(sync);
+        publish();
+        if (!goOn) return finish();
+      }
+      if (workflowInfo().continueAsNewSuggested || signalsThisRun >= signalsPerRun) {
+        await condition(allHandlersFinished);
+        return continueAsNew<typeof customerProvisioning>({
+          v: 1,
+          partnerId: customer.partnerId,
+          psaCompanyId: customer.psaCompanyId,
+          carried: { ...state, previousRuns: state.previousRuns + 1 },
+          syncPending: syncDue,
+          signalsPerRun: input.signalsPerRun,
+        });
+      }
+      const next = state.nextStep;
+      const stepInMs = next ? Math.max(0, Date.parse(next.at) - Date.now()) : Number.POSITIVE_INFINITY;
+      const woken = await condition(() => syncDue || signalsThisRun >= signalsPerRun, Math.min(stepInMs, RECHECK_INTERVAL_MS), {
+        summary: next && stepInMs <= RECHECK_INTERVAL_MS ? `wait for ${next.step} at ${next.at}` : 'wait for a sync or the daily recheck',
       });
+      if (woken) continue;
+      const tenantId = state.tenantId;
+      if (next && tenantId && Date.parse(next.at) <= Date.now()) {
+        const goOn = await attempt(() => runStep(next.step, tenantId));
+        publish();
+        if (!goOn) return finish();
+      } else {
+        syncDue = true;
+      }
     }
-    const next = state.nextStep;
-    const stepInMs = next ? Math.max(0, Date.parse(next.at) - Date.now()) : Number.POSITIVE_INFINITY;
-    const woken = await condition(() => syncDue || signalsThisRun >= signalsPerRun, Math.min(stepInMs, RECHECK_INTERVAL_MS), {
-      summary: next && stepInMs <= RECHECK_INTERVAL_MS ? `wait for ${next.step} at ${next.at}` : 'wait for a sync or the daily recheck',
-    });
-    if (woken) continue;
-    const tenantId = state.tenantId;
-    if (next && tenantId && Date.parse(next.at) <= Date.now()) {
-      const goOn = await attempt(() => runStep(next.step, tenantId));
-      publish();
-      if (!goOn) return finish();
-    } else {
-      syncDue = true;
-    }
+  } catch (error) {
+    // Provisioning switched off or the partner removed: the supervisor cancelled this run. The tenant stays as it is.
+    if (!isCancellation(error)) throw error;
+    state.phase = 'stopped';
+    state.reason = 'provisioning was switched off or the partner removed';
+    return finish();
   }
 }

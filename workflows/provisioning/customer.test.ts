@@ -5,13 +5,14 @@ import { TestWorkflowEnvironment } from '@temporalio/testing';
 import { Worker } from '@temporalio/worker';
 import { DateTime } from 'luxon';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
-import type { CustomerAssessment, DeprovisioningPlan, ProvisionOutcome, ProvisioningActivities } from '../activities/provisioning-types.ts';
-import { resolveTemporalExecutable } from '../dev/temporal-binaries.ts';
-import { daysLater, productionAt } from '../domain/provisioning-calendar.ts';
-import { bundleEngineWorkflows } from '../temporal/engine-worker.ts';
-import { registerSearchAttributes } from '../temporal/search-attributes.ts';
-import type { customerProvisioning } from './customer-provisioning.ts';
-import { customerStateQuery, customerWorkflowId, syncNowSignal, type CustomerState, type CustomerWorkflowInput } from './messages.ts';
+import type { CustomerAssessment, DeprovisioningPlan, ProvisionOutcome, ProvisioningActivities } from '../../activities/provisioning/types.ts';
+import { resolveTemporalExecutable } from '../../dev/temporal-binaries.ts';
+import { daysLater, productionAt } from '../../domain/provisioning-calendar.ts';
+import { bundleEngineWorkflows } from '../../temporal/engine-worker.ts';
+import { registerSearchAttributes } from '../../temporal/search-attributes.ts';
+import type { customerProvisioning } from './customer.ts';
+import { syncNowSignal } from '../contracts/loops.ts';
+import { customerStateQuery, customerWorkflowId, type CustomerState, type CustomerWorkflowInput } from '../contracts/provisioning.ts';
 
 /**
  * The customer workflow's decisions and timers over months, on the time-skipping test server.

@@ -1,0 +1,78 @@
+import { activityInfo, Context, heartbeat } from '@temporalio/activity';
+import { ApplicationFailure } from '@temporalio/common';
+import { runInCallScope } from '../clients/call-scope.ts';
+import type { Db } from '../db/connection.ts';
+import { partnerLifecycle } from '../db/partners.ts';
+import { readSettings } from '../db/settings.ts';
+import { capabilitiesOf } from '../domain/settings.ts';
+import { CAPABILITY_OFF_FAILURE, type CapabilityName } from '../workflows/contracts/loops.ts';
+import { vendorFailure } from './vendor-failure.ts';
+
+/** Short enough that the server hears of a live activity (and the activity of its cancellation) within seconds. */
+const HEARTBEAT_EVERY_MS = 5_000;
+
+const SETTING_NAMES: Record<CapabilityName, string> = {
+  provisioning: 'provisioning.enabled',
+  billing: 'billing.enabled',
+  tickets: 'tickets.enabled',
+  agents: 'agents.enabled',
+};
+
+/** Why the partner's capability may not act now, or null when it may. */
+export async function capabilityOffReason(db: Db, partnerId: string, capability: CapabilityName): Promise<string | null> {
+  if ((await partnerLifecycle(db, partnerId)) !== 'live') return 'the partner was removed';
+  const stored = await readSettings(db, partnerId);
+  if (!stored) return 'the partner was removed';
+  return capabilitiesOf(stored.settings)[capability] ? null : `${capability} is switched off for the partner (${SETTING_NAMES[capability]})`;
+}
+
+export function capabilityOffFailure(reason: string): ApplicationFailure {
+  return ApplicationFailure.create({ type: CAPABILITY_OFF_FAILURE, message: `nothing was written: ${reason}`, nonRetryable: true });
+}
+
+export interface CapabilityContext<P> {
+  /** Heartbeat details of the attempt before this one, if it reported progress. */
+  resumed: P | undefined;
+  /** Reports progress: a retry resumes from the last details reported. */
+  report(details: P): void;
+  /** Fails as `CapabilityOff` unless the partner is there and the capability on; for writes that are not vendor calls (PostgreSQL, workflow starts). */
+  assertOn(): Promise<void>;
+}
+
+/**
+ * Runs the body of an activity that works for one partner's capability:
+ * - every vendor write first checks that the partner is still there and the capability still on
+ *   (else the activity fails with `CapabilityOff`, having written nothing more);
+ * - its HTTP calls are cancelled with the activity;
+ * - it heartbeats every few seconds, with the last progress reported, so a slow vendor never
+ *   looks like a dead worker and a cancellation reaches it;
+ * - vendor failures become `ApplicationFailure`s (retryable or not, with the vendor's delay).
+ */
+export function capabilityScope(db: Db, capability: CapabilityName) {
+  return async function inScope<T, P = unknown>(partnerId: string, body: (context: CapabilityContext<P>) => Promise<T>): Promise<T> {
+    const resumed = activityInfo().heartbeatDetails as P | undefined;
+    let details: P | undefined = resumed;
+    const beat = () => heartbeat(details);
+    const timer = setInterval(beat, HEARTBEAT_EVERY_MS);
+    const assertOn = async () => {
+      const reason = await capabilityOffReason(db, partnerId, capability);
+      if (reason) throw capabilityOffFailure(reason);
+    };
+    try {
+      return await runInCallScope({ signal: Context.current().cancellationSignal, beforeWrite: assertOn }, () =>
+        body({
+          resumed,
+          report(next) {
+            details = next;
+            beat();
+          },
+          assertOn,
+        }),
+      );
+    } catch (error) {
+      throw vendorFailure(error);
+    } finally {
+      clearInterval(timer);
+    }
+  };
+}

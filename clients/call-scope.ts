@@ -1,0 +1,24 @@
+import { AsyncLocalStorage } from 'node:async_hooks';
+
+/**
+ * What the code around a vendor call asks of it, without the clients knowing who asks: the engine's
+ * activities cancel their HTTP calls with the activity, and check before every write that they may
+ * still write (the partner is there, its capability on). Clients are shared per partner, so this
+ * travels with the call rather than with the client.
+ */
+export interface CallScope {
+  /** Aborts every request made inside the scope. */
+  signal?: AbortSignal;
+  /** Runs before every request that changes something at the vendor; throwing stops the request unsent. */
+  beforeWrite?: (operation: string) => Promise<void>;
+}
+
+const scopes = new AsyncLocalStorage<CallScope>();
+
+export function runInCallScope<T>(scope: CallScope, body: () => Promise<T>): Promise<T> {
+  return scopes.run(scope, body);
+}
+
+export function currentCallScope(): CallScope | undefined {
+  return scopes.getStore();
+}
