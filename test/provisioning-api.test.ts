@@ -234,6 +234,8 @@ describe('provisioning admin API', () => {
       expect(withRun.json.items[0].provisioning).toEqual({
         workflowId: customerWorkflowId(partnerId, alpha),
         phase: expect.any(String),
+        reason: expect.toBeOneOf([null, expect.any(String)]),
+        nextStep: null,
         running: expect.any(Boolean),
         webUiUrl: expect.stringContaining(encodeURIComponent(customerWorkflowId(partnerId, alpha))),
       });
@@ -344,7 +346,7 @@ describe('provisioning admin API', () => {
       expect(off.json.errors).toEqual([{ path: 'what.0', message: expect.stringMatching(/switched off/) }]);
       expect(await workflowExists(provisioningLoopWorkflowId(partnerId))).toBe(false);
 
-      expect((await api.request('PUT', `/v1/partners/${partnerId}/settings`, { body: { provisioning: { enabled: true } } })).status).toBe(200);
+      expect((await api.request('PUT', `/v1/partners/${partnerId}/settings`, { body: { provisioning: { enabled: true, activationEmail: 'admin@msp.example' } } })).status).toBe(200);
       const on = await sync(['provisioning']);
       expect(on.status, on.text).toBe(202);
       expect(on.json).toEqual({ accepted: ['provisioning'] });

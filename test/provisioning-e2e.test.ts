@@ -13,7 +13,10 @@ import { customerStateQuery, customerWorkflowId, type CustomerState } from '../w
 import { startApiHarness, type ApiHarness } from './api-harness.ts';
 import { createTestDatabase, type TestDatabase } from './database.ts';
 import { testKeyring } from './fixtures/test-keys.ts';
-import { addFault, startTestSimulators } from './simulators.ts';
+import { addFault, requestLog, startTestSimulators } from './simulators.ts';
+import { markPartnerDeleted } from '../db/partners.ts';
+import { TASK_QUEUE } from '../workflows/contracts/task-queues.ts';
+import { PartnerIdAttribute } from '../workflows/search-attributes.ts';
 import { collect } from '../clients/collect.ts';
 
 /**
@@ -95,7 +98,7 @@ async function buildWorld(kind: PsaKind): Promise<World> {
     { offeringItem: 'pw_base_servers', psaProductId: servers, free: false },
     { offeringItem: 'local_storage', psaProductId: null, free: true },
   ]);
-  await call('PUT', `/v1/partners/${partnerId}/settings`, { provisioning: { enabled: true, automatic: true, accountBasis: 'company-name', tenantMode: 'production' } });
+  await call('PUT', `/v1/partners/${partnerId}/settings`, { provisioning: { enabled: true, automatic: true, accountBasis: 'company-name', activationEmail: 'admin@msp.example', tenantMode: 'production' } });
 
   const companyName = `Fabrikam ${partnerId.slice(0, 6)}`;
   const companyId = await seeder.createCompany(companyName);
@@ -210,5 +213,85 @@ describe('an Acronis outage during provisioning', () => {
     const tenants = await customerTenants(world.companyName);
     expect(tenants).toHaveLength(1);
     expect(await collect(acronis().listUsers({ tenantId: tenants[0]!.id }))).toHaveLength(1);
+  });
+});
+
+/** The partner's runs that are still running, as the Web UI lists them (visibility lags by a moment). */
+async function runningWorkflows(partnerId: string): Promise<string[]> {
+  const ids: string[] = [];
+  for await (const execution of api.temporal.workflow.list({ query: `PartnerId = "${partnerId}" AND ExecutionStatus = "Running"` })) ids.push(execution.workflowId);
+  return ids.sort();
+}
+
+/** Vendor requests that change something, after the `from`-th entry of each simulator's log. */
+async function vendorWritesSince(from: Record<'acronis' | 'psa', number>, world: World) {
+  const psaUrl = world.kind === 'connectwise-manage' ? sims.urls['connectwise-manage'] : sims.urls.autotask;
+  const [acronisLog, psaLog] = await Promise.all([requestLog(sims.urls.acronis), requestLog(psaUrl)]);
+  const isWrite = (entry: { method: string; path: string }) => entry.method !== 'GET' && !/\/idp\/token$|\/query(\/count)?$/i.test(entry.path);
+  return [...acronisLog.slice(from.acronis), ...psaLog.slice(from.psa)].filter(isWrite);
+}
+
+async function logPositions(world: World): Promise<Record<'acronis' | 'psa', number>> {
+  const psaUrl = world.kind === 'connectwise-manage' ? sims.urls['connectwise-manage'] : sims.urls.autotask;
+  return { acronis: (await requestLog(sims.urls.acronis)).length, psa: (await requestLog(psaUrl)).length };
+}
+
+/** A customer provisioned, then its services ended: its ladder waits for the disable deadline. */
+async function deprovisioningWorld(): Promise<World> {
+  const world = await buildWorld('connectwise-manage');
+  await syncNow(world);
+  await eventually('the customer to be provisioned', () => customerState(world), (current) => current?.phase === 'active');
+  await world.seeder.cancelLine(world.prepaid.agreementId, world.prepaid.lineId);
+  await world.seeder.cancelLine(world.payg.agreementId, world.payg.lineId);
+  await syncNow(world);
+  await eventually('deprovisioning', () => customerState(world), (current) => current?.phase === 'deprovisioning');
+  return world;
+}
+
+describe('ending what belongs to a partner or a capability', () => {
+  it('switching provisioning off ends the loop and every customer within seconds, and nothing more is written', async () => {
+    const world = await deprovisioningWorld();
+    expect(await runningWorkflows(world.partnerId)).toEqual(
+      [`partner/${world.partnerId}`, `partner/${world.partnerId}/customer/${world.companyId}`, `partner/${world.partnerId}/provisioning`].sort(),
+    );
+    const before = await logPositions(world);
+    await call('PUT', `/v1/partners/${world.partnerId}/settings`, { provisioning: { enabled: false } });
+
+    await eventually('only the supervisor to run', () => runningWorkflows(world.partnerId), (ids) => ids.length === 1, 20_000);
+    expect(await customerState(world)).toMatchObject({ phase: 'stopped' });
+    // A sync asked for now is refused rather than reaching anything.
+    expect((await api.request('POST', `/v1/partners/${world.partnerId}/sync`, { body: { what: ['provisioning'] } })).status).toBe(409);
+    expect(await vendorWritesSince(before, world)).toEqual([]);
+  });
+
+  it('removing the partner ends every one of its workflows within seconds, the supervisor last, and nothing more is written', async () => {
+    const world = await deprovisioningWorld();
+    const before = await logPositions(world);
+    const supervisor = api.temporal.workflow.getHandle(`partner/${world.partnerId}`);
+    expect((await api.request('DELETE', `/v1/partners/${world.partnerId}`)).status).toBe(204);
+
+    expect(await supervisor.result()).toEqual({ partnerId: world.partnerId, stopReason: 'partner removed' });
+    await eventually('no workflow of the partner to run', () => runningWorkflows(world.partnerId), (ids) => ids.length === 0, 20_000);
+    // The customer was counting down to disabling its tenant: it ended instead, and the tenant is as it was.
+    const [tenant] = await customerTenants(world.companyName);
+    expect(tenant).toMatchObject({ enabled: true });
+    expect(await vendorWritesSince(before, world)).toEqual([]);
+  });
+
+  it('a removal whose signal was lost ends everything at the supervisor\'s next check', async () => {
+    const world = await deprovisioningWorld();
+    // The supervisor as it would be had the API's signal never arrived: checking every few seconds instead of hourly.
+    const supervisor = api.temporal.workflow.getHandle(`partner/${world.partnerId}`);
+    await supervisor.terminate('replaced by a supervisor that checks every 2 s');
+    await api.temporal.workflow.start('partnerSupervisor', {
+      workflowId: `partner/${world.partnerId}`,
+      taskQueue: TASK_QUEUE,
+      args: [{ v: 1, partnerId: world.partnerId, reconcileIntervalMs: 2_000 }],
+      typedSearchAttributes: [{ key: PartnerIdAttribute, value: world.partnerId }],
+    });
+    await markPartnerDeleted(database.db, world.partnerId);
+
+    expect(await supervisor.result()).toEqual({ partnerId: world.partnerId, stopReason: 'partner removed' });
+    await eventually('no workflow of the partner to run', () => runningWorkflows(world.partnerId), (ids) => ids.length === 0, 20_000);
   });
 });
