@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { outboundUrlProblem } from './outbound-url.ts';
-import { isIanaTimeZone, partnerSchemas, splitCredential, vendorBaseUrl } from './partner.ts';
+import { isIanaTimeZone, partnerSchemas, sameAcronisAccount, splitCredential, vendorBaseUrl } from './partner.ts';
 
 const dev = { requireHttps: false };
 const production = { requireHttps: true };
@@ -45,6 +45,13 @@ describe('vendor base URLs as admins paste them', () => {
     expect(vendorBaseUrl('connectwise-automate', 'https://acme.hostedrmm.com/automate/', production)).toEqual({ problem: expect.stringContaining('without a path') });
     expect(vendorBaseUrl('acronis', 'https://eu2-cloud.acronis.com/api/2?x=1', production)).toEqual({ problem: 'must not contain a query or fragment' });
     expect(vendorBaseUrl('acronis', 'http://eu2-cloud.acronis.com', production)).toEqual({ problem: 'must use https' });
+  });
+
+  it('identify an Acronis account by its server and API client, however they were written', () => {
+    const account = { baseUrl: 'https://eu2-cloud.acronis.com', clientId: '3f1c0b9e-aaaa-4bbb-8ccc-000000000001' };
+    expect(sameAcronisAccount(account, { baseUrl: 'https://EU2-cloud.acronis.com/api/2/', clientId: account.clientId.toUpperCase() })).toBe(true);
+    expect(sameAcronisAccount(account, { ...account, baseUrl: 'https://us5-cloud.acronis.com' })).toBe(false);
+    expect(sameAcronisAccount(account, { ...account, clientId: '3f1c0b9e-aaaa-4bbb-8ccc-000000000002' })).toBe(false);
   });
 });
 

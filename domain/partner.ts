@@ -66,6 +66,28 @@ export function vendorBaseUrl(kind: CredentialKind, value: string, policy: Outbo
   return { url: url.origin };
 }
 
+export interface AcronisAccount {
+  baseUrl: string;
+  clientId: string;
+}
+
+function serverOf(baseUrl: string): string {
+  try {
+    return new URL(baseUrl).origin;
+  } catch {
+    return baseUrl;
+  }
+}
+
+/**
+ * Whether two credentials reach the same Acronis account, as far as can be told without asking
+ * Acronis: the same data centre and the same API client. Addresses stored before they were
+ * normalised compare by their server.
+ */
+export function sameAcronisAccount(a: AcronisAccount, b: AcronisAccount): boolean {
+  return serverOf(a.baseUrl) === serverOf(b.baseUrl) && a.clientId.toLowerCase() === b.clientId.toLowerCase();
+}
+
 /** Schemas for partner input; vendor URLs are checked against the deployment's outbound policy. */
 export function partnerSchemas(policy: OutboundUrlPolicy) {
   const vendorUrl = (kind: CredentialKind) =>

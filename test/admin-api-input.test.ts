@@ -6,7 +6,7 @@ import { testKeyring } from './fixtures/test-keys.ts';
 
 const NUL = '\u0000';
 
-/** A partner; `clientId` names its Acronis API client. */
+/** A partner on its own Acronis API client; `clientId` decides which Acronis account it is. */
 function registration(name: string, clientId: string) {
   return {
     name,
@@ -141,5 +141,72 @@ describe('admin API input that PostgreSQL or a vendor would refuse', () => {
       const patch = await api.request('PATCH', `/v1/partners/${(await api.request('GET', '/v1/partners')).json.items[0].id}`, { body: { rmm: { kind: 'connectwise-automate', baseUrl: 'http://localhost:4104/automate/' } } });
       expect(patch.json.errors).toEqual([{ path: 'rmm.baseUrl', message: expect.stringContaining('without a path') }]);
     });
+  });
+});
+
+describe('two partners on one Acronis account', () => {
+  let database: TestDatabase;
+  let api: ApiHarness;
+  let first: { id: string; name: string };
+
+  beforeAll(async () => {
+    database = await createTestDatabase();
+    api = await startApiHarness(database.db, testKeyring(), { runWorker: false });
+    first = (await api.request('POST', '/v1/partners', { body: registration('First MSP', 'shared-client') })).json;
+  });
+  afterAll(async () => {
+    await api.close();
+    await database.drop();
+  });
+
+  const livePartners = async () => (await api.request('GET', '/v1/partners')).json.items.length as number;
+
+  it('refuses the second registration with 409 naming the partner that has the account, however its URL is written', async () => {
+    const before = await livePartners();
+    const second = registration('Second MSP', 'shared-client');
+    second.acronis.baseUrl = 'http://Localhost:4101/api/2/';
+    const response = await api.request('POST', '/v1/partners', { body: second });
+    expect(response.status).toBe(409);
+    expect(response.headers.get('content-type')).toBe('application/problem+json');
+    expect(response.json.detail).toContain(first.id);
+    expect(response.json.detail).toContain('First MSP');
+    expect(response.json.errors).toEqual([{ path: 'acronis.clientId', message: expect.stringContaining(first.id) }]);
+    expect(await livePartners()).toBe(before);
+  });
+
+  it('refuses it with another PSA too: both would adopt the same customer tenants', async () => {
+    const autotask = {
+      ...registration('Autotask MSP', 'shared-client'),
+      psa: { kind: 'autotask', baseUrl: 'http://localhost:4103', username: 'sim-api@example.com', secret: 's', integrationCode: 'I' },
+    };
+    const response = await api.request('POST', '/v1/partners', { body: autotask });
+    expect(response.status).toBe(409);
+    expect(response.json.errors[0].path).toBe('acronis.clientId');
+  });
+
+  it('accepts another Acronis account on the same PSA (one partner per data centre)', async () => {
+    const response = await api.request('POST', '/v1/partners', { body: registration('Second data centre MSP', 'other-client') });
+    expect(response.status).toBe(201);
+  });
+
+  it('refuses a change that would move a partner onto an account another partner has, and accepts one that keeps its own', async () => {
+    const { id } = (await api.request('POST', '/v1/partners', { body: registration('Mover MSP', 'mover-client') })).json;
+    const move = await api.request('PATCH', `/v1/partners/${id}`, { body: { name: 'Mover renamed', acronis: { clientId: 'SHARED-CLIENT' } } });
+    expect(move.status).toBe(409);
+    expect(move.json.errors).toEqual([{ path: 'acronis.clientId', message: expect.stringContaining(first.id) }]);
+    expect((await api.request('GET', `/v1/partners/${id}`)).json).toMatchObject({ name: 'Mover MSP', acronis: { clientId: 'mover-client' } });
+    const own = await api.request('PATCH', `/v1/partners/${id}`, { body: { acronis: { baseUrl: 'http://localhost:4101/api/2', clientId: 'mover-client' } } });
+    expect(own.status).toBe(200);
+  });
+
+  it('lets only one of two simultaneous registrations have the account', async () => {
+    const responses = await Promise.all(['Racer A', 'Racer B', 'Racer C'].map((name) => api.request('POST', '/v1/partners', { body: registration(name, 'race-client') })));
+    expect(responses.map((response) => response.status).sort()).toEqual([201, 409, 409]);
+  });
+
+  it('counts only live partners: once the first is removed, its account can be registered again', async () => {
+    expect((await api.request('DELETE', `/v1/partners/${first.id}`)).status).toBe(204);
+    const response = await api.request('POST', '/v1/partners', { body: registration('Successor MSP', 'shared-client') });
+    expect(response.status).toBe(201);
   });
 });
