@@ -1,5 +1,5 @@
-import type { Transaction } from 'kysely';
-import type { CredentialKind, ExternalSystem, PsaKind, RmmKind } from '../domain/partner.ts';
+import { sql, type Transaction } from 'kysely';
+import type { AcronisAccount, CredentialKind, ExternalSystem, PsaKind, RmmKind } from '../domain/partner.ts';
 import type { Db } from './connection.ts';
 import type { Database } from './schema.ts';
 
@@ -108,4 +108,30 @@ export async function partnerLifecycle(db: Queryable, id: string): Promise<'live
   const row = await db.selectFrom('partners').select('deleted_at').where('id', '=', id).executeTakeFirst();
   if (!row) return 'unknown';
   return row.deleted_at ? 'removed' : 'live';
+}
+
+/** The advisory lock behind "one live partner per Acronis account" (an arbitrary, fixed number). */
+const ACRONIS_ACCOUNTS_LOCK = 7_305_001;
+
+/**
+ * Holds, until the transaction ends, the right to check and claim an Acronis account: two
+ * registrations of one account at once are checked one after the other, and the second sees the
+ * first once it has committed. A lock rather than a unique index, since accounts compare after
+ * normalising addresses that may have been stored before they were normalised.
+ */
+export async function lockAcronisAccounts(tx: Transaction<Database>): Promise<void> {
+  await sql`select pg_advisory_xact_lock(${ACRONIS_ACCOUNTS_LOCK})`.execute(tx);
+}
+
+/** Live partners whose Acronis credentials use this API client id (compared case-insensitively), on any server. */
+export async function livePartnersWithAcronisClient(db: Queryable, clientId: string): Promise<(Pick<PartnerRow, 'id' | 'name'> & AcronisAccount)[]> {
+  const rows = await db
+    .selectFrom('partners')
+    .innerJoin('credentials', 'credentials.partner_id', 'partners.id')
+    .select(['partners.id as id', 'partners.name as name', 'credentials.visible as visible'])
+    .where('partners.deleted_at', 'is', null)
+    .where('credentials.system', '=', 'acronis')
+    .where(sql<string>`lower(credentials.visible->>'clientId')`, '=', clientId.toLowerCase())
+    .execute();
+  return rows.map((row) => ({ id: row.id, name: row.name, baseUrl: row.visible.baseUrl ?? '', clientId: row.visible.clientId ?? '' }));
 }

@@ -372,8 +372,18 @@ async function seedVendors(urls: SimulatorUrls, made: DemoWorld['made']): Promis
   await protectMachines(acronis, urls.acronis, made);
 }
 
-function partnerRegistration(psa: DemoPsa, urls: SimulatorUrls) {
-  const { clientId, clientSecret } = DEFAULT_CREDENTIALS.acronis;
+/**
+ * An API client of the simulated Acronis partner for one demo partner: the admin API refuses a
+ * second partner on one API client. The demo partners still share the partner tenant, which holds
+ * only because their customers differ (DEMO_PSAS); the API cannot tell two clients of one tenant apart yet.
+ */
+async function demoAcronisCredentials(acronisUrl: string, psa: DemoPsa): Promise<{ clientId: string; clientSecret: string }> {
+  const acronis = new AcronisClient({ baseUrl: acronisUrl, clientId: DEFAULT_CREDENTIALS.acronis.clientId, clientSecret: DEFAULT_CREDENTIALS.acronis.clientSecret });
+  const created = await acronis.createApiClient((await acronis.getApiClient()).tenant_id, psa.partnerName);
+  return { clientId: created.client_id, clientSecret: created.client_secret };
+}
+
+function partnerRegistration(psa: DemoPsa, urls: SimulatorUrls, acronis: { clientId: string; clientSecret: string }) {
   const psaCredentials =
     psa.kind === 'connectwise-manage'
       ? { kind: psa.kind, baseUrl: urls[psa.vendor], ...DEFAULT_CREDENTIALS['connectwise-manage'] }
@@ -381,7 +391,7 @@ function partnerRegistration(psa: DemoPsa, urls: SimulatorUrls) {
   return {
     name: psa.partnerName,
     timezone: psa.timezone,
-    acronis: { baseUrl: urls.acronis, clientId, clientSecret },
+    acronis: { baseUrl: urls.acronis, ...acronis },
     psa: psaCredentials,
     rmm: { kind: 'connectwise-automate', baseUrl: urls.automate, ...DEFAULT_CREDENTIALS.automate },
   };
@@ -428,7 +438,7 @@ export async function registerDemoPartners(api: { url: string; token: string }, 
     try {
       const previous = existing.find((partner) => partner.name === psa.partnerName);
       if (previous) await call('DELETE', `/v1/partners/${previous.id}`);
-      const { id } = await call<{ id: string }>('POST', '/v1/partners', partnerRegistration(psa, simulators));
+      const { id } = await call<{ id: string }>('POST', '/v1/partners', partnerRegistration(psa, simulators, await demoAcronisCredentials(simulators.acronis, psa)));
       // Mappings first: provisioning's first pass, once switched on, already finds what to provision.
       await call('PUT', `/v1/partners/${id}/product-mappings`, productMappings());
       await call('PUT', `/v1/partners/${id}/settings`, demoSettings(psa));

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { outboundUrlProblem } from './outbound-url.ts';
-import { isIanaTimeZone, partnerSchemas, splitCredential } from './partner.ts';
+import { isIanaTimeZone, partnerSchemas, sameAcronisAccount, splitCredential, vendorBaseUrl } from './partner.ts';
 
 const dev = { requireHttps: false };
 const production = { requireHttps: true };
@@ -26,6 +26,35 @@ describe('vendor URLs given by admins', () => {
   });
 });
 
+describe('vendor base URLs as admins paste them', () => {
+  it('keep the server when the API path comes with it', () => {
+    expect(vendorBaseUrl('acronis', 'https://eu2-cloud.acronis.com/api/2/', production)).toEqual({ url: 'https://eu2-cloud.acronis.com' });
+    expect(vendorBaseUrl('acronis', 'https://EU2-Cloud.acronis.com:443/api/2/tenants', production)).toEqual({ url: 'https://eu2-cloud.acronis.com' });
+    expect(vendorBaseUrl('acronis', 'https://eu2-cloud.acronis.com///', production)).toEqual({ url: 'https://eu2-cloud.acronis.com' });
+    expect(vendorBaseUrl('connectwise-manage', 'https://api-na.myconnectwise.net/v4_6_release/apis/3.0/', production)).toEqual({ url: 'https://api-na.myconnectwise.net' });
+    expect(vendorBaseUrl('connectwise-manage', 'https://api-eu.myconnectwise.net/v2025_1/apis/3.0', production)).toEqual({ url: 'https://api-eu.myconnectwise.net' });
+    expect(vendorBaseUrl('autotask', 'https://webservices5.autotask.net/ATServicesRest/V1.0/', production)).toEqual({ url: 'https://webservices5.autotask.net' });
+    expect(vendorBaseUrl('connectwise-automate', 'https://acme.hostedrmm.com/cwa/api/v1/', production)).toEqual({ url: 'https://acme.hostedrmm.com' });
+    expect(vendorBaseUrl('connectwise-automate', 'http://localhost:4104', dev)).toEqual({ url: 'http://localhost:4104' });
+  });
+
+  it('refuse any other path, and what the outbound policy refuses', () => {
+    expect(vendorBaseUrl('acronis', 'https://eu2-cloud.acronis.com/ui/', production)).toEqual({ problem: expect.stringContaining('without a path') });
+    expect(vendorBaseUrl('acronis', 'https://eu2-cloud.acronis.com/apis', production)).toEqual({ problem: expect.stringContaining('without a path') });
+    expect(vendorBaseUrl('connectwise-manage', 'https://na.myconnectwise.net/api/2', production)).toEqual({ problem: expect.stringContaining('without a path') });
+    expect(vendorBaseUrl('connectwise-automate', 'https://acme.hostedrmm.com/automate/', production)).toEqual({ problem: expect.stringContaining('without a path') });
+    expect(vendorBaseUrl('acronis', 'https://eu2-cloud.acronis.com/api/2?x=1', production)).toEqual({ problem: 'must not contain a query or fragment' });
+    expect(vendorBaseUrl('acronis', 'http://eu2-cloud.acronis.com', production)).toEqual({ problem: 'must use https' });
+  });
+
+  it('identify an Acronis account by its server and API client, however they were written', () => {
+    const account = { baseUrl: 'https://eu2-cloud.acronis.com', clientId: '3f1c0b9e-aaaa-4bbb-8ccc-000000000001' };
+    expect(sameAcronisAccount(account, { baseUrl: 'https://EU2-cloud.acronis.com/api/2/', clientId: account.clientId.toUpperCase() })).toBe(true);
+    expect(sameAcronisAccount(account, { ...account, baseUrl: 'https://us5-cloud.acronis.com' })).toBe(false);
+    expect(sameAcronisAccount(account, { ...account, clientId: '3f1c0b9e-aaaa-4bbb-8ccc-000000000002' })).toBe(false);
+  });
+});
+
 describe('partner input', () => {
   it('needs a real IANA time zone', () => {
     expect(isIanaTimeZone('Europe/Berlin')).toBe(true);
@@ -33,6 +62,13 @@ describe('partner input', () => {
     expect(isIanaTimeZone('UTC')).toBe(true);
     expect(isIanaTimeZone('+01:00')).toBe(false);
     expect(isIanaTimeZone('Mars/Olympus')).toBe(false);
+    expect(isIanaTimeZone('Etc/GMT-14')).toBe(true);
+    expect(isIanaTimeZone('America/Port-au-Prince')).toBe(true);
+  });
+
+  it('refuses a long near-miss time zone without backtracking through it (which took longer than the test may)', () => {
+    expect(isIanaTimeZone(`A${'-a'.repeat(2_000)}!`)).toBe(false);
+    expect(isIanaTimeZone(`Etc/${'-a'.repeat(25)}!`)).toBe(false);
   });
 
   it('separates secret fields from the ones that may be shown, per vendor', () => {

@@ -27,7 +27,9 @@ const secret = () => z.string().min(1, 'must not be empty').max(4096);
 
 export function isIanaTimeZone(zone: string): boolean {
   // Offsets such as "+01:00" are accepted by Intl but have no DST rules; billing days need a real zone.
-  if (!/^[A-Za-z]+(?:[/_-][A-Za-z0-9+-]+)*$/.test(zone)) return false;
+  // The longest IANA name has 32 characters. The separators are not segment characters, so the
+  // pattern cannot backtrack exponentially on a long near-miss.
+  if (zone.length > 64 || !/^[A-Za-z]+(?:[/_-][A-Za-z0-9+]+)*$/.test(zone)) return false;
   try {
     new Intl.DateTimeFormat('en-US', { timeZone: zone });
     return true;
@@ -36,17 +38,70 @@ export function isIanaTimeZone(zone: string): boolean {
   }
 }
 
+/** Longer than any server address; what is longer is refused before it is stored or called. */
+const MAX_URL = 2048;
+
+/**
+ * Where each vendor's API lives on the server a partner names. Admins paste the API address from the
+ * vendor's docs (`https://eu2-cloud.acronis.com/api/2/`); it is cut back to the server, since the
+ * clients add the API paths themselves. These APIs live at the server's root, so any other path is
+ * refused: stored, it would surface only later, as "credentials refused".
+ */
+const API_PATHS: Record<CredentialKind, { apiPath: RegExp; example: string }> = {
+  acronis: { apiPath: /^\/api(?:\/|$)/i, example: 'https://eu2-cloud.acronis.com' },
+  // The codebase: `v4_6_release` on premises (a router to the current release in the cloud), or a cloud release such as `v2025_1`.
+  'connectwise-manage': { apiPath: /^\/(?:v4_6_release|v\d{4}_\d+)(?:\/|$)/i, example: 'https://api-na.myconnectwise.net' },
+  autotask: { apiPath: /^\/atservicesrest(?:\/|$)/i, example: 'https://webservices.autotask.net' },
+  'connectwise-automate': { apiPath: /^\/cwa(?:\/|$)/i, example: 'https://automate.example.com' },
+};
+
+/** The server address to store for a vendor URL as an admin entered it, or why it cannot be used. */
+export function vendorBaseUrl(kind: CredentialKind, value: string, policy: OutboundUrlPolicy): { url: string } | { problem: string } {
+  const problem = outboundUrlProblem(value, policy);
+  if (problem) return { problem };
+  const url = new URL(value);
+  const path = url.pathname.replace(/\/+$/, '');
+  const { apiPath, example } = API_PATHS[kind];
+  if (path !== '' && !apiPath.test(path)) return { problem: `must be the server's address without a path, such as ${example}` };
+  return { url: url.origin };
+}
+
+export interface AcronisAccount {
+  baseUrl: string;
+  clientId: string;
+}
+
+function serverOf(baseUrl: string): string {
+  try {
+    return new URL(baseUrl).origin;
+  } catch {
+    return baseUrl;
+  }
+}
+
+/**
+ * Whether two credentials reach the same Acronis account, as far as can be told without asking
+ * Acronis: the same data centre and the same API client. Addresses stored before they were
+ * normalised compare by their server.
+ */
+export function sameAcronisAccount(a: AcronisAccount, b: AcronisAccount): boolean {
+  return serverOf(a.baseUrl) === serverOf(b.baseUrl) && a.clientId.toLowerCase() === b.clientId.toLowerCase();
+}
+
 /** Schemas for partner input; vendor URLs are checked against the deployment's outbound policy. */
 export function partnerSchemas(policy: OutboundUrlPolicy) {
-  const vendorUrl = z.string().trim().superRefine((value, ctx) => {
-    const problem = outboundUrlProblem(value, policy);
-    if (problem) ctx.addIssue({ code: 'custom', message: problem });
-  });
+  const vendorUrl = (kind: CredentialKind) =>
+    z.string().trim().max(MAX_URL).transform((value, ctx) => {
+      const checked = vendorBaseUrl(kind, value, policy);
+      if ('url' in checked) return checked.url;
+      ctx.addIssue({ code: 'custom', message: checked.problem });
+      return z.NEVER;
+    });
 
-  const acronis = z.strictObject({ baseUrl: vendorUrl, clientId: text(), clientSecret: secret() });
+  const acronis = z.strictObject({ baseUrl: vendorUrl('acronis'), clientId: text(), clientSecret: secret() });
   const connectwiseManage = z.strictObject({
     kind: z.literal('connectwise-manage'),
-    baseUrl: vendorUrl,
+    baseUrl: vendorUrl('connectwise-manage'),
     companyId: text(100),
     publicKey: text(),
     privateKey: secret(),
@@ -54,14 +109,14 @@ export function partnerSchemas(policy: OutboundUrlPolicy) {
   });
   const autotask = z.strictObject({
     kind: z.literal('autotask'),
-    baseUrl: vendorUrl,
+    baseUrl: vendorUrl('autotask'),
     username: text(),
     secret: secret(),
     integrationCode: secret(),
   });
   const connectwiseAutomate = z.strictObject({
     kind: z.literal('connectwise-automate'),
-    baseUrl: vendorUrl,
+    baseUrl: vendorUrl('connectwise-automate'),
     username: text(),
     password: secret(),
     clientId: text(),

@@ -11,11 +11,12 @@ import { freePort } from './free-port.ts';
 
 const SECRETS = ['acronis-secret-9f2c', 'cwm-private-7d1e', 'automate-password-44ab', 'rotated-secret-5e6f'];
 
-function contoso(name = 'Contoso MSP') {
+/** Each partner has an Acronis account of its own: one account serves one partner. */
+function contoso(name = 'Contoso MSP', acronisClientId = `client-${name.toLowerCase().replace(/\W+/g, '-')}`) {
   return {
     name,
     timezone: 'Europe/Berlin',
-    acronis: { baseUrl: 'http://localhost:4101', clientId: 'sim-client', clientSecret: SECRETS[0] },
+    acronis: { baseUrl: 'http://localhost:4101', clientId: acronisClientId, clientSecret: SECRETS[0] },
     psa: { kind: 'connectwise-manage', baseUrl: 'http://localhost:4102', companyId: 'simco', publicKey: 'sim-public', privateKey: SECRETS[1], clientId: 'sim-client-id' },
     rmm: { kind: 'connectwise-automate', baseUrl: 'http://localhost:4104', username: 'sim-admin', password: SECRETS[2], clientId: 'sim-client-id' },
   };
@@ -92,7 +93,7 @@ describe('admin API', () => {
       expect(response.headers.get('location')).toBe(`/v1/partners/${partner.id}`);
       expect(partner).toMatchObject({
         name: 'Contoso MSP',
-        acronis: { baseUrl: 'http://localhost:4101', clientId: 'sim-client', secretSet: true },
+        acronis: { baseUrl: 'http://localhost:4101', clientId: 'client-contoso-msp', secretSet: true },
         psa: { kind: 'connectwise-manage', companyId: 'simco', publicKey: 'sim-public', secretSet: true },
         rmm: { kind: 'connectwise-automate', username: 'sim-admin', secretSet: true },
         workflow: { id: `partner/${partner.id}` },
@@ -135,7 +136,7 @@ describe('admin API', () => {
     });
 
     it('refuses a second partner with the same name, naming the field', async () => {
-      const response = await api.request('POST', '/v1/partners', { body: contoso('contoso msp') });
+      const response = await api.request('POST', '/v1/partners', { body: contoso('contoso msp', 'client-of-another-account') });
       expect(response.status).toBe(409);
       expect(response.json.errors).toEqual([{ path: 'name', message: expect.stringContaining('already the name of a partner') }]);
     });
@@ -198,7 +199,7 @@ describe('admin API', () => {
     it('rotates one secret and keeps the others', async () => {
       const response = await api.request('PATCH', `/v1/partners/${id}`, { body: { acronis: { clientSecret: SECRETS[3] }, timezone: 'America/New_York' } });
       expect(response.status).toBe(200);
-      expect(response.json).toMatchObject({ timezone: 'America/New_York', acronis: { clientId: 'sim-client', secretSet: true } });
+      expect(response.json).toMatchObject({ timezone: 'America/New_York', acronis: { clientId: 'client-fabrikam', secretSet: true } });
       const box = new SecretBox(keyring);
       const acronis = await database.db.selectFrom('credentials').select('sealed_secrets').where('partner_id', '=', id).where('system', '=', 'acronis').executeTakeFirstOrThrow();
       expect(JSON.parse(box.open(acronis.sealed_secrets, `partner:${id}:acronis`))).toEqual({ clientSecret: SECRETS[3] });

@@ -1,4 +1,5 @@
 import { randomUUID } from 'node:crypto';
+import { AcronisClient } from '../clients/acronis/client.ts';
 import type { Db } from '../db/connection.ts';
 import { insertPartner, saveCredential } from '../db/partners.ts';
 import { insertDefaultSettings } from '../db/settings.ts';
@@ -33,4 +34,18 @@ export async function seedPartner(db: Db, keyring: Keyring, name = `Partner ${ra
     await insertDefaultSettings(tx, id);
   });
   return id;
+}
+
+/**
+ * A new API client of the simulated Acronis partner tenant, for a partner registered through the
+ * API: registration refuses a second live partner on one API client (one Acronis account serves one
+ * partner), so tests that register several partners against one simulator give each its own.
+ * Acronis is not asked which tenant a client belongs to at registration, so clients of one tenant
+ * pass as different accounts.
+ */
+export async function newAcronisApiClient(acronisUrl: string): Promise<{ clientId: string; clientSecret: string }> {
+  const { clientId, clientSecret } = DEFAULT_CREDENTIALS.acronis;
+  const acronis = new AcronisClient({ baseUrl: acronisUrl, clientId, clientSecret });
+  const created = await acronis.createApiClient((await acronis.getApiClient()).tenant_id, `test partner ${randomUUID().slice(0, 8)}`);
+  return { clientId: created.client_id, clientSecret: created.client_secret };
 }

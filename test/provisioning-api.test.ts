@@ -20,6 +20,7 @@ import { startApiHarness, type ApiHarness } from './api-harness.ts';
 import { createTestDatabase, type TestDatabase } from './database.ts';
 import { testKeyring } from './fixtures/test-keys.ts';
 import { freePort } from './free-port.ts';
+import { newAcronisApiClient } from './partners.ts';
 import { addFault, startTestSimulators } from './simulators.ts';
 import { collect } from '../clients/collect.ts';
 
@@ -53,15 +54,14 @@ describe('provisioning admin API', () => {
     await database.drop();
   });
 
-  /** A partner registered as an admin would, against the simulators with their default credentials. */
+  /** A partner registered as an admin would, against the simulators: the PSA's default credentials, an Acronis API client of its own. */
   async function registerPartner(psaKind: 'connectwise-manage' | 'autotask' = 'connectwise-manage'): Promise<string> {
     const psa =
       psaKind === 'connectwise-manage'
         ? { kind: psaKind, baseUrl: sims.urls['connectwise-manage'], ...DEFAULT_CREDENTIALS['connectwise-manage'] }
         : { kind: psaKind, ...autotaskCredentials(sims.urls.autotask) };
-    const { clientId, clientSecret } = DEFAULT_CREDENTIALS.acronis;
     const response = await api.request('POST', '/v1/partners', {
-      body: { name: `MSP ${randomUUID().slice(0, 8)}`, timezone: 'Europe/Berlin', acronis: { baseUrl: sims.urls.acronis, clientId, clientSecret }, psa },
+      body: { name: `MSP ${randomUUID().slice(0, 8)}`, timezone: 'Europe/Berlin', acronis: { baseUrl: sims.urls.acronis, ...(await newAcronisApiClient(sims.urls.acronis)) }, psa },
     });
     expect(response.status, response.text).toBe(201);
     return response.json.id as string;

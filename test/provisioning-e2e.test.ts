@@ -13,6 +13,7 @@ import { customerStateQuery, customerWorkflowId, type CustomerState } from '../w
 import { startApiHarness, type ApiHarness } from './api-harness.ts';
 import { createTestDatabase, type TestDatabase } from './database.ts';
 import { testKeyring } from './fixtures/test-keys.ts';
+import { newAcronisApiClient } from './partners.ts';
 import { addFault, requestLog, startTestSimulators } from './simulators.ts';
 import { markPartnerDeleted } from '../db/partners.ts';
 import { TASK_QUEUE } from '../workflows/contracts/task-queues.ts';
@@ -82,11 +83,10 @@ async function buildWorld(kind: PsaKind): Promise<World> {
   const psaUrl = kind === 'connectwise-manage' ? sims.urls['connectwise-manage'] : sims.urls.autotask;
   const seeder = kind === 'connectwise-manage' ? connectWiseManageSeeder(psaUrl) : autotaskSeeder(psaUrl);
   const psa = kind === 'connectwise-manage' ? { kind, baseUrl: psaUrl, ...DEFAULT_CREDENTIALS['connectwise-manage'] } : { kind, ...autotaskCredentials(psaUrl) };
-  const { clientId, clientSecret } = DEFAULT_CREDENTIALS.acronis;
   const partner = await call('POST', '/v1/partners', {
     name: `MSP ${randomUUID().slice(0, 8)}`,
     timezone: 'America/New_York',
-    acronis: { baseUrl: sims.urls.acronis, clientId, clientSecret },
+    acronis: { baseUrl: sims.urls.acronis, ...(await newAcronisApiClient(sims.urls.acronis)) },
     psa,
   });
   const partnerId = partner.id as string;

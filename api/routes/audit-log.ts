@@ -4,6 +4,9 @@ import type { ApiDeps } from '../context.ts';
 import { newRouter } from '../router.ts';
 import { bearerSecurity, commonErrors, jsonResponse } from '../schemas.ts';
 
+/** Entry ids are PostgreSQL bigints: a larger cursor would fail the query instead of naming the field. */
+const MAX_BIGINT = 2n ** 63n - 1n;
+
 const entryView = z
   .object({
     id: z.string(),
@@ -29,7 +32,12 @@ export function auditLogRoutes(deps: ApiDeps) {
       request: {
         query: z.object({
           partnerId: z.uuid({ error: 'must be a partner id (UUID)' }).optional(),
-          before: z.string().regex(/^\d+$/, 'must be an entry id').optional().describe('Entries older than this id (paging)'),
+          before: z
+            .string()
+            .regex(/^\d{1,19}$/, { error: 'must be an entry id', abort: true })
+            .refine((value) => BigInt(value) <= MAX_BIGINT, 'must be an entry id')
+            .optional()
+            .describe('Entries older than this id (paging)'),
           limit: z.coerce.number().int().min(1).max(500).default(100),
         }),
       },

@@ -6,6 +6,8 @@ import {
   findPartner,
   insertPartner,
   listPartners,
+  livePartnersWithAcronisClient,
+  lockAcronisAccounts,
   markPartnerDeleted,
   saveCredential,
   updatePartner,
@@ -14,7 +16,15 @@ import {
 } from '../../db/partners.ts';
 import type { Database } from '../../db/schema.ts';
 import { insertDefaultSettings, readSettings } from '../../db/settings.ts';
-import { credentialContext, partnerSchemas, splitCredential, type CredentialKind, type ExternalSystem } from '../../domain/partner.ts';
+import {
+  credentialContext,
+  partnerSchemas,
+  sameAcronisAccount,
+  splitCredential,
+  type AcronisAccount,
+  type CredentialKind,
+  type ExternalSystem,
+} from '../../domain/partner.ts';
 import { SecretBox } from '../../security/secret-box.ts';
 import { partnerWorkflowId } from '../../workflows/contracts/partner.ts';
 import { auditEntry, type ApiDeps } from '../context.ts';
@@ -98,6 +108,19 @@ export function partnerRoutes(deps: ApiDeps) {
     return [...Object.keys(visible), ...Object.keys(secrets)].map((field) => `${system}.${field}`);
   }
 
+  /**
+   * One Acronis account serves one live partner: two would each find the other's customer tenants
+   * under the one partner tenant and adopt them by name, whatever their PSAs. Checked under a lock,
+   * so that of two registrations at once only one gets the account.
+   */
+  async function claimAcronisAccount(tx: Transaction<Database>, partnerId: string, account: AcronisAccount): Promise<void> {
+    await lockAcronisAccounts(tx);
+    const holder = (await livePartnersWithAcronisClient(tx, account.clientId)).find((other) => other.id !== partnerId && sameAcronisAccount(other, account));
+    if (holder) {
+      throw problems.conflict('acronis.clientId', `is the Acronis API client of partner "${holder.name}" (${holder.id}) on ${account.baseUrl}; one Acronis account serves one partner`);
+    }
+  }
+
   async function loadOr404(id: string): Promise<PartnerWithCredentials> {
     const partner = await findPartner(db, id);
     if (!partner) throw problems.notFound(`Partner ${id}`);
@@ -119,6 +142,7 @@ export function partnerRoutes(deps: ApiDeps) {
       const id = crypto.randomUUID();
       try {
         await db.transaction().execute(async (tx) => {
+          await claimAcronisAccount(tx, id, input.acronis);
           await insertPartner(tx, { id, name: input.name, timezone: input.timezone, psaKind: input.psa.kind, rmmKind: input.rmm?.kind ?? null });
           const fieldsSet = [
             ...(await writeCredential(tx, id, 'acronis', 'acronis', input.acronis)),
@@ -189,6 +213,10 @@ export function partnerRoutes(deps: ApiDeps) {
           if (!partner) throw problems.notFound(`Partner ${id}`);
           if (change.psa && change.psa.kind !== partner.psaKind) {
             throw problems.field('psa.kind', `is ${partner.psaKind}; a partner's PSA cannot change (its mappings hold that PSA's IDs): remove the partner and register it again`);
+          }
+          if (change.acronis?.baseUrl !== undefined || change.acronis?.clientId !== undefined) {
+            const current = partner.credentials.acronis?.visible;
+            await claimAcronisAccount(tx, id, { baseUrl: change.acronis.baseUrl ?? current?.baseUrl ?? '', clientId: change.acronis.clientId ?? current?.clientId ?? '' });
           }
           const changed: string[] = [];
           if (change.name !== undefined) changed.push('name');

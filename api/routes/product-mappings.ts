@@ -17,6 +17,9 @@ const MAX_LISTED_PRODUCTS = 5_000;
 const MAX_MAPPINGS = 1_000;
 /** ConnectWise Manage catalog identifiers hold at most 60 characters. */
 const MAX_PRODUCT_NAME = 60;
+/** Far above any offering item name or PSA id; what is longer is not one, and is refused before a vendor is asked. */
+const MAX_OFFERING_ITEM_NAME = 200;
+const MAX_PRODUCT_ID = 64;
 
 const productSchema = z.object({ id: z.string(), name: z.string(), active: z.boolean() }).openapi('PsaProduct');
 
@@ -49,8 +52,14 @@ const offeringItemViewSchema = z
 
 const mappingInputSchema = z
   .strictObject({
-    offeringItem: z.string().min(1).describe('An offering item name from GET .../product-mappings'),
-    psaProductId: z.string().min(1).nullable().optional().describe('The PSA product/service; null (or absent, with `free: false`) leaves the item unmapped'),
+    offeringItem: z.string().min(1).max(MAX_OFFERING_ITEM_NAME).describe('An offering item name from GET .../product-mappings'),
+    psaProductId: z
+      .string()
+      .min(1)
+      .max(MAX_PRODUCT_ID)
+      .nullable()
+      .optional()
+      .describe('The PSA product/service; null (or absent, with `free: false`) leaves the item unmapped'),
     psaProductName: z
       .string()
       .trim()
