@@ -23,7 +23,17 @@ describe('replaying committed histories (no server needed)', () => {
 
   it('has histories to replay', () => {
     expect(histories.map(({ file }) => file)).toEqual(
-      expect.arrayContaining(['partner-supervisor-lifecycle.json', 'partner-supervisor-continued-as-new.json', 'partner-supervisor-from-carried-state.json', 'customer-provisioning-lifecycle.json']),
+      expect.arrayContaining([
+        // Recorded before the capability-loop registry and the ladder's re-checks: they prove the patches hold.
+        'partner-supervisor-lifecycle.json',
+        'partner-supervisor-continued-as-new.json',
+        'partner-supervisor-from-carried-state.json',
+        'customer-provisioning-lifecycle.json',
+        // Today's shapes, one per workflow type.
+        'partner-supervisor-loop-registry.json',
+        'provisioning-loop-cancelled.json',
+        'customer-provisioning-ladder-rechecked.json',
+      ]),
     );
   });
 

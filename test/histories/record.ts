@@ -1,124 +1,157 @@
 /**
  * Records the histories the replay test replays: `npm run histories:record`.
- * Re-record when the workflow changes on purpose, and keep the old files whenever running
- * workflows may still carry the old shape (then the change needs patched()).
+ *
+ * It records today's workflows under the names below. Histories of an older shape stay committed
+ * as they are (frozen, never re-recorded): they prove that running workflows of that shape still
+ * replay, which is what each `patched()` is for. Name a new scenario after what it shows.
+ *
+ * The supervisor and the loops are recorded on a dev server (ending a capability lists workflows,
+ * which the time-skipping test server cannot); the customer, whose ladder spans weeks, on the
+ * time-skipping test server.
  */
 import { chmodSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { setTimeout as delay } from 'node:timers/promises';
 import { fileURLToPath } from 'node:url';
-import type { WorkflowHandle } from '@temporalio/client';
+import type { Client, WorkflowHandle } from '@temporalio/client';
 import { historyToJSON } from '@temporalio/common/lib/proto-utils.js';
 import { TestWorkflowEnvironment } from '@temporalio/testing';
-import { TASK_QUEUE } from '../../workflows/contracts/task-queues.ts';
-import { connectDatabase } from '../../db/connection.ts';
+import { connectDatabase, type Db } from '../../db/connection.ts';
 import { replaceProductMappings, upsertCompanyMapping } from '../../db/mappings.ts';
 import { migrateToLatest } from '../../db/migrate.ts';
 import { markPartnerDeleted } from '../../db/partners.ts';
 import { readSettings, writeSettings } from '../../db/settings.ts';
+import type { SettingsPatch } from '../../domain/settings.ts';
+import { mergeSettings, settingsSchema } from '../../domain/settings.ts';
 import { startPostgresServer } from '../../dev/postgres-server.ts';
 import { resolveTemporalExecutable } from '../../dev/temporal-binaries.ts';
-import { encryptedDataConverter } from '../../temporal/data-converter.ts';
-import { createEngineWorker } from '../../temporal/engine-worker.ts';
 import { startSimulators } from '../../simulators/index.ts';
 import { connectWiseManageSeeder } from '../../simulators/seeding/connectwise-manage.ts';
+import { encryptedDataConverter } from '../../temporal/data-converter.ts';
+import { createEngineWorker } from '../../temporal/engine-worker.ts';
+import { PartnerWorkflows } from '../../temporal/partner-workflows.ts';
 import { ProvisioningWorkflows } from '../../temporal/provisioning-workflows.ts';
 import { registerSearchAttributes } from '../../temporal/search-attributes.ts';
 import { configurationChangedSignal, syncNowSignal } from '../../workflows/contracts/loops.ts';
-import { partnerRemovedSignal, partnerWorkflowId, supervisorStateQuery, type PartnerSupervisorInput } from '../../workflows/contracts/partner.ts';
-import { customerStateQuery, customerWorkflowId } from '../../workflows/contracts/provisioning.ts';
-import type { partnerSupervisor } from '../../workflows/partner-supervisor.ts';
+import { partnerWorkflowId, supervisorStateQuery } from '../../workflows/contracts/partner.ts';
+import { customerStateQuery, customerWorkflowId, provisioningLoopStateQuery, provisioningLoopWorkflowId } from '../../workflows/contracts/provisioning.ts';
+import { ENGINE_SEARCH_ATTRIBUTES } from '../../workflows/search-attributes.ts';
 import { freePort } from '../free-port.ts';
 import { testKeyring } from '../fixtures/test-keys.ts';
 import { seedPartner } from '../partners.ts';
 
 const HERE = dirname(fileURLToPath(import.meta.url));
 const keyring = testKeyring();
+const dataConverter = encryptedDataConverter(keyring);
 const root = mkdtempSync(join(tmpdir(), 'record-histories-'));
 chmodSync(root, 0o755);
 const postgres = await startPostgresServer({ dataDir: join(root, 'pg'), port: await freePort() });
 await postgres.ensureDatabase('record');
 const db = connectDatabase(postgres.url('record'));
 await migrateToLatest(db);
-const env = await TestWorkflowEnvironment.createTimeSkipping({
-  server: { executable: resolveTemporalExecutable('test-server').executable },
-  client: { dataConverter: encryptedDataConverter(keyring) },
-});
-await registerSearchAttributes(env.connection, 'default');
-const worker = await createEngineWorker({ connection: env.nativeConnection, namespace: 'default', db, keyring, client: env.client });
+const simulators = await startSimulators({ acronis: 0, 'connectwise-manage': 0, autotask: 0, automate: 0 });
+const seeder = connectWiseManageSeeder(simulators.urls['connectwise-manage']);
 
-async function until(check: () => Promise<boolean>): Promise<void> {
+async function until(what: string, check: () => Promise<boolean>): Promise<void> {
   for (let tries = 0; !(await check()); tries++) {
-    if (tries > 200) throw new Error('timed out');
+    if (tries > 300) throw new Error(`timed out waiting for ${what}`);
     await delay(100);
   }
 }
 
-function start(partnerId: string, extra: Partial<PartnerSupervisorInput> = {}): Promise<WorkflowHandle<typeof partnerSupervisor>> {
-  return env.client.workflow.start<typeof partnerSupervisor>('partnerSupervisor', { workflowId: partnerWorkflowId(partnerId), taskQueue: TASK_QUEUE, args: [{ v: 1, partnerId, ...extra }] });
-}
-
-async function save(name: string, handle: WorkflowHandle, runId?: string): Promise<void> {
-  const history = await env.client.workflow.getHandle(handle.workflowId, runId).fetchHistory();
+async function save(client: Client, name: string, handle: WorkflowHandle, runId?: string): Promise<void> {
+  const history = await client.workflow.getHandle(handle.workflowId, runId).fetchHistory();
   writeFileSync(join(HERE, `${name}.json`), `${historyToJSON(history)}\n`);
   console.log(`recorded ${name}.json (${history.events?.length} events)`);
 }
 
-await worker.runUntil(async () => {
-  // A whole life: first load, a signalled settings change, an hourly check, removal.
-  const lifecycleId = await seedPartner(db, keyring, 'Replay lifecycle');
-  const lifecycle = await start(lifecycleId);
-  await until(async () => (await lifecycle.query(supervisorStateQuery)).phase === 'running');
-  const stored = (await readSettings(db, lifecycleId))!;
-  await writeSettings(db, lifecycleId, { ...stored.settings, tickets: { ...stored.settings.tickets, enabled: true } });
-  await lifecycle.signal(configurationChangedSignal);
-  await until(async () => (await lifecycle.query(supervisorStateQuery)).profileLoads === 2);
-  await env.sleep('61 minutes');
-  await until(async () => (await lifecycle.query(supervisorStateQuery)).profileLoads === 3);
-  await markPartnerDeleted(db, lifecycleId);
-  await lifecycle.signal(partnerRemovedSignal);
-  await lifecycle.result();
-  await save('partner-supervisor-lifecycle', lifecycle);
+async function configure(database: Db, partnerId: string, patch: SettingsPatch): Promise<void> {
+  const current = (await readSettings(database, partnerId))!.settings;
+  await writeSettings(database, partnerId, settingsSchema.parse(mergeSettings(current, patch)));
+}
 
-  // A rollover: the run that continues as new, and the run that starts from carried state.
-  const rolloverId = await seedPartner(db, keyring, 'Replay rollover');
-  const rollover = await start(rolloverId, { signalsPerRun: 2 });
-  await until(async () => (await rollover.query(supervisorStateQuery)).phase === 'running');
-  const firstRun = (await rollover.describe()).runId;
-  await rollover.signal(configurationChangedSignal);
-  await rollover.signal(configurationChangedSignal);
-  await until(async () => (await env.client.workflow.getHandle(rollover.workflowId).describe()).runId !== firstRun);
-  await markPartnerDeleted(db, rolloverId);
-  await rollover.signal(partnerRemovedSignal);
-  await env.client.workflow.getHandle(rollover.workflowId).result();
-  await save('partner-supervisor-continued-as-new', rollover, firstRun);
-  await save('partner-supervisor-from-carried-state', rollover);
-
-  // A customer's whole life against the simulators: provisioned, services end, disabled, deleted.
-  const simulators = await startSimulators({ acronis: 0, 'connectwise-manage': 0, autotask: 0, automate: 0 });
-  const seeder = connectWiseManageSeeder(simulators.urls['connectwise-manage']);
-  const customerPartner = await seedPartner(db, keyring, 'Replay customer', { psaKind: 'connectwise-manage', urls: { acronis: simulators.urls.acronis, psa: simulators.urls['connectwise-manage'] } });
-  const settings = (await readSettings(db, customerPartner))!.settings;
-  await writeSettings(db, customerPartner, { ...settings, provisioning: { ...settings.provisioning, enabled: true, tenantMode: 'trial' } });
-  const product = await seeder.createProduct('Acronis Workstations');
-  await replaceProductMappings(db, customerPartner, [{ offeringItem: 'pw_base_workstations', psaProductId: product, free: false }]);
-  const companyId = await seeder.createCompany('Replay Customer Ltd');
-  await seeder.addPrimaryContact(companyId, { firstName: 'Ada', lastName: 'Lovelace', email: 'ada@replay.example' });
+/** A partner on the simulated ConnectWise Manage with one company that buys a mapped product. */
+async function provisioningPartner(name: string) {
+  const partnerId = await seedPartner(db, keyring, name, { psaKind: 'connectwise-manage', urls: { acronis: simulators.urls.acronis, psa: simulators.urls['connectwise-manage'] } });
+  const product = await seeder.createProduct(`Acronis Workstations (${name})`);
+  await replaceProductMappings(db, partnerId, [{ offeringItem: 'pw_base_workstations', psaProductId: product, free: false }]);
+  const companyId = await seeder.createCompany(`${name} Customer Ltd`);
+  await seeder.addPrimaryContact(companyId, { firstName: 'Ada', lastName: 'Lovelace', email: `ada@${partnerId.slice(0, 8)}.example` });
   const agreement = await seeder.createAgreement(companyId, [{ productId: product, quantity: 5, billing: 'prepaid' }], '2026-01-01');
-  await upsertCompanyMapping(db, customerPartner, companyId, null);
-  await new ProvisioningWorkflows(env.client).syncCustomer({ partnerId: customerPartner, psaKind: 'connectwise-manage', psaCompanyId: companyId });
-  const customer = env.client.workflow.getHandle(customerWorkflowId(customerPartner, companyId));
-  await until(async () => (await customer.query(customerStateQuery)).phase === 'active');
+  return { partnerId, companyId, agreement };
+}
+
+// --- the supervisor and the provisioning loop, on a dev server ---------------------------------------
+const dev = await TestWorkflowEnvironment.createLocal({
+  server: { executable: resolveTemporalExecutable('dev-server').executable, searchAttributes: ENGINE_SEARCH_ATTRIBUTES },
+  client: { dataConverter },
+});
+await (await createEngineWorker({ connection: dev.nativeConnection, namespace: 'default', db, keyring, client: dev.client })).runUntil(async () => {
+  const partners = new PartnerWorkflows(dev.client, 'http://localhost:8233');
+  // A whole life: provisioning switched on (its loop starts), a configuration change (forwarded),
+  // switched off (the loop ends), an hourly check (shortened), removal (every workflow ends first).
+  const { partnerId } = await provisioningPartner('Replay supervisor');
+  await partners.startSupervisor({ id: partnerId, name: 'Replay supervisor', psaKind: 'connectwise-manage' });
+  const supervisor = dev.client.workflow.getHandle(partnerWorkflowId(partnerId));
+  await until('the supervisor to run', async () => (await supervisor.query(supervisorStateQuery)).phase === 'running');
+  await configure(db, partnerId, { provisioning: { enabled: true, automatic: true, activationEmail: 'msp@replay.example' } });
+  await supervisor.signal(configurationChangedSignal);
+  await until('the provisioning loop', async () => (await supervisor.query(supervisorStateQuery)).loopsOn?.includes('provisioning') === true);
+  const loop = dev.client.workflow.getHandle(provisioningLoopWorkflowId(partnerId));
+  await until('a discovery pass', async () => (await loop.query(provisioningLoopStateQuery).catch(() => undefined))?.passes === 1);
+  await configure(db, partnerId, { provisioning: { automatic: false } });
+  await supervisor.signal(configurationChangedSignal);
+  await until('the forwarded change', async () => (await loop.query(provisioningLoopStateQuery)).passes === 2);
+  await loop.signal(syncNowSignal);
+  await until('the sync', async () => (await loop.query(provisioningLoopStateQuery)).passes === 3);
+  await configure(db, partnerId, { provisioning: { enabled: false } });
+  await supervisor.signal(configurationChangedSignal);
+  await loop.result();
+  await save(dev.client, 'provisioning-loop-cancelled', loop);
+  await markPartnerDeleted(db, partnerId);
+  await partners.notifyPartnerRemoved({ id: partnerId, name: 'Replay supervisor', psaKind: 'connectwise-manage' });
+  await supervisor.result();
+  await save(dev.client, 'partner-supervisor-loop-registry', supervisor);
+});
+await dev.teardown();
+
+// --- a customer's life, on the time-skipping test server ----------------------------------------------
+const skipping = await TestWorkflowEnvironment.createTimeSkipping({
+  server: { executable: resolveTemporalExecutable('test-server').executable },
+  client: { dataConverter },
+});
+await registerSearchAttributes(skipping.connection, 'default');
+await (await createEngineWorker({ connection: skipping.nativeConnection, namespace: 'default', db, keyring, client: skipping.client })).runUntil(async () => {
+  // Provisioned; services end (quotas zeroed, ladder planned); services back before the disable
+  // deadline (the step is cancelled at the moment it was to act); services end again; disabled, deleted.
+  const { partnerId, companyId, agreement } = await provisioningPartner('Replay customer');
+  await configure(db, partnerId, { provisioning: { enabled: true, tenantMode: 'trial', activationEmail: 'msp@replay.example' } });
+  await upsertCompanyMapping(db, partnerId, companyId, null);
+  await new ProvisioningWorkflows(skipping.client).syncCustomer({ partnerId, partnerName: 'Replay customer', psaKind: 'connectwise-manage', psaCompanyId: companyId });
+  const customer = skipping.client.workflow.getHandle(customerWorkflowId(partnerId, companyId));
+  const phase = async () => (await customer.query(customerStateQuery)).phase;
+  await until('provisioned', async () => (await phase()) === 'active');
   await seeder.cancelLine(agreement.agreementId, agreement.lineIds[0]!);
   await customer.signal(syncNowSignal);
-  await until(async () => (await customer.query(customerStateQuery)).phase === 'deprovisioning');
+  await until('deprovisioning', async () => (await phase()) === 'deprovisioning');
+  const second = await seeder.createAgreement(companyId, [{ productId: await mappedProductOf(partnerId), quantity: 2, billing: 'prepaid' }], '2026-01-01');
+  await skipping.sleep('11 days');
+  await until('the cancelled disable step and provisioning again', async () => (await phase()) === 'active');
+  await seeder.cancelLine(second.agreementId, second.lineIds[0]!);
+  await customer.signal(syncNowSignal);
   await customer.result();
-  await save('customer-provisioning-lifecycle', customer);
-  await simulators.close();
+  await save(skipping.client, 'customer-provisioning-ladder-rechecked', customer);
 });
+await skipping.teardown();
 
-await env.teardown();
+/** The PSA product the partner's one mapping points at. */
+async function mappedProductOf(partnerId: string): Promise<string> {
+  const row = await db.selectFrom('product_mappings').select('psa_product_id').where('partner_id', '=', partnerId).executeTakeFirstOrThrow();
+  return row.psa_product_id!;
+}
+
+await simulators.close();
 await db.destroy();
 await postgres.stop();
 rmSync(root, { recursive: true, force: true });
