@@ -177,7 +177,7 @@ describe.each<PsaKind>(['connectwise-manage', 'autotask'])('customer provisionin
     await world.seeder.cancelLine(world.prepaid.agreementId, world.prepaid.lineId);
     await world.seeder.cancelLine(world.payg.agreementId, world.payg.lineId);
     await syncNow(world);
-    const ladder = await eventually('deprovisioning', () => customerState(world), (current) => current?.phase === 'deprovisioning');
+    const ladder = await eventually('deprovisioning, quotas zeroed', () => customerState(world), (current) => current?.phase === 'deprovisioning' && current.ladder?.quotasZeroedAt != null);
     expect(ladder?.ladder).toMatchObject({ reason: 'no-active-services', quotasZeroedAt: expect.any(String) });
     expect(ladder?.nextStep).toMatchObject({ step: 'disable-tenant' });
     const items = await acronis().listOfferingItems(tenant!.id);
