@@ -95,7 +95,7 @@ async function buildWorld(kind: PsaKind): Promise<World> {
     { offeringItem: 'pw_base_servers', psaProductId: servers, free: false },
     { offeringItem: 'local_storage', psaProductId: null, free: true },
   ]);
-  await call('PUT', `/v1/partners/${partnerId}/settings`, { provisioning: { enabled: true, automatic: true, accountBasis: 'company-name', tenantMode: 'production' } });
+  await call('PUT', `/v1/partners/${partnerId}/settings`, { provisioning: { enabled: true, automatic: true, accountBasis: 'company-name', activationEmail: 'onboarding@msp.example', tenantMode: 'production' } });
 
   const companyName = `Fabrikam ${partnerId.slice(0, 6)}`;
   const companyId = await seeder.createCompany(companyName);
