@@ -21,6 +21,7 @@ import { createTestDatabase, type TestDatabase } from './database.ts';
 import { testKeyring } from './fixtures/test-keys.ts';
 import { freePort } from './free-port.ts';
 import { newAcronisApiClient } from './partners.ts';
+import { daysAgo } from './provisioning-world.ts';
 import { addFault, startTestSimulators } from './simulators.ts';
 import { collect } from '../clients/collect.ts';
 
@@ -229,14 +230,14 @@ describe('provisioning admin API', () => {
       expect(names(all)).toEqual(['Alpha Dental', 'Beta Bakery', 'Gamma Dental', 'Delta Prospect']);
       expect(all.json.items[0]).toMatchObject({ psaCompanyId: alpha, name: 'Alpha Dental', types: ['Client'], status: 'Active', active: true, mapping: { tenantId: null } });
       expect(all.json.items[1]).toMatchObject({ mapping: null, provisioning: null });
-      // Workflow visibility lags a moment behind the start.
-      const withRun = await eventually(() => customers('?mapping=mapped'), (response) => response.json.items[0]?.provisioning !== null);
+      // Workflow visibility lags a moment behind the start; with provisioning off, the customer's workflow stops at once.
+      const withRun = await eventually(() => customers('?mapping=mapped'), (response) => response.json.items[0]?.provisioning?.running === false);
       expect(withRun.json.items[0].provisioning).toEqual({
         workflowId: customerWorkflowId(partnerId, alpha),
-        phase: expect.any(String),
-        reason: expect.toBeOneOf([null, expect.any(String)]),
+        phase: 'stopped',
+        reason: 'provisioning is switched off for the partner (provisioning.enabled)',
         nextStep: null,
-        running: expect.any(Boolean),
+        running: false,
         webUiUrl: expect.stringContaining(encodeURIComponent(customerWorkflowId(partnerId, alpha))),
       });
       expect(names(await customers('?mapping=mapped'))).toEqual(['Alpha Dental']);
@@ -334,6 +335,59 @@ describe('provisioning admin API', () => {
     it('answers 404 for an unknown partner', async () => {
       expect((await api.request('GET', `/v1/partners/${randomUUID()}/customers`)).status).toBe(404);
     });
+
+    it("shows why each customer is where it is and its next step: one needing attention, one being deprovisioned", async () => {
+      const product = await seeder.createProduct('Acronis Workstations');
+      expect((await api.request('PUT', `/v1/partners/${partnerId}/product-mappings`, { body: [{ offeringItem: 'pw_base_workstations', psaProductId: product, free: false }] })).status).toBe(200);
+      expect((await api.request('PUT', `/v1/partners/${partnerId}/settings`, { body: { provisioning: { enabled: true, accountBasis: 'primary-contact' } } })).status).toBe(200);
+      const withoutContact = await seeder.createCompany('Nobody Home Ltd');
+      const leaving = await seeder.createCompany('Leaving Soon Ltd');
+      await seeder.addPrimaryContact(leaving, { firstName: 'Lea', lastName: 'Ving', email: `lea.${leaving}@leaving.example` });
+      await seeder.createAgreement(withoutContact, [{ productId: product, quantity: 2, billing: 'prepaid' }], daysAgo(10));
+      const agreement = await seeder.createAgreement(leaving, [{ productId: product, quantity: 2, billing: 'prepaid' }], daysAgo(10));
+      expect((await api.request('POST', `/v1/partners/${partnerId}/customers/mappings`, { body: { psaCompanyIds: [withoutContact, leaving] } })).status).toBe(200);
+      const provisioningOf = (response: { json: any }, psaCompanyId: string) => response.json.items.find((item: any) => item.psaCompanyId === psaCompanyId)?.provisioning;
+      await eventually(() => customers(), (response) => provisioningOf(response, leaving)?.phase === 'active', 30_000);
+
+      await seeder.cancelLine(agreement.agreementId, agreement.lineIds[0]!);
+      expect((await api.request('POST', `/v1/partners/${partnerId}/sync`, { body: { what: ['provisioning'] } })).status).toBe(202);
+      const listed = await eventually(
+        () => customers(),
+        (response) => provisioningOf(response, leaving)?.phase === 'deprovisioning' && provisioningOf(response, withoutContact)?.phase === 'needs-attention',
+        30_000,
+      );
+      expect(provisioningOf(listed, withoutContact)).toMatchObject({
+        phase: 'needs-attention',
+        reason: `PSA company "Nobody Home Ltd" has no primary contact with an e-mail address to make the customer's admin account from: add one in the PSA`,
+        nextStep: null,
+        running: true,
+      });
+      const deprovisioning = provisioningOf(listed, leaving);
+      expect(deprovisioning).toMatchObject({ phase: 'deprovisioning', reason: 'no active service left in the agreement', nextStep: { step: 'disable-tenant', at: expect.any(String) }, running: true });
+      // The partner's default: disabled 10 days after the services ended.
+      expect(Date.parse(deprovisioning.nextStep.at) - Date.now()).toBeGreaterThan(9 * 86_400_000);
+      expect(Date.parse(deprovisioning.nextStep.at) - Date.now()).toBeLessThan(11 * 86_400_000);
+    });
+  });
+
+  describe('settings', () => {
+    it('refuses provisioning with company-name accounts and no activation address, naming provisioning.activationEmail', async () => {
+      const partnerId = await registerPartner();
+      const put = (provisioning: Record<string, unknown>) => api.request('PUT', `/v1/partners/${partnerId}/settings`, { body: { provisioning } });
+
+      const refused = await put({ enabled: true });
+      expect(refused.status).toBe(400);
+      expect(refused.headers.get('content-type')).toBe('application/problem+json');
+      expect(refused.json.errors).toEqual([{ path: 'provisioning.activationEmail', message: expect.stringMatching(/^is required while provisioning is on with accounts based on the company name/) }]);
+      expect((await api.request('GET', `/v1/partners/${partnerId}/settings`)).json.provisioning).toMatchObject({ enabled: false, accountBasis: 'company-name', activationEmail: null });
+
+      // Primary-contact accounts are activated at the contact's address; going back to company names needs one.
+      expect((await put({ enabled: true, accountBasis: 'primary-contact' })).status).toBe(200);
+      expect((await put({ accountBasis: 'company-name' })).json.errors).toEqual([{ path: 'provisioning.activationEmail', message: expect.any(String) }]);
+      const accepted = await put({ accountBasis: 'company-name', activationEmail: 'onboarding@msp.example' });
+      expect(accepted.status, accepted.text).toBe(200);
+      expect(accepted.json.provisioning).toMatchObject({ enabled: true, accountBasis: 'company-name', activationEmail: 'onboarding@msp.example' });
+    });
   });
 
   describe('sync now', () => {
@@ -346,7 +400,7 @@ describe('provisioning admin API', () => {
       expect(off.json.errors).toEqual([{ path: 'what.0', message: expect.stringMatching(/switched off/) }]);
       expect(await workflowExists(provisioningLoopWorkflowId(partnerId))).toBe(false);
 
-      expect((await api.request('PUT', `/v1/partners/${partnerId}/settings`, { body: { provisioning: { enabled: true, activationEmail: 'admin@msp.example' } } })).status).toBe(200);
+      expect((await api.request('PUT', `/v1/partners/${partnerId}/settings`, { body: { provisioning: { enabled: true, activationEmail: 'onboarding@msp.example' } } })).status).toBe(200);
       const on = await sync(['provisioning']);
       expect(on.status, on.text).toBe(202);
       expect(on.json).toEqual({ accepted: ['provisioning'] });

@@ -98,7 +98,7 @@ async function buildWorld(kind: PsaKind): Promise<World> {
     { offeringItem: 'pw_base_servers', psaProductId: servers, free: false },
     { offeringItem: 'local_storage', psaProductId: null, free: true },
   ]);
-  await call('PUT', `/v1/partners/${partnerId}/settings`, { provisioning: { enabled: true, automatic: true, accountBasis: 'company-name', activationEmail: 'admin@msp.example', tenantMode: 'production' } });
+  await call('PUT', `/v1/partners/${partnerId}/settings`, { provisioning: { enabled: true, automatic: true, accountBasis: 'company-name', activationEmail: 'onboarding@msp.example', tenantMode: 'production' } });
 
   const companyName = `Fabrikam ${partnerId.slice(0, 6)}`;
   const companyId = await seeder.createCompany(companyName);
@@ -244,7 +244,7 @@ async function deprovisioningWorld(): Promise<World> {
   await world.seeder.cancelLine(world.prepaid.agreementId, world.prepaid.lineId);
   await world.seeder.cancelLine(world.payg.agreementId, world.payg.lineId);
   await syncNow(world);
-  await eventually('deprovisioning', () => customerState(world), (current) => current?.phase === 'deprovisioning');
+  await eventually('deprovisioning, quotas zeroed', () => customerState(world), (current) => current?.phase === 'deprovisioning' && current.ladder?.quotasZeroedAt != null);
   return world;
 }
 

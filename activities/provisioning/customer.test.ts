@@ -1,130 +1,58 @@
-import { Client, Connection } from '@temporalio/client';
 import { ApplicationFailure } from '@temporalio/common';
 import { MockActivityEnvironment } from '@temporalio/testing';
-import { afterAll, beforeAll, beforeEach, describe, expect, inject, it } from 'vitest';
-import { AcronisClient } from '../../clients/acronis/client.ts';
-import type { OfferingItem, Tenant } from '../../clients/acronis/types.ts';
-import { PartnerClientsCache } from '../../clients/partner-clients.ts';
-import { deleteCompanyMapping, findCompanyMapping, replaceProductMappings, upsertCompanyMapping } from '../../db/mappings.ts';
-import { readSettings, writeSettings } from '../../db/settings.ts';
+import { describe, expect, it } from 'vitest';
+import type { OfferingItem } from '../../clients/acronis/types.ts';
+import { collect } from '../../clients/collect.ts';
+import { ConnectWiseManageClient } from '../../clients/connectwise-manage/client.ts';
+import { deleteCompanyMapping, findCompanyMapping, listCompanyMappings, upsertCompanyMapping } from '../../db/mappings.ts';
+import { markPartnerDeleted } from '../../db/partners.ts';
 import type { PsaKind } from '../../domain/partner.ts';
 import { daysLater, parseAcronisTime, productionAt } from '../../domain/provisioning-calendar.ts';
-import { mergeSettings, settingsSchema, type SettingsPatch } from '../../domain/settings.ts';
-import type { RunningSimulators } from '../../simulators/index.ts';
-import { autotaskSeeder } from '../../simulators/seeding/autotask.ts';
-import { connectWiseManageSeeder } from '../../simulators/seeding/connectwise-manage.ts';
-import type { PsaSeeder } from '../../simulators/seeding/psa-seeder.ts';
-import { DEFAULT_CREDENTIALS } from '../../simulators/default-credentials.ts';
-import { encryptedDataConverter } from '../../temporal/data-converter.ts';
-import { ProvisioningWorkflows } from '../../temporal/provisioning-workflows.ts';
-import { createTestDatabase, type TestDatabase } from '../../test/database.ts';
-import { testKeyring } from '../../test/fixtures/test-keys.ts';
-import { seedPartner } from '../../test/partners.ts';
-import { addFault, requestLog, startTestSimulators } from '../../test/simulators.ts';
+import {
+  acronisClient,
+  activationEmails,
+  configureSettings,
+  customerTenantByHand,
+  customerTenants,
+  daysAgo,
+  provisioningActivityBed,
+  requestArrived,
+  runActivity,
+  seedProvisioningWorld,
+  watchAcronisWrites,
+} from '../../test/provisioning-world.ts';
+import { connectWiseManageConfig } from '../../simulators/seeding/connectwise-manage.ts';
+import { addFault } from '../../test/simulators.ts';
+import { CAPABILITY_OFF_FAILURE } from '../../workflows/contracts/loops.ts';
 import { customerWorkflowId } from '../../workflows/contracts/provisioning.ts';
-import { createProvisioningActivities } from './index.ts';
-import type { ProvisioningActivities } from './types.ts';
-import { collect } from '../../clients/collect.ts';
+import { engineTag } from './shared.ts';
 
-const keyring = testKeyring();
-let sims: RunningSimulators;
-let database: TestDatabase;
-let connection: Connection;
-let temporal: Client;
-let activities: ProvisioningActivities;
-
-beforeAll(async () => {
-  sims = await startTestSimulators();
-  database = await createTestDatabase();
-  connection = await Connection.connect({ address: inject('temporalAddress') });
-  temporal = new Client({ connection, dataConverter: encryptedDataConverter(keyring) });
-  activities = createProvisioningActivities({ db: database.db, clients: new PartnerClientsCache(database.db, keyring), workflows: new ProvisioningWorkflows(temporal) });
-});
-
-afterAll(async () => {
-  await connection?.close();
-  await database?.drop();
-  await sims?.close();
-});
-
-beforeEach(() => sims.reset());
-
-/** Activities run in a mock activity context (heartbeats, attempt info), as a worker would run them. */
-function run<A extends unknown[], R>(activity: (...args: A) => Promise<R>, ...args: A): Promise<R> {
-  return new MockActivityEnvironment().run(activity, ...args);
-}
-
-const daysAgo = (days: number) => new Date(Date.now() - days * 86_400_000).toISOString().slice(0, 10);
-
-function acronis(): AcronisClient {
-  return new AcronisClient({ baseUrl: sims.urls.acronis, clientId: DEFAULT_CREDENTIALS.acronis.clientId, clientSecret: DEFAULT_CREDENTIALS.acronis.clientSecret });
-}
-
-async function customerTenants(name: string): Promise<Tenant[]> {
-  const client = acronis();
-  const partnerTenantId = (await client.getApiClient()).tenant_id;
-  return (await collect(client.listTenants({ parentId: partnerTenantId }))).filter((tenant) => tenant.name === name);
-}
+const bed = provisioningActivityBed();
 
 function itemState(items: OfferingItem[], name: string) {
   const item = items.find((candidate) => candidate.name === name);
   return item?.status === 1 ? { value: item.quota?.value ?? null, overage: item.quota?.overage ?? null } : 'off';
 }
 
-const writes = (log: { method: string; path: string }[]) => log.filter((entry) => entry.method !== 'GET' && !entry.path.endsWith('/idp/token'));
-
-async function configure(partnerId: string, patch: SettingsPatch): Promise<void> {
-  const current = await readSettings(database.db, partnerId);
-  await writeSettings(database.db, partnerId, settingsSchema.parse(mergeSettings(current!.settings, patch)));
-}
-
-/** The PSA side as an MSP fills it in, through the vendor's public API. */
-function psaWorld(kind: PsaKind): { seeder: PsaSeeder; url: string } {
-  const url = kind === 'connectwise-manage' ? sims.urls['connectwise-manage'] : sims.urls.autotask;
-  return { seeder: kind === 'connectwise-manage' ? connectWiseManageSeeder(url) : autotaskSeeder(url), url };
-}
-
-/** A partner with provisioning on, its product mappings, and one company with a primary contact. */
-async function provisioningWorld(kind: PsaKind, patch: SettingsPatch = {}) {
-  const psa = psaWorld(kind);
-  const partnerId = await seedPartner(database.db, keyring, undefined, { psaKind: kind, urls: { acronis: sims.urls.acronis, psa: psa.url } });
-  await configure(partnerId, { provisioning: { enabled: true, activationEmail: 'msp-admin@example.com', ...patch.provisioning }, ...(patch.deprovisioning ? { deprovisioning: patch.deprovisioning } : {}) });
-  const products = {
-    workstations: await psa.seeder.createProduct('Acronis Workstations'),
-    servers: await psa.seeder.createProduct('Acronis Servers'),
-    vms: await psa.seeder.createProduct('Acronis VMs'),
-  };
-  await replaceProductMappings(database.db, partnerId, [
-    { offeringItem: 'pw_base_workstations', psaProductId: products.workstations, free: false },
-    { offeringItem: 'pw_base_servers', psaProductId: products.servers, free: false },
-    { offeringItem: 'pw_base_vms', psaProductId: products.vms, free: false },
-    { offeringItem: 'local_storage', psaProductId: null, free: true },
-  ]);
-  const companyName = `Contoso ${partnerId.slice(0, 6)}`;
-  const companyId = await psa.seeder.createCompany(companyName);
-  await psa.seeder.addPrimaryContact(companyId, { firstName: 'Jane', lastName: 'Doe', email: `jane.${partnerId.slice(0, 6)}@contoso.example` });
-  return { psa, partnerId, products, companyId, companyName, customer: { partnerId, psaCompanyId: companyId } };
-}
-
 describe.each<PsaKind>(['connectwise-manage', 'autotask'])('provisionCustomer on %s', (kind) => {
   it('makes one trial tenant, one admin from the primary contact, MFA, and quotas exactly as F3.3 asks', async () => {
-    const world = await provisioningWorld(kind, { provisioning: { accountBasis: 'primary-contact', tenantMode: 'trial', enableMfa: true } });
+    const world = await seedProvisioningWorld(bed, kind, { provisioning: { accountBasis: 'primary-contact', tenantMode: 'trial', enableMfa: true } });
     // Two prepaid lines of one product add up; an Autotask contract is PAYG or prepaid as a whole, hence three agreements.
     await world.psa.seeder.createAgreement(world.companyId, [{ productId: world.products.workstations, quantity: 3, billing: 'prepaid' }], daysAgo(20));
     await world.psa.seeder.createAgreement(world.companyId, [{ productId: world.products.workstations, quantity: 2, billing: 'prepaid' }], daysAgo(20));
     await world.psa.seeder.createAgreement(world.companyId, [{ productId: world.products.servers, quantity: 1, billing: 'payg' }], daysAgo(20));
-    await upsertCompanyMapping(database.db, world.partnerId, world.companyId, null);
+    await upsertCompanyMapping(bed.db, world.partnerId, world.companyId, null);
 
-    const outcome = await run(activities.provisionCustomer, world.customer);
+    const outcome = await runActivity(bed.activities.provisionCustomer, world.customer);
 
-    const [tenant, ...others] = await customerTenants(world.companyName);
+    const [tenant, ...others] = await customerTenants(bed.sims, world.companyName);
     expect(others).toEqual([]);
     expect(outcome).toEqual({ status: 'provisioned', tenantId: tenant!.id, tenantCreated: true, userCreated: true, quotasChanged: 4, productionAtMs: productionAt(parseAcronisTime(tenant!.created_at), 'Europe/Berlin') });
-    expect((await findCompanyMapping(database.db, world.partnerId, world.companyId))?.tenantId).toBe(tenant!.id);
+    expect((await findCompanyMapping(bed.db, world.partnerId, world.companyId))?.tenantId).toBe(tenant!.id);
     expect(tenant!.pricing_mode).toBe('trial');
     expect(tenant!.mfa_status).toBe('enabled');
 
-    const items = await acronis().listOfferingItems(tenant!.id);
+    const items = await acronisClient(bed.sims).listOfferingItems(tenant!.id);
     expect(itemState(items, 'pw_base_workstations')).toEqual({ value: 5, overage: 0 });
     expect(itemState(items, 'pw_base_servers')).toEqual({ value: null, overage: null });
     expect(itemState(items, 'local_storage')).toEqual({ value: null, overage: null });
@@ -132,76 +60,135 @@ describe.each<PsaKind>(['connectwise-manage', 'autotask'])('provisionCustomer on
     expect(itemState(items, 'pw_base_vms')).toBe('off');
     expect(itemState(items, 'pg_base_workstations')).toBe('off');
 
-    const users = await collect(acronis().listUsers({ tenantId: tenant!.id, withAccessPolicies: true }));
+    const users = await collect(acronisClient(bed.sims).listUsers({ tenantId: tenant!.id, withAccessPolicies: true }));
     expect(users.map((user) => [user.login, user.access_policies?.map((policy) => policy.role_id)])).toEqual([[`jane.${world.partnerId.slice(0, 6)}@contoso.example`, ['company_admin']]]);
-    const state = (await (await fetch(`${sims.urls.acronis}/_sim/state`)).json()) as { activationEmails: { userId: string }[] };
-    expect(state.activationEmails.map((email) => email.userId)).toEqual([users[0]!.id]);
+    expect((await activationEmails(bed.sims)).map((email) => email.userId)).toEqual([users[0]!.id]);
 
     // A repeat finds everything in place and writes nothing.
-    const before = (await requestLog(sims.urls.acronis)).length;
-    expect(await run(activities.provisionCustomer, world.customer)).toMatchObject({ status: 'provisioned', tenantId: tenant!.id, tenantCreated: false, userCreated: false, quotasChanged: 0 });
-    expect(writes((await requestLog(sims.urls.acronis)).slice(before))).toEqual([]);
-    expect(await customerTenants(world.companyName)).toHaveLength(1);
+    const acronisWrites = await watchAcronisWrites(bed.sims);
+    expect(await runActivity(bed.activities.provisionCustomer, world.customer)).toMatchObject({ status: 'provisioned', tenantId: tenant!.id, tenantCreated: false, userCreated: false, quotasChanged: 0 });
+    expect(await acronisWrites.since()).toEqual([]);
+    expect(await customerTenants(bed.sims, world.companyName)).toHaveLength(1);
   });
 });
 
 describe('provisionCustomer', () => {
   it('fails retryably on an Acronis 503 and, rerun after it, ends with one tenant and one user', async () => {
-    const world = await provisioningWorld('autotask', { provisioning: { accountBasis: 'company-name' } });
+    const world = await seedProvisioningWorld(bed, 'autotask', { provisioning: { accountBasis: 'company-name' } });
     await world.psa.seeder.createAgreement(world.companyId, [{ productId: world.products.workstations, quantity: 2, billing: 'prepaid' }], daysAgo(5));
-    await upsertCompanyMapping(database.db, world.partnerId, world.companyId, null);
-    await addFault(sims.urls.acronis, { match: '^/api/2/users$', method: 'POST', kind: 'status', status: 503, times: 1 });
+    await upsertCompanyMapping(bed.db, world.partnerId, world.companyId, null);
+    await addFault(bed.sims.urls.acronis, { match: '^/api/2/users$', method: 'POST', kind: 'status', status: 503, times: 1 });
 
-    const failure = await run(activities.provisionCustomer, world.customer).catch((error: unknown) => error);
+    const failure = await runActivity(bed.activities.provisionCustomer, world.customer).catch((error: unknown) => error);
     expect(failure).toBeInstanceOf(ApplicationFailure);
     expect(failure).toMatchObject({ type: 'acronis.unavailable', nonRetryable: false });
     expect((failure as Error).message).toMatch(/^Acronis failed POST \/api\/2\/users/);
 
-    const outcome = await run(activities.provisionCustomer, world.customer);
+    const outcome = await runActivity(bed.activities.provisionCustomer, world.customer);
     expect(outcome).toMatchObject({ status: 'provisioned', tenantCreated: false, userCreated: true, productionAtMs: null });
-    const tenants = await customerTenants(world.companyName);
+    const tenants = await customerTenants(bed.sims, world.companyName);
     expect(tenants.map((tenant) => [tenant.id, tenant.pricing_mode])).toEqual([[(outcome as { tenantId: string }).tenantId, 'production']]);
-    const users = await collect(acronis().listUsers({ tenantId: tenants[0]!.id }));
+    const users = await collect(acronisClient(bed.sims).listUsers({ tenantId: tenants[0]!.id }));
     expect(users.map((user) => user.login)).toEqual([world.companyName.toLowerCase().replace(' ', '.')]);
   });
 
   it('waits as long as Acronis asks when it limits the rate, and refuses for good what cannot succeed', async () => {
-    const world = await provisioningWorld('autotask');
+    const world = await seedProvisioningWorld(bed, 'autotask');
     await world.psa.seeder.createAgreement(world.companyId, [{ productId: world.products.workstations, quantity: 2, billing: 'prepaid' }], daysAgo(5));
-    await upsertCompanyMapping(database.db, world.partnerId, world.companyId, null);
-    await addFault(sims.urls.acronis, { match: 'available_for_child$', kind: 'rate-limit', retryAfterSeconds: 7, times: 1 });
-    expect(await run(activities.provisionCustomer, world.customer).catch((error: unknown) => error)).toMatchObject({ type: 'acronis.rate-limited', nonRetryable: false, nextRetryDelay: 7000 });
+    await upsertCompanyMapping(bed.db, world.partnerId, world.companyId, null);
+    await addFault(bed.sims.urls.acronis, { match: 'available_for_child$', kind: 'rate-limit', retryAfterSeconds: 7, times: 1 });
+    expect(await runActivity(bed.activities.provisionCustomer, world.customer).catch((error: unknown) => error)).toMatchObject({ type: 'acronis.rate-limited', nonRetryable: false, nextRetryDelay: 7000 });
 
-    await addFault(sims.urls.acronis, { match: '^/api/2/tenants$', method: 'POST', kind: 'status', status: 400, times: 1 });
-    expect(await run(activities.provisionCustomer, world.customer).catch((error: unknown) => error)).toMatchObject({ type: 'acronis.validation', nonRetryable: true });
+    await addFault(bed.sims.urls.acronis, { match: '^/api/2/tenants$', method: 'POST', kind: 'status', status: 400, times: 1 });
+    expect(await runActivity(bed.activities.provisionCustomer, world.customer).catch((error: unknown) => error)).toMatchObject({ type: 'acronis.validation', nonRetryable: true });
   });
 
   it('adopts the partner customer tenant of the company name instead of making a second one', async () => {
-    const world = await provisioningWorld('connectwise-manage');
+    const world = await seedProvisioningWorld(bed, 'connectwise-manage');
     await world.psa.seeder.createAgreement(world.companyId, [{ productId: world.products.servers, quantity: 1, billing: 'payg' }], daysAgo(5));
-    await upsertCompanyMapping(database.db, world.partnerId, world.companyId, null);
-    const client = acronis();
-    const existing = await client.createTenant({ name: world.companyName, kind: 'customer', parent_id: (await client.getApiClient()).tenant_id, enabled: false });
+    await upsertCompanyMapping(bed.db, world.partnerId, world.companyId, null);
+    const existing = await customerTenantByHand(bed.sims, world.companyName, { enabled: false });
 
-    expect(await run(activities.provisionCustomer, world.customer)).toMatchObject({ status: 'provisioned', tenantId: existing.id, tenantCreated: false, userCreated: true });
-    const [tenant] = await customerTenants(world.companyName);
-    expect(tenant).toMatchObject({ id: existing.id, enabled: true, pricing_mode: 'trial' });
-    expect((await findCompanyMapping(database.db, world.partnerId, world.companyId))?.tenantId).toBe(existing.id);
+    expect(await runActivity(bed.activities.provisionCustomer, world.customer)).toMatchObject({ status: 'provisioned', tenantId: existing.id, tenantCreated: false, userCreated: true });
+    const [tenant] = await customerTenants(bed.sims, world.companyName);
+    // Marked as adopted, and left in the pricing mode its owner chose (the partner's "production" is for tenants the engine creates).
+    expect(tenant).toMatchObject({ id: existing.id, enabled: true, pricing_mode: 'trial', internal_tag: engineTag('connectwise-manage', world.companyId, 'adopted') });
+    expect((await findCompanyMapping(bed.db, world.partnerId, world.companyId))?.tenantId).toBe(existing.id);
+    await runActivity(bed.activities.switchToProduction, { ...world.customer, tenantId: existing.id });
+    expect((await acronisClient(bed.sims).getPricing(existing.id)).mode).toBe('trial');
+  });
+
+  it('finds the tenant of a create whose answer was lost by its engine tag, even after the company was renamed', async () => {
+    const world = await seedProvisioningWorld(bed, 'connectwise-manage');
+    await world.psa.seeder.createAgreement(world.companyId, [{ productId: world.products.servers, quantity: 1, billing: 'payg' }], daysAgo(5));
+    await upsertCompanyMapping(bed.db, world.partnerId, world.companyId, null);
+    await addFault(bed.sims.urls.acronis, { match: '^/api/2/tenants$', method: 'POST', kind: 'timeout-after-commit', times: 1 });
+
+    // Acronis made the tenant, its answer never came: the attempt is given up (as a timed-out activity is) and retried.
+    const lostAnswer = new MockActivityEnvironment();
+    const firstAttempt = lostAnswer.run(bed.activities.provisionCustomer, world.customer).catch((error: unknown) => error);
+    await requestArrived(bed.sims.urls.acronis, (entry) => entry.method === 'POST' && entry.path === '/api/2/tenants' && entry.status === 201);
+    lostAnswer.cancel();
+    expect(await firstAttempt).toBeInstanceOf(Error);
+    const [made] = await customerTenants(bed.sims, world.companyName);
+    expect(await findCompanyMapping(bed.db, world.partnerId, world.companyId)).toMatchObject({ tenantId: null });
+
+    const renamed = `Renamed ${world.companyName}`;
+    await new ConnectWiseManageClient(connectWiseManageConfig(world.psa.url)).patchCompany(Number(world.companyId), [{ op: 'replace', path: 'name', value: renamed }]);
+    expect(await runActivity(bed.activities.provisionCustomer, world.customer)).toMatchObject({ status: 'provisioned', tenantId: made!.id, tenantCreated: false, userCreated: true });
+    expect((await customerTenants(bed.sims)).map((tenant) => [tenant.id, tenant.internal_tag])).toEqual([[made!.id, engineTag('connectwise-manage', world.companyId, 'created')]]);
+    expect(await findCompanyMapping(bed.db, world.partnerId, world.companyId)).toMatchObject({ tenantId: made!.id });
+  });
+
+  it('sends the activation e-mail again when sending failed after the user got its role, and never twice', async () => {
+    const world = await seedProvisioningWorld(bed, 'autotask', { provisioning: { accountBasis: 'primary-contact' } });
+    await world.psa.seeder.createAgreement(world.companyId, [{ productId: world.products.servers, quantity: 1, billing: 'payg' }], daysAgo(5));
+    await upsertCompanyMapping(bed.db, world.partnerId, world.companyId, null);
+    await addFault(bed.sims.urls.acronis, { match: '/send-activation-email$', method: 'POST', kind: 'status', status: 503, times: 1 });
+
+    expect(await runActivity(bed.activities.provisionCustomer, world.customer).catch((error: unknown) => error)).toMatchObject({ type: 'acronis.unavailable', nonRetryable: false });
+    const [tenant] = await customerTenants(bed.sims, world.companyName);
+    const [user, ...others] = await collect(acronisClient(bed.sims).listUsers({ tenantId: tenant!.id, withAccessPolicies: true }));
+    expect(others).toEqual([]);
+    expect(user!.access_policies?.map((policy) => policy.role_id)).toEqual(['company_admin']);
+    expect(await activationEmails(bed.sims)).toEqual([]);
+
+    expect(await runActivity(bed.activities.provisionCustomer, world.customer)).toMatchObject({ status: 'provisioned', tenantId: tenant!.id, userCreated: false });
+    expect((await activationEmails(bed.sims)).map((email) => [email.userId, email.email])).toEqual([[user!.id, `jane.${world.partnerId.slice(0, 6)}@contoso.example`]]);
+
+    const acronisWrites = await watchAcronisWrites(bed.sims);
+    expect(await runActivity(bed.activities.provisionCustomer, world.customer)).toMatchObject({ status: 'provisioned', userCreated: false });
+    expect(await acronisWrites.since()).toEqual([]);
+    expect(await activationEmails(bed.sims)).toHaveLength(1);
+  });
+
+  it('writes nothing once the partner is removed while it reads', async () => {
+    const world = await seedProvisioningWorld(bed, 'connectwise-manage');
+    await world.psa.seeder.createAgreement(world.companyId, [{ productId: world.products.servers, quantity: 1, billing: 'payg' }], daysAgo(5));
+    await upsertCompanyMapping(bed.db, world.partnerId, world.companyId, null);
+    await addFault(bed.sims.urls.acronis, { match: 'available_for_child$', method: 'GET', kind: 'latency', delayMs: 2_000, times: 1 });
+    const acronisWrites = await watchAcronisWrites(bed.sims);
+
+    const attempt = runActivity(bed.activities.provisionCustomer, world.customer).catch((error: unknown) => error);
+    await requestArrived(bed.sims.urls.acronis, (entry) => entry.path.endsWith('/available_for_child'));
+    await markPartnerDeleted(bed.db, world.partnerId);
+    expect(await attempt).toMatchObject({ type: CAPABILITY_OFF_FAILURE, nonRetryable: true, message: 'nothing was written: the partner was removed' });
+    expect(await acronisWrites.since()).toEqual([]);
+    expect(await customerTenants(bed.sims)).toEqual([]);
   });
 
   it('skips tenants it must not manage and mappings whose tenant is gone, writing nothing', async () => {
-    const world = await provisioningWorld('autotask');
+    const world = await seedProvisioningWorld(bed, 'autotask');
     await world.psa.seeder.createAgreement(world.companyId, [{ productId: world.products.servers, quantity: 1, billing: 'payg' }], daysAgo(5));
-    const client = acronis();
-    const selfService = await client.createTenant({ name: 'Self-service customer', kind: 'customer', parent_id: (await client.getApiClient()).tenant_id, ancestral_access: false });
-    await upsertCompanyMapping(database.db, world.partnerId, world.companyId, selfService.id);
+    const selfService = await customerTenantByHand(bed.sims, 'Self-service customer', { ancestral_access: false });
+    await upsertCompanyMapping(bed.db, world.partnerId, world.companyId, selfService.id);
 
-    const before = (await requestLog(sims.urls.acronis)).length;
-    expect(await run(activities.provisionCustomer, world.customer)).toEqual({ status: 'skipped', tenantId: selfService.id, reason: expect.stringMatching(/self-service mode/) });
-    expect(writes((await requestLog(sims.urls.acronis)).slice(before))).toEqual([]);
+    const acronisWrites = await watchAcronisWrites(bed.sims);
+    expect(await runActivity(bed.activities.provisionCustomer, world.customer)).toEqual({ status: 'skipped', tenantId: selfService.id, reason: expect.stringMatching(/self-service mode/) });
+    expect(await acronisWrites.since()).toEqual([]);
 
-    await upsertCompanyMapping(database.db, world.partnerId, world.companyId, '0a0a0a0a-1111-2222-3333-444444444444');
-    expect(await run(activities.provisionCustomer, world.customer)).toEqual({
+    await upsertCompanyMapping(bed.db, world.partnerId, world.companyId, '0a0a0a0a-1111-2222-3333-444444444444');
+    expect(await runActivity(bed.activities.provisionCustomer, world.customer)).toEqual({
       status: 'skipped',
       tenantId: '0a0a0a0a-1111-2222-3333-444444444444',
       reason: 'mapped tenant 0a0a0a0a-1111-2222-3333-444444444444 no longer exists in Acronis',
@@ -209,68 +196,96 @@ describe('provisionCustomer', () => {
   });
 
   it('needs attention, writing nothing, for a company without a primary contact in primary-contact mode', async () => {
-    const world = await provisioningWorld('connectwise-manage', { provisioning: { accountBasis: 'primary-contact' } });
+    const world = await seedProvisioningWorld(bed, 'connectwise-manage', { provisioning: { accountBasis: 'primary-contact' } });
     const bare = await world.psa.seeder.createCompany('No Contact Ltd');
     await world.psa.seeder.createAgreement(bare, [{ productId: world.products.servers, quantity: 1, billing: 'payg' }], daysAgo(5));
-    await upsertCompanyMapping(database.db, world.partnerId, bare, null);
-    expect(await run(activities.provisionCustomer, { partnerId: world.partnerId, psaCompanyId: bare })).toEqual({ status: 'needs-attention', tenantId: null, reason: expect.stringMatching(/"No Contact Ltd" has no primary contact/) });
-    expect(await customerTenants('No Contact Ltd')).toEqual([]);
+    await upsertCompanyMapping(bed.db, world.partnerId, bare, null);
+    const acronisWrites = await watchAcronisWrites(bed.sims);
+    expect(await runActivity(bed.activities.provisionCustomer, { partnerId: world.partnerId, psaCompanyId: bare })).toEqual({ status: 'needs-attention', tenantId: null, reason: expect.stringMatching(/"No Contact Ltd" has no primary contact/) });
+    expect(await acronisWrites.since()).toEqual([]);
+    expect(await customerTenants(bed.sims, 'No Contact Ltd')).toEqual([]);
+  });
+
+  it('makes company-name accounts for the activation address, and sends the activation e-mail there', async () => {
+    const world = await seedProvisioningWorld(bed, 'connectwise-manage', { provisioning: { accountBasis: 'company-name', activationEmail: 'onboarding@msp.example' } });
+    await world.psa.seeder.createAgreement(world.companyId, [{ productId: world.products.servers, quantity: 1, billing: 'payg' }], daysAgo(5));
+    await upsertCompanyMapping(bed.db, world.partnerId, world.companyId, null);
+
+    const { tenantId } = (await runActivity(bed.activities.provisionCustomer, world.customer)) as { tenantId: string };
+    const users = await collect(acronisClient(bed.sims).listUsers({ tenantId }));
+    // The company's primary contact is not who the account is for: the partner's activation address is.
+    expect(users.map((user) => [user.login, user.contact.email])).toEqual([[world.companyName.toLowerCase().replace(' ', '.'), 'onboarding@msp.example']]);
+    expect((await activationEmails(bed.sims)).map((email) => [email.userId, email.email])).toEqual([[users[0]!.id, 'onboarding@msp.example']]);
+  });
+
+  it('needs attention, writing nothing, for company-name accounts without an activation address', async () => {
+    const world = await seedProvisioningWorld(bed, 'autotask', { provisioning: { accountBasis: 'company-name', activationEmail: null } });
+    await world.psa.seeder.createAgreement(world.companyId, [{ productId: world.products.servers, quantity: 1, billing: 'payg' }], daysAgo(5));
+    await upsertCompanyMapping(bed.db, world.partnerId, world.companyId, null);
+    const acronisWrites = await watchAcronisWrites(bed.sims);
+    expect(await runActivity(bed.activities.provisionCustomer, world.customer)).toEqual({
+      status: 'needs-attention',
+      tenantId: null,
+      reason: 'accounts based on the company name need an activation address: set provisioning.activationEmail',
+    });
+    expect(await acronisWrites.since()).toEqual([]);
+    expect(await customerTenants(bed.sims)).toEqual([]);
   });
 });
 
 describe('trial, deprovisioning and deletion', () => {
   it('switches a trial tenant to production once', async () => {
-    const world = await provisioningWorld('autotask', { provisioning: { tenantMode: 'trial' } });
+    const world = await seedProvisioningWorld(bed, 'autotask', { provisioning: { tenantMode: 'trial' } });
     await world.psa.seeder.createAgreement(world.companyId, [{ productId: world.products.servers, quantity: 1, billing: 'payg' }], daysAgo(5));
-    await upsertCompanyMapping(database.db, world.partnerId, world.companyId, null);
-    const { tenantId } = (await run(activities.provisionCustomer, world.customer)) as { tenantId: string };
+    await upsertCompanyMapping(bed.db, world.partnerId, world.companyId, null);
+    const { tenantId } = (await runActivity(bed.activities.provisionCustomer, world.customer)) as { tenantId: string };
 
-    await run(activities.switchToProduction, { ...world.customer, tenantId });
-    expect((await acronis().getPricing(tenantId)).mode).toBe('production');
-    const before = (await requestLog(sims.urls.acronis)).length;
-    await run(activities.switchToProduction, { ...world.customer, tenantId });
-    expect(writes((await requestLog(sims.urls.acronis)).slice(before))).toEqual([]);
+    await runActivity(bed.activities.switchToProduction, { ...world.customer, tenantId });
+    expect((await acronisClient(bed.sims).getPricing(tenantId)).mode).toBe('production');
+    const acronisWrites = await watchAcronisWrites(bed.sims);
+    await runActivity(bed.activities.switchToProduction, { ...world.customer, tenantId });
+    expect(await acronisWrites.since()).toEqual([]);
   });
 
   it('plans the ladder in the partner zone from the settings', async () => {
-    const world = await provisioningWorld('autotask', { deprovisioning: { zeroQuotas: false, disableAfterDays: 3, deleteAfterDays: null } });
+    const world = await seedProvisioningWorld(bed, 'autotask', { deprovisioning: { zeroQuotas: false, disableAfterDays: 3, deleteAfterDays: null } });
     const startedAtMs = Date.UTC(2027, 2, 26, 12);
-    expect(await run(activities.planDeprovisioning, { ...world.customer, startedAtMs })).toEqual({ zeroQuotas: false, disableAtMs: daysLater(startedAtMs, 3, 'Europe/Berlin'), deleteAtMs: null });
+    expect(await runActivity(bed.activities.planDeprovisioning, { ...world.customer, startedAtMs })).toEqual({ zeroQuotas: false, disableAtMs: daysLater(startedAtMs, 3, 'Europe/Berlin'), deleteAtMs: null });
   });
 
   it('zeroes the quotas, disables, then deletes a tenant whose mapping was removed, and forgets it', async () => {
-    const world = await provisioningWorld('connectwise-manage');
+    const world = await seedProvisioningWorld(bed, 'connectwise-manage');
     await world.psa.seeder.createAgreement(world.companyId, [{ productId: world.products.workstations, quantity: 4, billing: 'prepaid' }], daysAgo(5));
-    await upsertCompanyMapping(database.db, world.partnerId, world.companyId, null);
-    const { tenantId } = (await run(activities.provisionCustomer, world.customer)) as { tenantId: string };
-    await deleteCompanyMapping(database.db, world.partnerId, world.companyId);
+    await upsertCompanyMapping(bed.db, world.partnerId, world.companyId, null);
+    const { tenantId } = (await runActivity(bed.activities.provisionCustomer, world.customer)) as { tenantId: string };
+    await deleteCompanyMapping(bed.db, world.partnerId, world.companyId);
     const target = { ...world.customer, tenantId, cause: 'mapping-removed' as const };
 
-    expect(await run(activities.zeroQuotas, target)).toEqual({ status: 'done' });
-    const items = await acronis().listOfferingItems(tenantId);
+    expect(await runActivity(bed.activities.zeroQuotas, target)).toEqual({ status: 'done' });
+    const items = await acronisClient(bed.sims).listOfferingItems(tenantId);
     expect(items.filter((item) => item.status === 1).map((item) => [item.name, item.quota?.value])).toEqual(expect.arrayContaining([['pw_base_workstations', 0], ['pw_base_storage', 0]]));
     expect(items.filter((item) => item.status === 1).every((item) => item.quota?.value === 0)).toBe(true);
 
-    const before = (await requestLog(sims.urls.acronis)).length;
-    expect(await run(activities.deleteTenant, target)).toEqual({ status: 'done' });
-    expect(writes((await requestLog(sims.urls.acronis)).slice(before)).map((entry) => entry.method)).toEqual(['PUT', 'DELETE']);
-    expect((await acronis().getTenant(tenantId, { allowDeleted: true })).deleted_at).not.toBeNull();
+    const acronisWrites = await watchAcronisWrites(bed.sims);
+    expect(await runActivity(bed.activities.deleteTenant, target)).toEqual({ status: 'done' });
+    expect((await acronisWrites.since()).map((entry) => entry.method)).toEqual(['PUT', 'DELETE']);
+    expect((await acronisClient(bed.sims).getTenant(tenantId, { allowDeleted: true })).deleted_at).not.toBeNull();
     // Gone is gone: a repeat is fine.
-    expect(await run(activities.deleteTenant, target)).toEqual({ status: 'done' });
+    expect(await runActivity(bed.activities.deleteTenant, target)).toEqual({ status: 'done' });
   });
 });
 
 describe('discoverCustomers', () => {
   async function customerWorkflowExists(partnerId: string, companyId: string): Promise<boolean> {
     try {
-      return (await temporal.workflow.getHandle(customerWorkflowId(partnerId, companyId)).describe()).type === 'customerProvisioning';
+      return (await bed.temporal.workflow.getHandle(customerWorkflowId(partnerId, companyId)).describe()).type === 'customerProvisioning';
     } catch {
       return false;
     }
   }
 
   it('maps in automatic mode only companies with active mapped lines, and signals a customer only when its lines change', async () => {
-    const world = await provisioningWorld('connectwise-manage');
+    const world = await seedProvisioningWorld(bed, 'connectwise-manage');
     const other = await world.psa.seeder.createProduct('Unrelated service');
     const withServices = world.companyId;
     const withoutServices = await world.psa.seeder.createCompany('Idle Ltd');
@@ -279,44 +294,71 @@ describe('discoverCustomers', () => {
     await world.psa.seeder.createAgreement(unrelated, [{ productId: other, quantity: 2, billing: 'prepaid' }], daysAgo(5));
 
     // Manual mode: only what an admin mapped.
-    const manual = await run(activities.discoverCustomers, { partnerId: world.partnerId, force: false });
+    const manual = await runActivity(bed.activities.discoverCustomers, { partnerId: world.partnerId, force: false });
     expect(manual).toEqual({ status: 'done', summary: { companies: expect.any(Number), mapped: 0, newlyMapped: 0, signalled: 0 } });
-    await upsertCompanyMapping(database.db, world.partnerId, withoutServices, null);
-    expect(await run(activities.discoverCustomers, { partnerId: world.partnerId, force: false })).toMatchObject({ summary: { mapped: 1, newlyMapped: 0, signalled: 1 } });
+    await upsertCompanyMapping(bed.db, world.partnerId, withoutServices, null);
+    expect(await runActivity(bed.activities.discoverCustomers, { partnerId: world.partnerId, force: false })).toMatchObject({ summary: { mapped: 1, newlyMapped: 0, signalled: 1 } });
     expect(await customerWorkflowExists(world.partnerId, withoutServices)).toBe(true);
 
-    await configure(world.partnerId, { provisioning: { automatic: true } });
-    expect(await run(activities.discoverCustomers, { partnerId: world.partnerId, force: false })).toMatchObject({ summary: { mapped: 2, newlyMapped: 1, signalled: 1 } });
-    expect(await findCompanyMapping(database.db, world.partnerId, withServices)).toMatchObject({ tenantId: null });
-    expect(await findCompanyMapping(database.db, world.partnerId, unrelated)).toBeUndefined();
+    await configureSettings(bed.db, world.partnerId, { provisioning: { automatic: true } });
+    expect(await runActivity(bed.activities.discoverCustomers, { partnerId: world.partnerId, force: false })).toMatchObject({ summary: { mapped: 2, newlyMapped: 1, signalled: 1 } });
+    expect(await findCompanyMapping(bed.db, world.partnerId, withServices)).toMatchObject({ tenantId: null });
+    expect(await findCompanyMapping(bed.db, world.partnerId, unrelated)).toBeUndefined();
     expect(await customerWorkflowExists(world.partnerId, withServices)).toBe(true);
 
     // Nothing changed: nothing to tell.
-    expect(await run(activities.discoverCustomers, { partnerId: world.partnerId, force: false })).toMatchObject({ summary: { mapped: 2, newlyMapped: 0, signalled: 0 } });
+    expect(await runActivity(bed.activities.discoverCustomers, { partnerId: world.partnerId, force: false })).toMatchObject({ summary: { mapped: 2, newlyMapped: 0, signalled: 0 } });
     await world.psa.seeder.createAgreement(withServices, [{ productId: world.products.servers, quantity: 1, billing: 'payg' }], daysAgo(1));
-    expect(await run(activities.discoverCustomers, { partnerId: world.partnerId, force: false })).toMatchObject({ summary: { signalled: 1 } });
-    expect(await run(activities.discoverCustomers, { partnerId: world.partnerId, force: true })).toMatchObject({ summary: { signalled: 2 } });
+    expect(await runActivity(bed.activities.discoverCustomers, { partnerId: world.partnerId, force: false })).toMatchObject({ summary: { signalled: 1 } });
+    expect(await runActivity(bed.activities.discoverCustomers, { partnerId: world.partnerId, force: true })).toMatchObject({ summary: { signalled: 2 } });
 
-    await configure(world.partnerId, { provisioning: { enabled: false } });
-    expect(await run(activities.discoverCustomers, { partnerId: world.partnerId, force: false })).toEqual({ status: 'off', reason: 'provisioning is switched off for the partner (provisioning.enabled)' });
+    await configureSettings(bed.db, world.partnerId, { provisioning: { enabled: false } });
+    expect(await runActivity(bed.activities.discoverCustomers, { partnerId: world.partnerId, force: false })).toEqual({ status: 'off', reason: 'provisioning is switched off for the partner (provisioning.enabled)' });
+  });
+
+  it('heartbeats while a PSA page is slow, so the pass is not taken for a dead worker', async () => {
+    const world = await seedProvisioningWorld(bed, 'connectwise-manage');
+    await addFault(world.psa.url, { match: '/company/companies$', method: 'GET', kind: 'latency', delayMs: 6_000, times: 1 });
+    const environment = new MockActivityEnvironment();
+    const beats: unknown[] = [];
+    environment.on('heartbeat', (details: unknown) => beats.push(details));
+
+    expect(await environment.run(bed.activities.discoverCustomers, { partnerId: world.partnerId, force: false })).toMatchObject({ status: 'done' });
+    // Progress is reported once a company is read; a beat without any came while the first page was on its way.
+    expect(beats[0]).toBeUndefined();
+    expect(beats.at(-1)).toMatchObject({ processed: expect.any(Number) });
+  });
+
+  it('maps nothing more once its partner is removed during a pass', async () => {
+    const world = await seedProvisioningWorld(bed, 'connectwise-manage', { provisioning: { automatic: true } });
+    const other = await world.psa.seeder.createCompany('Fabrikam Ltd');
+    for (const company of [world.companyId, other]) await world.psa.seeder.createAgreement(company, [{ productId: world.products.servers, quantity: 1, billing: 'payg' }], daysAgo(5));
+    await addFault(world.psa.url, { match: '/finance/agreements$', method: 'GET', kind: 'latency', delayMs: 2_000, times: 1 });
+
+    const pass = runActivity(bed.activities.discoverCustomers, { partnerId: world.partnerId, force: false }).catch((error: unknown) => error);
+    await requestArrived(world.psa.url, (entry) => entry.path.endsWith('/finance/agreements'));
+    await markPartnerDeleted(bed.db, world.partnerId);
+    expect(await pass).toMatchObject({ type: CAPABILITY_OFF_FAILURE, message: 'nothing was written: the partner was removed' });
+    expect(await listCompanyMappings(bed.db, world.partnerId)).toEqual([]);
+    for (const company of [world.companyId, other]) expect(await customerWorkflowExists(world.partnerId, company)).toBe(false);
   });
 
   it('resumes from its heartbeat: a retried pass skips the companies it already handled', async () => {
-    const world = await provisioningWorld('autotask', { provisioning: { automatic: true } });
+    const world = await seedProvisioningWorld(bed, 'autotask', { provisioning: { automatic: true } });
     await world.psa.seeder.createAgreement(world.companyId, [{ productId: world.products.servers, quantity: 1, billing: 'payg' }], daysAgo(5));
     const carried = { processed: Number.MAX_SAFE_INTEGER, summary: { companies: 7, mapped: 0, newlyMapped: 0, signalled: 0 } };
-    const resumed = await new MockActivityEnvironment({ heartbeatDetails: carried }).run(activities.discoverCustomers, { partnerId: world.partnerId, force: false });
+    const resumed = await new MockActivityEnvironment({ heartbeatDetails: carried }).run(bed.activities.discoverCustomers, { partnerId: world.partnerId, force: false });
     expect(resumed).toEqual({ status: 'done', summary: carried.summary });
-    expect(await run(activities.discoverCustomers, { partnerId: world.partnerId, force: false })).toMatchObject({ summary: { newlyMapped: 1, signalled: 1 } });
+    expect(await runActivity(bed.activities.discoverCustomers, { partnerId: world.partnerId, force: false })).toMatchObject({ summary: { newlyMapped: 1, signalled: 1 } });
   });
 
   it('assesses a customer from its mapping and lines', async () => {
-    const world = await provisioningWorld('autotask');
-    expect(await run(activities.assessCustomer, world.customer)).toEqual({ status: 'unmapped' });
-    await upsertCompanyMapping(database.db, world.partnerId, world.companyId, null);
-    expect(await run(activities.assessCustomer, world.customer)).toEqual({ status: 'no-services' });
+    const world = await seedProvisioningWorld(bed, 'autotask');
+    expect(await runActivity(bed.activities.assessCustomer, world.customer)).toEqual({ status: 'unmapped' });
+    await upsertCompanyMapping(bed.db, world.partnerId, world.companyId, null);
+    expect(await runActivity(bed.activities.assessCustomer, world.customer)).toEqual({ status: 'no-services' });
     await world.psa.seeder.createAgreement(world.companyId, [{ productId: world.products.vms, quantity: 1, billing: 'prepaid' }], daysAgo(5));
-    expect(await run(activities.assessCustomer, world.customer)).toEqual({ status: 'provision' });
-    expect(await run(activities.assessCustomer, { partnerId: '5b0c7a54-0000-4000-8000-000000000000', psaCompanyId: '1' })).toEqual({ status: 'off', reason: 'the partner was removed' });
+    expect(await runActivity(bed.activities.assessCustomer, world.customer)).toEqual({ status: 'provision' });
+    expect(await runActivity(bed.activities.assessCustomer, { partnerId: '5b0c7a54-0000-4000-8000-000000000000', psaCompanyId: '1' })).toEqual({ status: 'off', reason: 'the partner was removed' });
   });
 });

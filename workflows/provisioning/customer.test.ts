@@ -245,7 +245,8 @@ describe('customer provisioning workflow (time-skipping test server)', () => {
     const before = await stateWhen(handle, (current) => current.phase === 'active');
     script.assessment = { status: 'no-services' };
     await handle.signal(syncNowSignal);
-    const ladder = await stateWhen(handle, (current) => current.phase === 'deprovisioning');
+    // The next step is published once the sync that started the ladder has finished.
+    const ladder = await stateWhen(handle, (current) => current.phase === 'deprovisioning' && current.nextStep !== null);
     for (let signal = 0; signal < 4; signal++) await handle.signal(syncNowSignal);
     const after = await stateWhen(handle, (current) => current.previousRuns >= 1 && current.phase === 'deprovisioning');
     expect(after.previousRuns).toBeGreaterThanOrEqual(1);

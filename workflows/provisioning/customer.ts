@@ -140,6 +140,8 @@ export async function customerProvisioning(input: CustomerWorkflowInput): Promis
       // Provisioning again enables the tenant and restores its quotas, or follows the new mapping.
       state.phase = 'pending';
       state.reason = `deprovisioning cancelled: ${outcome.reason}`;
+      // The tenant is not this company's any more: the sync follows the mapping instead of starting the ladder on it again.
+      if (outcome.cause === 'remapped') state.tenantId = null;
       syncDue = true;
     } else {
       state.phase = 'skipped';
@@ -201,7 +203,7 @@ export async function customerProvisioning(input: CustomerWorkflowInput): Promis
         if (!state.tenantId) {
           if (cause === 'mapping-removed') {
             state.phase = 'stopped';
-            state.reason = 'the company mapping was removed before a tenant was made';
+            state.reason = 'the company mapping was removed, and the engine has no tenant of it to deprovision';
             return false;
           }
           state.phase = 'waiting-for-services';
