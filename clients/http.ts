@@ -174,11 +174,14 @@ export class HttpTransport {
       if (wait > limiter.limits.maxInlineWaitMs) {
         throw new VendorApiError({ system: this.system, kind: 'rate-limited', operation: operationOf(request), message: `held back: the request budget allows the next request in ${Math.ceil(wait / 1000)} s`, retryAfterMs: wait });
       }
-      const response = await limiter.run(() => this.#send(request), signal);
-      if (!this.#isRateLimitAnswer(response)) return response;
-      const delay = this.#retryAfterMs(response) ?? 0;
-      limiter.pauseFor(delay);
-      if (answers >= MAX_RATE_LIMIT_ANSWERS || delay > limiter.limits.maxInlineWaitMs) return response;
+      let delay: number | undefined;
+      const response = await limiter.run(async () => {
+        const answer = await this.#send(request);
+        // Paused before the slot is released, so no request waiting for it goes out in the meantime.
+        if (this.#isRateLimitAnswer(answer)) limiter.pauseFor((delay = this.#retryAfterMs(answer) ?? 0));
+        return answer;
+      }, signal);
+      if (delay === undefined || answers >= MAX_RATE_LIMIT_ANSWERS || delay > limiter.limits.maxInlineWaitMs) return response;
     }
   }
 
