@@ -3,7 +3,7 @@
  * caller whether to retry and how long the vendor asked it to wait. Knows nothing of Temporal.
  */
 import { currentCallScope } from './call-scope.ts';
-import type { RequestLimiter } from './request-limiter.ts';
+import { RequestHeldBack, type RequestLimiter } from './request-limiter.ts';
 
 export type VendorSystem = 'acronis' | 'connectwise-manage' | 'autotask' | 'connectwise-automate';
 
@@ -170,17 +170,18 @@ export class HttpTransport {
     if (!limiter) return this.#send(request);
     const signal = anySignal([request.signal, currentCallScope()?.signal]);
     for (let answers = 1; ; answers++) {
-      const wait = limiter.waitMs();
-      if (wait > limiter.limits.maxInlineWaitMs) {
-        throw new VendorApiError({ system: this.system, kind: 'rate-limited', operation: operationOf(request), message: `held back: the request budget allows the next request in ${Math.ceil(wait / 1000)} s`, retryAfterMs: wait });
-      }
       let delay: number | undefined;
-      const response = await limiter.run(async () => {
-        const answer = await this.#send(request);
-        // Paused before the slot is released, so no request waiting for it goes out in the meantime.
-        if (this.#isRateLimitAnswer(answer)) limiter.pauseFor((delay = this.#retryAfterMs(answer) ?? 0));
-        return answer;
-      }, signal);
+      const response = await limiter
+        .run(async () => {
+          const answer = await this.#send(request);
+          // Paused before the slot is released, so no request waiting for it goes out in the meantime.
+          if (this.#isRateLimitAnswer(answer)) limiter.pauseFor((delay = this.#retryAfterMs(answer) ?? 0));
+          return answer;
+        }, signal)
+        .catch((error: unknown) => {
+          if (!(error instanceof RequestHeldBack)) throw error;
+          throw new VendorApiError({ system: this.system, kind: 'rate-limited', operation: operationOf(request), message: error.message, retryAfterMs: error.waitMs }, { cause: error });
+        });
       if (delay === undefined || answers >= MAX_RATE_LIMIT_ANSWERS || delay > limiter.limits.maxInlineWaitMs) return response;
     }
   }

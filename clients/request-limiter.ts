@@ -52,6 +52,16 @@ export const VENDOR_LIMITS: Readonly<Record<VendorSystem, Readonly<VendorLimits>
 
 const now = () => performance.now();
 
+/** The wait before the next request may go is longer than `maxInlineWaitMs`: nothing was sent. */
+export class RequestHeldBack extends Error {
+  readonly waitMs: number;
+
+  constructor(waitMs: number) {
+    super(`held back: the request budget allows the next request in ${Math.ceil(waitMs / 1000)} s`);
+    this.waitMs = waitMs;
+  }
+}
+
 export class RequestLimiter {
   readonly limits: Readonly<VendorLimits>;
   #active = 0;
@@ -74,21 +84,18 @@ export class RequestLimiter {
     this.#pausedUntil = Math.max(this.#pausedUntil, now() + ms);
   }
 
-  /** How long a request made now would wait before it may go, as far as is known without waiting for answers. */
-  waitMs(): number {
-    return Math.max(0, this.#pausedUntil - now(), this.#windowWaitMs());
-  }
-
   /**
    * Runs `send` once a slot is free, the pause is over and the window has room. A request counts in
    * the window from when it is sent until a window's length after its answer, so the vendor, which
-   * counts arrivals, never sees more than the window allows in any window.
+   * counts arrivals, never sees more than the window allows in any window. Throws `RequestHeldBack`,
+   * unsent, when that would take longer than `maxInlineWaitMs`.
    */
   async run<T>(send: () => Promise<T>, signal?: AbortSignal): Promise<T> {
+    this.#waitMs();
     await this.#takeSlot(signal);
     try {
       for (;;) {
-        const wait = Math.max(this.#pausedUntil - now(), this.#windowWaitMs());
+        const wait = this.#waitMs();
         if (wait > 0) await sleep(wait, undefined, { signal });
         else if (this.#windowFull()) await this.#nextAnswer(signal);
         else break;
@@ -105,6 +112,13 @@ export class RequestLimiter {
       this.#active--;
       this.#slotWaiters.shift()?.();
     }
+  }
+
+  /** The wait before the next request may go, as far as is known without waiting for answers; throws when it is too long to wait here. */
+  #waitMs(): number {
+    const wait = Math.max(0, this.#pausedUntil - now(), this.#windowWaitMs());
+    if (wait > this.limits.maxInlineWaitMs) throw new RequestHeldBack(wait);
+    return wait;
   }
 
   async #takeSlot(signal: AbortSignal | undefined): Promise<void> {

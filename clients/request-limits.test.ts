@@ -76,6 +76,17 @@ describe('request budget per partner and vendor', () => {
     expect(counted.every((entry) => entry.status === 200)).toBe(true);
   });
 
+  it('calls that find the window filled by requests still in flight are held back too, not parked for the window', async () => {
+    const { id, cache } = await partner('autotask', { limits: { acronis: { window: { requests: 3, windowMs: 3_600_000 } } } });
+    const { acronis } = await cache.forPartner(id);
+    await acronis.getApiClient(); // the token and the client: 2 of the 3
+    await addFault(sims.urls.acronis, { match: '^/api/2/clients/', kind: 'latency', delayMs: 300 });
+    const outcomes = await Promise.allSettled(Array.from({ length: 4 }, () => acronis.getApiClient()));
+    expect(outcomes.map((outcome) => outcome.status)).toEqual(['fulfilled', 'rejected', 'rejected', 'rejected']);
+    for (const outcome of outcomes.slice(1)) expect((outcome as PromiseRejectedResult).reason).toMatchObject({ kind: 'rate-limited', retryAfterMs: expect.any(Number) });
+    expect((await requestLog(sims.urls.acronis)).filter((entry) => entry.path.startsWith('/api/2/clients/'))).toHaveLength(2);
+  });
+
   it('a 429 with a short Retry-After is waited out: every call of the partner holds back, then succeeds', async () => {
     // One at a time, so the second call is not already on its way when the first meets the 429.
     const { id, cache } = await partner('autotask', { limits: { acronis: { concurrency: 1 } } });
