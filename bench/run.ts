@@ -3,7 +3,11 @@
  * the other and prints one line each, `bench <name>: key=value ...` (CONTRACT.md). Exits non-zero
  * only when a run throws or a name is unknown, never because a figure misses its goal.
  */
+import { DefaultLogger, Runtime } from '@temporalio/worker';
 import type { Benchmark, Figures } from './benchmark.ts';
+
+// The figures are the output: the SDK logs warnings and errors only.
+Runtime.install({ logger: new DefaultLogger('WARN') });
 
 /** One line per benchmark: its module is bench/<name>.ts and exports `run` (a `Benchmark`). */
 const BENCHMARKS: Record<string, () => Promise<{ run: Benchmark }>> = {
