@@ -40,7 +40,7 @@ export interface FuzzReport {
   operations: number;
   /** Each answer that is the API's own fault: a 500 (or any 5xx other than the documented 502 and 503): `POST /v1/... -> 500: <body>`. */
   serverErrors: string[];
-  /** Schemathesis's failures, once each: an answer the document does not describe (status, content type, headers, body). */
+  /** Schemathesis's failures, one per operation and kind (with an example): an answer the document does not describe (status, content type, headers, body). */
   schemaMismatches: string[];
   /** A known secret in an answer: `<secret name> in GET /v1/... (200)`. */
   secretLeaks: string[];
@@ -84,7 +84,7 @@ export async function fuzzApi(options: FuzzOptions): Promise<FuzzReport> {
     writeFileSync(join(reports, 'schemathesis.toml'), CONFIG);
     exchanges.length = 0;
 
-    const failures = new Set<string>();
+    const failures = new Map<string, string>();
     const fuzzed = () => exchanges.filter((exchange) => exchange.path !== '/openapi.json');
     for (let seed = options.seed ?? 1; fuzzed().length < options.requests; seed++) {
       const events = join(reports, `run-${seed}.ndjson`);
@@ -106,14 +106,14 @@ export async function fuzzApi(options: FuzzOptions): Promise<FuzzReport> {
       const output = await run(schemathesis, args, reports);
       log(`schemathesis run with seed ${seed}: ${fuzzed().length - before} requests; ${/=+ (.* in [\d.]+s) =+/.exec(output)?.[1] ?? output.slice(-2_000)}`);
       if (fuzzed().length === before) throw new Error(`schemathesis sent nothing:\n${output}`);
-      for (const failure of readFailures(events)) failures.add(failure);
+      for (const [kind, example] of readFailures(events)) if (!failures.has(kind)) failures.set(kind, example);
     }
     const answers = fuzzed();
     return {
       requests: answers.length,
       operations,
       serverErrors: answers.filter((answer) => answer.status >= 500 && !GATEWAY_ANSWERS.has(answer.status)).map((answer) => `${answer.method} ${answer.path} -> ${answer.status}: ${answer.body.slice(0, 300)}`),
-      schemaMismatches: [...failures],
+      schemaMismatches: [...failures.values()],
       secretLeaks: answers.flatMap((answer) =>
         [...secrets]
           .filter(([, secret]) => answer.body.includes(secret) || [...answer.headers.values()].some((value) => value.includes(secret)))
@@ -184,9 +184,12 @@ interface CheckOutcome {
   failure_info?: { failure: { operation: string; title: string; message: string } };
 }
 
-/** Each failed check of a run's ndjson events, once, as `<operation>: <title>: <first line of the message>`; server errors are counted from the API's answers instead. */
-function readFailures(path: string): string[] {
-  const failures = new Set<string>();
+/**
+ * The failed checks of a run's ndjson events, one per `<operation>: <title>` with an example (the
+ * first line of its message); server errors are counted from the API's answers instead.
+ */
+function readFailures(path: string): Map<string, string> {
+  const failures = new Map<string, string>();
   for (const line of readFileSync(path, 'utf8').split('\n')) {
     if (line.trim() === '') continue;
     const finished = (JSON.parse(line) as { ScenarioFinished?: { recorder?: { checks?: Record<string, CheckOutcome[]> } } }).ScenarioFinished;
@@ -194,9 +197,10 @@ function readFailures(path: string): string[] {
       for (const { name, status, failure_info } of outcomes) {
         if (status !== 'failure' || name === 'not_a_server_error' || !failure_info) continue;
         const { operation, title, message } = failure_info.failure;
-        failures.add(`${operation}: ${title}: ${message.split('\n')[0]}`);
+        const kind = `${operation}: ${title}`;
+        if (!failures.has(kind)) failures.set(kind, `${kind}: ${message.split('\n')[0]}`);
       }
     }
   }
-  return [...failures];
+  return failures;
 }
