@@ -1,4 +1,5 @@
 import { randomBytes } from 'node:crypto';
+import { setTimeout as delay } from 'node:timers/promises';
 import pg from 'pg';
 import { inject } from 'vitest';
 import { connectDatabase, type Db } from '../db/connection.ts';
@@ -33,7 +34,15 @@ export async function createTestDatabase(options: { migrate?: boolean; adminUrl?
     url,
     async drop() {
       await db.destroy();
-      await admin(adminUrl, (client) => client.query(`drop database ${name} with (force)`));
+      await admin(adminUrl, async (client) => {
+        // The pool has let its connections go, but they may still be closing: forced off now, one
+        // of them would raise an error nobody listens to any more. Only what still holds on after
+        // the deadline is forced off.
+        const deadline = Date.now() + 5_000;
+        const open = async () => (await client.query<{ open: number }>('select count(*)::int as open from pg_stat_activity where datname = $1', [name])).rows[0]?.open ?? 0;
+        while ((await open()) > 0 && Date.now() < deadline) await delay(20);
+        await client.query(`drop database ${name} with (force)`);
+      });
     },
   };
 }
