@@ -1,5 +1,5 @@
 import type { Client } from '@temporalio/client';
-import { PartnerClientsCache } from '../clients/partner-clients.ts';
+import { PartnerClientsCache, type PartnerClientsOptions } from '../clients/partner-clients.ts';
 import type { Db } from '../db/connection.ts';
 import type { Keyring } from '../security/keyring.ts';
 import { CapabilityLoops } from '../temporal/capability-loops.ts';
@@ -14,13 +14,17 @@ export interface ActivityDeps {
   keyring: Keyring;
   /** Starts and signals workflows (discovery pokes customer workflows, the supervisor its loops). */
   client: Client;
+  /** Vendor limits and transport for the partners' clients (tests, benchmarks). */
+  partnerClients?: PartnerClientsOptions;
 }
 
 export function createActivities(deps: ActivityDeps) {
   const workflows = new ProvisioningWorkflows(deps.client);
+  // One cache for every capability's activities: a partner's request budget at each vendor is one.
+  const clients = new PartnerClientsCache(deps.db, deps.keyring, deps.partnerClients);
   return {
     ...createPartnerProfileActivities(deps.db),
     ...createPartnerLoopActivities(new CapabilityLoops(deps.client)),
-    ...createProvisioningActivities({ db: deps.db, clients: new PartnerClientsCache(deps.db, deps.keyring), workflows }),
+    ...createProvisioningActivities({ db: deps.db, clients, workflows }),
   };
 }

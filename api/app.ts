@@ -11,6 +11,7 @@ import type { ApiDeps, ApiEnv } from './context.ts';
 import { docsRoutes } from './docs.ts';
 import { ProblemError, problems, respondWithProblem } from './problem.ts';
 import { newRouter } from './router.ts';
+import { withAppWideAnswers } from './schemas.ts';
 import { auditLogRoutes } from './routes/audit-log.ts';
 import { customerRoutes } from './routes/customers.ts';
 import { healthRoutes } from './routes/health.ts';
@@ -114,8 +115,8 @@ export function createApp(deps: ApiDeps): OpenAPIHono<ApiEnv> {
     scheme: 'bearer',
     description: 'An API token: ADMIN_TOKEN, or one created with POST /v1/tokens',
   });
-  app.doc31('/openapi.json', {
-    openapi: '3.1.0',
+  const documentConfig = {
+    openapi: '3.1.0' as const,
     info: {
       title: 'Acronis MSP integration: admin API',
       version: '1',
@@ -124,7 +125,10 @@ export function createApp(deps: ApiDeps): OpenAPIHono<ApiEnv> {
         'Errors are application/problem+json; `errors[].path` names each invalid field. Secrets are accepted on write and never returned.',
     },
     servers: [{ url: deps.publicUrl }],
-  });
+  };
+  let document: object | undefined;
+  // Built on first request, once every route is registered.
+  app.get('/openapi.json', (c) => c.json((document ??= withAppWideAnswers(app.getOpenAPI31Document(documentConfig)))));
 
   app.notFound((c) => respondWithProblem(c, problems.notFound(`${c.req.method} ${c.req.path}`)));
   app.onError((error, c) => {

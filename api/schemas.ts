@@ -47,3 +47,27 @@ export function jsonBody<T extends z.ZodType>(schema: T, description: string) {
 export function jsonResponse<T extends z.ZodType>(schema: T, description: string) {
   return { description, content: { 'application/json': { schema } } };
 }
+
+/** The answers the app's middleware gives any route that takes a body, before the route's own validation. */
+const BODY_ANSWERS = {
+  413: { description: 'The body is larger than the route accepts', content: { 'application/problem+json': { schema: { $ref: '#/components/schemas/Problem' } } } },
+  415: { description: 'The body is not sent as JSON (`Content-Type: application/json`)', content: { 'application/problem+json': { schema: { $ref: '#/components/schemas/Problem' } } } },
+} as const;
+
+interface DocumentedOperation {
+  requestBody?: unknown;
+  responses?: Record<string, unknown>;
+}
+
+/**
+ * The document with what middleware answers on every route documented on each, so no route can
+ * forget it: 413 and 415 wherever a body is taken.
+ */
+export function withAppWideAnswers<D extends { paths?: object }>(document: D): D {
+  for (const methods of Object.values(document.paths ?? {}) as object[]) {
+    for (const operation of Object.values(methods) as DocumentedOperation[]) {
+      if (operation.requestBody !== undefined) operation.responses = { ...BODY_ANSWERS, ...operation.responses };
+    }
+  }
+  return document;
+}

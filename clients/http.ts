@@ -3,6 +3,7 @@
  * caller whether to retry and how long the vendor asked it to wait. Knows nothing of Temporal.
  */
 import { currentCallScope } from './call-scope.ts';
+import { RequestHeldBack, type RequestLimiter } from './request-limiter.ts';
 
 export type VendorSystem = 'acronis' | 'connectwise-manage' | 'autotask' | 'connectwise-automate';
 
@@ -126,10 +127,13 @@ export interface HttpTransportOptions {
   baseUrl: string;
   /** Per request unless the request sets its own. */
   timeoutMs?: number;
-  /** Reads the vendor's error body; may reclassify (Autotask answers validation errors with 500). */
+  /**
+   * Reads the vendor's JSON error body; may reclassify (Autotask answers validation errors with 500).
+   * Never sees an answer that is not JSON: that came from something in front of the vendor.
+   */
   readError?: (status: number, body: unknown) => VendorErrorReading;
-  /** Bounds concurrent requests (vendors limit threads per integration). */
-  limiter?: ConcurrencyLimit;
+  /** The partner's share of the vendor: concurrency, requests per window, pauses after a rate-limit answer. */
+  limiter?: RequestLimiter;
   fetch?: typeof fetch;
 }
 
@@ -155,10 +159,31 @@ export class HttpTransport {
     return url;
   }
 
-  /** Sends and answers whatever status came back; network failures and timeouts throw `VendorApiError`. */
+  /**
+   * Sends and answers whatever status came back; network failures and timeouts throw `VendorApiError`.
+   * With a limiter, a rate-limit answer pauses every request through it for the vendor's delay and,
+   * when that delay is short, is waited out and sent again (the vendor refused it unprocessed); a
+   * longer wait is not spent here: the call fails as `rate-limited` with the wait as `retryAfterMs`.
+   */
   async send(request: HttpRequest): Promise<HttpResponse> {
-    const run = () => this.#send(request);
-    return this.#options.limiter ? this.#options.limiter.run(run) : run();
+    const limiter = this.#options.limiter;
+    if (!limiter) return this.#send(request);
+    const signal = anySignal([request.signal, currentCallScope()?.signal]);
+    for (let answers = 1; ; answers++) {
+      let delay: number | undefined;
+      const response = await limiter
+        .run(async () => {
+          const answer = await this.#send(request);
+          // Paused before the slot is released, so no request waiting for it goes out in the meantime.
+          if (this.#isRateLimitAnswer(answer)) limiter.pauseFor((delay = this.#retryAfterMs(answer) ?? 0));
+          return answer;
+        }, signal)
+        .catch((error: unknown) => {
+          if (!(error instanceof RequestHeldBack)) throw error;
+          throw new VendorApiError({ system: this.system, kind: 'rate-limited', operation: operationOf(request), message: error.message, retryAfterMs: error.waitMs }, { cause: error });
+        });
+      if (delay === undefined || answers >= MAX_RATE_LIMIT_ANSWERS || delay > limiter.limits.maxInlineWaitMs) return response;
+    }
   }
 
   /** Sends and throws `VendorApiError` unless the answer is 2xx. */
@@ -169,7 +194,7 @@ export class HttpTransport {
   }
 
   errorFor(request: HttpRequest, response: HttpResponse): VendorApiError {
-    const reading = this.#options.readError?.(response.status, response.body) ?? {};
+    const reading = this.#read(response);
     return new VendorApiError({
       system: this.system,
       kind: reading.kind ?? kindOfStatus(response.status),
@@ -177,9 +202,34 @@ export class HttpTransport {
       status: response.status,
       message: reading.message ?? `HTTP ${response.status}`,
       vendorCode: reading.vendorCode,
-      retryAfterMs: parseRetryAfter(response.headers.get('retry-after')),
+      retryAfterMs: this.#retryAfterMs(response),
       retryable: reading.retryable,
     });
+  }
+
+  /**
+   * What an error answer says. Only a JSON body is the vendor's own: an HTML page, text or nothing
+   * comes from a load balancer, proxy or CDN in front of it and is classified by its status alone. A
+   * gateway status (502, 503, 504) means the vendor is away whatever the body says, unless it says
+   * "too many requests".
+   */
+  #read(response: HttpResponse): VendorErrorReading {
+    if (response.status < 400) return {};
+    if (!isJsonAnswer(response)) return { message: pageSummary(response) };
+    const reading = this.#options.readError?.(response.status, response.body) ?? {};
+    if (GATEWAY_STATUSES.has(response.status) && reading.kind !== 'rate-limited') return { message: reading.message, vendorCode: reading.vendorCode };
+    return reading;
+  }
+
+  /** The vendor's `Retry-After`; for a rate-limit answer without one, the limiter's default wait. */
+  #retryAfterMs(response: HttpResponse): number | undefined {
+    const given = parseRetryAfter(response.headers.get('retry-after'));
+    if (given !== undefined || !this.#options.limiter) return given;
+    return this.#isRateLimitAnswer(response) ? this.#options.limiter.limits.defaultRetryAfterMs : undefined;
+  }
+
+  #isRateLimitAnswer(response: HttpResponse): boolean {
+    return response.status >= 400 && (this.#read(response).kind ?? kindOfStatus(response.status)) === 'rate-limited';
   }
 
   async #send(request: HttpRequest): Promise<HttpResponse> {
@@ -213,6 +263,27 @@ export class HttpTransport {
       throw fail('network', `could not reach ${this.baseUrl}: ${cause}`, error);
     }
   }
+}
+
+/** A rate-limit answer is waited out and sent again at most this often within one call. */
+const MAX_RATE_LIMIT_ANSWERS = 3;
+const GATEWAY_STATUSES: ReadonlySet<number> = new Set([502, 503, 504]);
+
+function anySignal(signals: (AbortSignal | undefined)[]): AbortSignal | undefined {
+  const given = signals.filter((signal): signal is AbortSignal => signal !== undefined);
+  return given.length <= 1 ? given[0] : AbortSignal.any(given);
+}
+
+function isJsonAnswer(response: HttpResponse): boolean {
+  return /json/i.test(response.headers.get('content-type') ?? '') && response.body !== undefined && typeof response.body !== 'string';
+}
+
+/** `HTTP 503: 503 Service Temporarily Unavailable` from an HTML page's title (or its text), without markup. */
+function pageSummary(response: HttpResponse): string {
+  const text = typeof response.body === 'string' ? response.body : '';
+  const title = /<title>([^<]*)<\/title>/i.exec(text)?.[1] ?? text.replace(/<[^>]+>/g, ' ');
+  const summary = title.replace(/\s+/g, ' ').trim().slice(0, 200);
+  return `HTTP ${response.status}: ${summary || 'no body'}`;
 }
 
 function operationOf(request: HttpRequest): string {

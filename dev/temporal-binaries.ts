@@ -34,6 +34,18 @@ function pythonScriptsDir(env: NodeJS.ProcessEnv): string | undefined {
   }
 }
 
+/** A command on PATH, else in pip's scripts folder (where `pip install` puts the tools the tests use), with where it was found. */
+export function findCommand(command: string, env: NodeJS.ProcessEnv = process.env): { path: string; source: string } | undefined {
+  for (const dir of (env.PATH ?? '').split(delimiter).filter(Boolean)) {
+    const candidate = join(dir, command);
+    if (isExecutableFile(candidate)) return { path: candidate, source: `PATH (${candidate})` };
+  }
+  const scripts = pythonScriptsDir(env);
+  const installedByPip = scripts && join(scripts, command);
+  if (installedByPip && isExecutableFile(installedByPip)) return { path: installedByPip, source: `pip's scripts folder (${installedByPip})` };
+  return undefined;
+}
+
 /**
  * Finds a Temporal server binary in the order CONTRACT gives: the environment variable, then PATH
  * (and pip's scripts folder), then the SDK's own download (which needs internet access). `npm start`
@@ -46,15 +58,8 @@ export function resolveTemporalExecutable(kind: TemporalServerKind, env: NodeJS.
     if (!isExecutableFile(configured)) throw new Error(`${variable} is set to ${configured}, which is not an executable file`);
     return { executable: { type: 'existing-path', path: configured }, source: `${variable} (${configured})` };
   }
-  for (const dir of (env.PATH ?? '').split(delimiter).filter(Boolean)) {
-    const candidate = join(dir, command);
-    if (isExecutableFile(candidate)) return { executable: { type: 'existing-path', path: candidate }, source: `PATH (${candidate})` };
-  }
-  const scripts = pythonScriptsDir(env);
-  const installedByPip = scripts && join(scripts, command);
-  if (installedByPip && isExecutableFile(installedByPip)) {
-    return { executable: { type: 'existing-path', path: installedByPip }, source: `pip's scripts folder (${installedByPip})` };
-  }
+  const found = findCommand(command, env);
+  if (found) return { executable: { type: 'existing-path', path: found.path }, source: found.source };
   return {
     executable: { type: 'cached-download' },
     source: `the Temporal SDK's download (no ${variable}, no ${command} on PATH; needs internet access)`,

@@ -2,6 +2,7 @@ import { fileURLToPath } from 'node:url';
 import type { Client } from '@temporalio/client';
 import { bundleWorkflowCode, DefaultLogger, Worker, type NativeConnection, type State, type WorkerOptions } from '@temporalio/worker';
 import { createActivities } from '../activities/index.ts';
+import type { PartnerClientsOptions } from '../clients/partner-clients.ts';
 import type { Db } from '../db/connection.ts';
 import type { Keyring } from '../security/keyring.ts';
 import { LONG_ACTIVITY_TASK_QUEUE, TASK_QUEUE } from '../workflows/contracts/task-queues.ts';
@@ -16,6 +17,8 @@ export interface EngineWorkerDeps {
   keyring: Keyring;
   /** For activities that start or signal workflows; built with the same data converter as the worker. */
   client: Client;
+  /** Vendor limits and transport for the partners' clients (tests, benchmarks). */
+  partnerClients?: PartnerClientsOptions;
   /** Tests bundle the workflows once and share the bundle between workers. */
   workflowBundle?: WorkerOptions['workflowBundle'];
 }
@@ -78,7 +81,7 @@ export class EngineWorker {
 
 /** The worker as production runs it; tests build theirs here too, so they test the same wiring. */
 export async function createEngineWorker(deps: EngineWorkerDeps): Promise<EngineWorker> {
-  const activities = createActivities({ db: deps.db, keyring: deps.keyring, client: deps.client });
+  const activities = createActivities({ db: deps.db, keyring: deps.keyring, client: deps.client, partnerClients: deps.partnerClients });
   const dataConverter = encryptedDataConverter(deps.keyring);
   const main = await Worker.create({
     connection: deps.connection,

@@ -299,6 +299,18 @@ describe('admin API', () => {
       expect(page.text).toContain('/docs/assets/swagger-ui-bundle.js');
       expect((await fetch(`${api.baseUrl}/docs/assets/swagger-ui-bundle.js`)).status).toBe(200);
     });
+
+    it('documents 413 and 415 on every operation that takes a body, as the fuzzer found missing (a body that is not JSON answers 415 on each)', async () => {
+      const document = (await api.request('GET', '/openapi.json', { token: null })).json;
+      const withBody = Object.entries(document.paths as Record<string, Record<string, any>>).flatMap(([path, methods]) =>
+        Object.entries(methods).filter(([, operation]) => operation.requestBody).map(([method, operation]) => ({ path, method, responses: Object.keys(operation.responses) })),
+      );
+      expect(withBody.length).toBeGreaterThan(5);
+      for (const { path, method, responses } of withBody) expect({ path, method, responses }).toEqual({ path, method, responses: expect.arrayContaining(['413', '415']) });
+      const asForm = await api.request('POST', '/v1/tokens', { body: 'name=x', headers: { 'Content-Type': 'application/x-www-form-urlencoded' } });
+      expect(asForm.status).toBe(415);
+      expect(document.paths['/v1/tokens'].post.responses['415'].content['application/problem+json']).toBeDefined();
+    });
   });
 
   describe('health', () => {

@@ -5,7 +5,7 @@ import { NativeConnection } from '@temporalio/worker';
 import { pino } from 'pino';
 import { inject } from 'vitest';
 import { createApp } from '../api/app.ts';
-import { PartnerClientsCache } from '../clients/partner-clients.ts';
+import { PartnerClientsCache, type PartnerClientsOptions } from '../clients/partner-clients.ts';
 import { createToken } from '../db/api-tokens.ts';
 import type { Db } from '../db/connection.ts';
 import type { Keyring } from '../security/keyring.ts';
@@ -27,11 +27,27 @@ export interface ApiHarness {
   close(): Promise<void>;
 }
 
-/**
- * The admin API on a real port, with a real engine worker, against the shared Temporal dev server.
- * `temporalAddress` can point at a closed port to see how the API behaves without Temporal.
- */
-export async function startApiHarness(db: Db, keyring: Keyring, options: { temporalAddress?: string; runWorker?: boolean } = {}): Promise<ApiHarness> {
+/** One request the API answered, as the client saw it. */
+export interface ApiExchange {
+  method: string;
+  path: string;
+  status: number;
+  headers: Headers;
+  body: string;
+}
+
+export interface ApiHarnessOptions {
+  /** Defaults to the shared dev server; a closed port shows how the API behaves without Temporal. */
+  temporalAddress?: string;
+  runWorker?: boolean;
+  /** For the vendor clients of the API and the worker (limits; a fetch that keeps them on this machine). */
+  partnerClients?: PartnerClientsOptions;
+  /** Sees every request the API answers, whoever sent it. */
+  observe?: (exchange: ApiExchange) => void;
+}
+
+/** The admin API on a real port, with a real engine worker, against the shared Temporal dev server. */
+export async function startApiHarness(db: Db, keyring: Keyring, options: ApiHarnessOptions = {}): Promise<ApiHarness> {
   const address = options.temporalAddress ?? inject('temporalAddress');
   const connection = Connection.lazy({ address });
   const temporal = new Client({ connection, dataConverter: encryptedDataConverter(keyring) });
@@ -42,13 +58,22 @@ export async function startApiHarness(db: Db, keyring: Keyring, options: { tempo
     workflows: new PartnerWorkflows(temporal, TEMPORAL_UI_URL),
     provisioning: new ProvisioningWorkflows(temporal),
     loops: new CapabilityLoops(temporal),
-    partnerClients: new PartnerClientsCache(db, keyring),
+    partnerClients: new PartnerClientsCache(db, keyring, options.partnerClients),
     logger: pino({ level: 'silent' }),
     production: false,
     temporalUiUrl: TEMPORAL_UI_URL,
     publicUrl: 'http://localhost:3000',
   });
-  const server = serve({ fetch: app.fetch, port: 0, hostname: 'localhost' });
+  const { observe } = options;
+  const handle: typeof app.fetch = observe
+    ? async (request, ...rest) => {
+        const response = await app.fetch(request, ...rest);
+        const { pathname, search } = new URL(request.url);
+        observe({ method: request.method, path: pathname + search, status: response.status, headers: response.headers, body: await response.clone().text() });
+        return response;
+      }
+    : app.fetch;
+  const server = serve({ fetch: handle, port: 0, hostname: 'localhost' });
   await new Promise((resolve) => server.once('listening', resolve));
   const baseUrl = `http://localhost:${(server.address() as AddressInfo).port}`;
 
@@ -57,7 +82,7 @@ export async function startApiHarness(db: Db, keyring: Keyring, options: { tempo
   let workerConnection: NativeConnection | undefined;
   if (options.runWorker !== false) {
     workerConnection = await NativeConnection.connect({ address });
-    worker = await createEngineWorker({ connection: workerConnection, namespace: 'default', db, keyring, client: temporal });
+    worker = await createEngineWorker({ connection: workerConnection, namespace: 'default', db, keyring, client: temporal, partnerClients: options.partnerClients });
     workerRun = worker.run();
   }
 

@@ -92,15 +92,16 @@ describe('provisionCustomer', () => {
     expect(users.map((user) => user.login)).toEqual([world.companyName.toLowerCase().replace(' ', '.')]);
   });
 
-  it('waits as long as Acronis asks when it limits the rate, and refuses for good what cannot succeed', async () => {
+  it('refuses for good what cannot succeed, and leaves a long rate-limit wait to Temporal with the delay Acronis asks', async () => {
     const world = await seedProvisioningWorld(bed, 'autotask');
     await world.psa.seeder.createAgreement(world.companyId, [{ productId: world.products.workstations, quantity: 2, billing: 'prepaid' }], daysAgo(5));
     await upsertCompanyMapping(bed.db, world.partnerId, world.companyId, null);
-    await addFault(bed.sims.urls.acronis, { match: 'available_for_child$', kind: 'rate-limit', retryAfterSeconds: 7, times: 1 });
-    expect(await runActivity(bed.activities.provisionCustomer, world.customer).catch((error: unknown) => error)).toMatchObject({ type: 'acronis.rate-limited', nonRetryable: false, nextRetryDelay: 7000 });
-
     await addFault(bed.sims.urls.acronis, { match: '^/api/2/tenants$', method: 'POST', kind: 'status', status: 400, times: 1 });
     expect(await runActivity(bed.activities.provisionCustomer, world.customer).catch((error: unknown) => error)).toMatchObject({ type: 'acronis.validation', nonRetryable: true });
+
+    // Waits of up to 10 s are spent inside the call (clients/request-limiter.ts); a longer one fails the attempt.
+    await addFault(bed.sims.urls.acronis, { match: 'available_for_child$', kind: 'rate-limit', retryAfterSeconds: 60, times: 1 });
+    expect(await runActivity(bed.activities.provisionCustomer, world.customer).catch((error: unknown) => error)).toMatchObject({ type: 'acronis.rate-limited', nonRetryable: false, nextRetryDelay: 60_000 });
   });
 
   it('adopts the partner customer tenant of the company name instead of making a second one', async () => {

@@ -4,7 +4,8 @@
  * credentials, one cached token refreshed when it expires or is refused (one retry), pages as
  * async iterators, and every failure a `VendorApiError`.
  */
-import { HttpTransport, TokenCache, VendorApiError, type ConcurrencyLimit, type HttpRequest, type HttpResponse, type QueryValue } from '../http.ts';
+import { HttpTransport, TokenCache, VendorApiError, type HttpRequest, type HttpResponse, type QueryValue } from '../http.ts';
+import type { RequestLimiter } from '../request-limiter.ts';
 import { readAcronisError } from './errors.ts';
 import type {
   Activity,
@@ -67,7 +68,7 @@ export interface AcronisClientOptions {
   timeoutMs?: number;
   /** Items per page asked of list endpoints (the server may send fewer). */
   pageSize?: number;
-  limiter?: ConcurrencyLimit;
+  limiter?: RequestLimiter;
   fetch?: typeof fetch;
 }
 

@@ -24,13 +24,10 @@ const text = (value: unknown): string | undefined => (typeof value === 'string' 
 /**
  * Reads any of Acronis's error shapes: Account Management `{error:{code,message}}`, OAuth
  * `{error, error_description}`, the flat `{domain, code, debug}` of the alert, task, resource and
- * policy services, the Agent Manager's `{code, domain, debug:{msg}}`, and Alert Manager's HTML 401.
+ * policy services, and the Agent Manager's `{code, domain, debug:{msg}}`. Alert Manager's HTML 401
+ * comes from its nginx front: the transport reads such pages by their status.
  */
 export function readAcronisError(status: number, body: unknown): VendorErrorReading {
-  if (typeof body === 'string') {
-    const title = /<title>([^<]*)<\/title>/i.exec(body)?.[1] ?? body.replace(/<[^>]+>/g, ' ').replace(/\s+/g, ' ').trim();
-    return { message: `HTTP ${status}: ${title.slice(0, 200) || 'no body'}` };
-  }
   if (!isRecord(body)) return {};
   if (isRecord(body.error)) {
     const { code, message } = body.error;

@@ -6,6 +6,7 @@
  * Throws only `VendorApiError`. Knows nothing of Temporal.
  */
 import { ConcurrencyLimit, HttpTransport, VendorApiError, type HttpRequest, type HttpResponse } from '../http.ts';
+import type { RequestLimiter } from '../request-limiter.ts';
 import { readAutotaskError } from './errors.ts';
 import type {
   AutotaskEntities,
@@ -35,6 +36,9 @@ export interface AutotaskClientOptions {
   timeoutMs?: number;
   /** Requests in flight per entity endpoint; Autotask allows 3 per integration code. */
   maxConcurrentPerEndpoint?: number;
+  /** The database's request budget (zone lookups are exempt from Autotask's limits, so not counted). */
+  limiter?: RequestLimiter;
+  fetch?: typeof fetch;
 }
 
 export interface QueryOptions {
@@ -69,7 +73,7 @@ export class AutotaskClient {
 
   constructor(options: AutotaskClientOptions) {
     this.#options = options;
-    this.#lookup = new HttpTransport({ system: 'autotask', baseUrl: options.baseUrl, timeoutMs: options.timeoutMs, readError: readAutotaskError });
+    this.#lookup = new HttpTransport({ system: 'autotask', baseUrl: options.baseUrl, timeoutMs: options.timeoutMs, readError: readAutotaskError, fetch: options.fetch });
   }
 
   /** The zone this database lives in (looked up once, then cached). */
@@ -187,7 +191,7 @@ export class AutotaskClient {
     return {
       information: information as ZoneInformation,
       apiBase,
-      transport: new HttpTransport({ system: 'autotask', baseUrl: apiBase, timeoutMs: this.#options.timeoutMs, readError: readAutotaskError }),
+      transport: new HttpTransport({ system: 'autotask', baseUrl: apiBase, timeoutMs: this.#options.timeoutMs, readError: readAutotaskError, limiter: this.#options.limiter, fetch: this.#options.fetch }),
     };
   }
 

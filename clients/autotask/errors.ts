@@ -14,7 +14,6 @@ const PERMISSION = /permission/i;
 const VALIDATION = /required|requires|invalid|not valid|not a valid|does not exist|cannot|must |exceeds|unable to find|not supported|not allowed/i;
 
 function messagesOf(body: unknown): string[] {
-  if (typeof body === 'string') return body.trim() === '' ? [] : [body];
   if (typeof body !== 'object' || body === null) return [];
   const { errors, message } = body as { errors?: unknown; message?: unknown };
   if (Array.isArray(errors)) {

@@ -1,5 +1,6 @@
 import { setTimeout as sleep } from 'node:timers/promises';
-import { HttpTransport, TokenCache, VendorApiError, type ConcurrencyLimit, type HttpRequest, type HttpResponse, type VendorErrorReading } from '../http.ts';
+import { HttpTransport, TokenCache, VendorApiError, type HttpRequest, type HttpResponse, type VendorErrorReading } from '../http.ts';
+import type { RequestLimiter } from '../request-limiter.ts';
 import type { Condition } from './condition.ts';
 import type {
   AutomateAlert,
@@ -35,7 +36,7 @@ export interface ConnectWiseAutomateOptions {
   /** Refresh this long before the token's ExpirationDate. */
   refreshMarginMs?: number;
   timeoutMs?: number;
-  limiter?: ConcurrencyLimit;
+  limiter?: RequestLimiter;
   fetch?: typeof fetch;
 }
 
@@ -69,7 +70,7 @@ const FINISHED_COMMAND = new Set(['Success', 'Failed']);
 
 /** Automate answers errors ASP.NET style: `{ Message, ModelState? }`. */
 function readError(_status: number, body: unknown): VendorErrorReading {
-  if (typeof body !== 'object' || body === null) return typeof body === 'string' && body !== '' ? { message: body } : {};
+  if (typeof body !== 'object' || body === null) return {};
   const record = body as Record<string, unknown>;
   const message = record.Message ?? record.message;
   const modelState = record.ModelState;

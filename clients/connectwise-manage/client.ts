@@ -1,4 +1,5 @@
 import { HttpTransport, VendorApiError, type HttpRequest, type HttpResponse, type QueryValue, type VendorErrorReading } from '../http.ts';
+import type { RequestLimiter } from '../request-limiter.ts';
 import type {
   Agreement,
   AgreementAddition,
@@ -36,6 +37,7 @@ export interface ConnectWiseManageConfig {
   /** The integration's registered `clientId` (developer.connectwise.com). */
   clientId: string;
   timeoutMs?: number;
+  limiter?: RequestLimiter;
   fetch?: typeof fetch;
 }
 
@@ -70,7 +72,7 @@ export function nextLink(header: string | null): string | undefined {
 
 /** CWM's `{code, message, errors}` body, and the throttle's different `{error, message}`. */
 export function readConnectWiseError(status: number, body: unknown): VendorErrorReading {
-  if (body === null || typeof body !== 'object') return typeof body === 'string' && body !== '' ? { message: body.slice(0, 300) } : {};
+  if (body === null || typeof body !== 'object') return {};
   const record = body as { code?: unknown; message?: unknown; error?: unknown; errors?: unknown };
   const message = typeof record.message === 'string' ? record.message : undefined;
   const details = Array.isArray(record.errors)
@@ -101,7 +103,7 @@ export class ConnectWiseManageClient {
 
   constructor(config: ConnectWiseManageConfig) {
     this.#config = config;
-    this.#transport = new HttpTransport({ system: 'connectwise-manage', baseUrl: config.baseUrl, timeoutMs: config.timeoutMs, readError: readConnectWiseError, fetch: config.fetch });
+    this.#transport = new HttpTransport({ system: 'connectwise-manage', baseUrl: config.baseUrl, timeoutMs: config.timeoutMs, readError: readConnectWiseError, limiter: config.limiter, fetch: config.fetch });
     this.#authorization = `Basic ${Buffer.from(`${config.companyId}+${config.publicKey}:${config.privateKey}`).toString('base64')}`;
   }
 

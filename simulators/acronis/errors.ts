@@ -2,6 +2,7 @@
  * Acronis answers errors in a different shape per service (reference §3.7); a client must read
  * all of them, so the simulator renders each one the way its service does.
  */
+import { nginxPage } from '../kit/simulator-app.ts';
 
 export type AcronisService = 'idp' | 'account' | 'alerts' | 'tasks' | 'resources' | 'policies' | 'agents';
 
@@ -20,9 +21,6 @@ export class AcronisError extends Error {
   }
 }
 
-/** Alert Manager's 401 comes from its nginx front, as an HTML page labelled text/plain. */
-const NGINX_401 = '<html>\r\n<head><title>401 Authorization Required</title></head>\r\n<body>\r\n<center><h1>401 Authorization Required</h1></center>\r\n<hr><center>nginx</center>\r\n</body>\r\n</html>\r\n';
-
 const FLAT_DOMAINS: Partial<Record<AcronisService, string>> = {
   alerts: 'AlertManager',
   tasks: 'TaskManager',
@@ -40,7 +38,8 @@ export function renderError(error: AcronisError): Response {
     case 'agents':
       return json({ code: error.code, domain: error.status === 401 || error.status === 403 ? 'GENERAL' : 'AGENT_MANAGER', debug: { msg: error.message } });
     default:
-      if (error.service === 'alerts' && error.status === 401) return new Response(NGINX_401, { status: 401, headers: { 'content-type': 'text/plain' } });
+      // Alert Manager's 401 comes from its nginx front, as an HTML page labelled text/plain.
+      if (error.service === 'alerts' && error.status === 401) return nginxPage(401, 'text/plain');
       return json({ domain: FLAT_DOMAINS[error.service], code: error.code, reason: error.code, context: error.context, debug: { msg: error.message } });
   }
 }

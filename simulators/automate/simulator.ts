@@ -38,6 +38,7 @@ export function createAutomateSimulator(world: SimWorld): SimulatorDefinition {
 
   return {
     name: 'automate',
+    caseInsensitivePaths: true,
     api,
     vendorError: (c, status, message) => automateError(c, status, message),
     state: () => ({

@@ -39,6 +39,7 @@ export function createAutotaskSimulator(world: { clock: SimClock }, instanceSeed
 
   return {
     name: 'autotask',
+    caseInsensitivePaths: true,
     api: createAutotaskApi({ store, limits, zones }),
     vendorError: (c, status, message) => errorsBody(c, status, message),
     state: () => ({

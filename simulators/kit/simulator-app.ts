@@ -18,6 +18,8 @@ export interface SimulatorDefinition {
   reset(): void;
   /** Vendor-specific `/_sim/*` routes (for example `PUT /_sim/usage`). */
   control?: (control: Hono) => void;
+  /** The vendor routes paths case-insensitively (Autotask, Automate), so fault `match` patterns ignore case too. */
+  caseInsensitivePaths?: boolean;
 }
 
 export interface RequestLogEntry {
@@ -43,12 +45,41 @@ const faultSchema = z.strictObject({
   retryAfterSeconds: z.number().int().min(0).optional(),
   delayMs: z.number().int().min(0).optional(),
   times: z.number().int().min(1).optional(),
+  /**
+   * What a `status` or `rate-limit` fault answers with: the vendor's own error (`vendor`, the
+   * default), the HTML page a load balancer or CDN in front of the vendor serves in an outage
+   * (`html`), or nothing at all (`empty`).
+   */
+  body: z.enum(['vendor', 'html', 'empty']).optional(),
 });
 
 export type FaultInput = z.input<typeof faultSchema>;
 type Fault = z.output<typeof faultSchema> & { id: number; pattern: RegExp; remaining: number | undefined };
 
 const REQUEST_LOG_LIMIT = 50_000;
+
+const REASONS: Record<number, string> = { 401: 'Authorization Required', 429: 'Too Many Requests', 500: 'Internal Server Error', 502: 'Bad Gateway', 503: 'Service Temporarily Unavailable', 504: 'Gateway Time-out' };
+
+/**
+ * What a front server's error pages say beneath the title. The words matter: a client that read
+ * this text as the vendor's message would see "invalid" or "cannot" and might take an outage for
+ * a refusal of its request.
+ */
+const EXPLANATIONS: Record<number, string> = {
+  500: 'There is a problem with the resource you are looking for, and it cannot be displayed.',
+  502: 'The proxy server received an invalid response from an upstream server.',
+  503: 'The server is temporarily unable to service your request due to maintenance downtime or capacity problems. Please try again later.',
+  504: 'The gateway did not receive a timely response from the upstream server.',
+};
+
+/** What an nginx in front of a vendor answers on its own (the service behind it is away, or it checks auth itself): an HTML page, not the vendor's JSON. */
+export function nginxPage(status: number, contentType = 'text/html'): Response {
+  const line = `${status} ${REASONS[status] ?? 'Error'}`;
+  const explanation = EXPLANATIONS[status] === undefined ? '' : `<p>${EXPLANATIONS[status]}</p>\r\n`;
+  const page = `<html>\r\n<head><title>${line}</title></head>\r\n<body>\r\n<center><h1>${line}</h1></center>\r\n${explanation}<hr><center>nginx</center>\r\n</body>\r\n</html>\r\n`;
+  return new Response(page, { status, headers: { 'content-type': contentType } });
+}
+
 /** How long a `timeout-after-commit` answer is held when the client does not give up first. */
 const HANG_MS = 300_000;
 
@@ -90,7 +121,7 @@ export function createSimulatorApp(definition: SimulatorDefinition, clock: SimCl
     if (!parsed.success) {
       return c.json({ title: 'invalid fault', errors: parsed.error.issues.map((issue) => ({ path: issue.path.join('.') || '(body)', message: issue.message })) }, 400);
     }
-    const fault: Fault = { ...parsed.data, id: nextFaultId++, pattern: new RegExp(parsed.data.match), remaining: parsed.data.times };
+    const fault: Fault = { ...parsed.data, id: nextFaultId++, pattern: new RegExp(parsed.data.match, definition.caseInsensitivePaths ? 'i' : ''), remaining: parsed.data.times };
     faults.push(fault);
     return c.json({ id: fault.id }, 201);
   });
@@ -130,7 +161,7 @@ export function createSimulatorApp(definition: SimulatorDefinition, clock: SimCl
     if (fault?.kind === 'status' || fault?.kind === 'rate-limit') {
       const status = fault.status ?? (fault.kind === 'rate-limit' ? 429 : 503);
       const message = fault.kind === 'rate-limit' ? 'Too many requests' : 'Service temporarily unavailable (simulated fault)';
-      c.res = await definition.vendorError(c, status, message);
+      c.res = fault.body === 'html' ? nginxPage(status) : fault.body === 'empty' ? new Response(null, { status }) : await definition.vendorError(c, status, message);
       const retryAfter = fault.retryAfterSeconds ?? (fault.kind === 'rate-limit' ? 1 : undefined);
       if (retryAfter !== undefined) c.res.headers.set('Retry-After', String(retryAfter));
       entry.status = c.res.status;
