@@ -9,7 +9,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { PartnerClientsOptions } from '../clients/partner-clients.ts';
 import type { Db } from '../db/connection.ts';
-import { findCommand } from '../dev/temporal-binaries.ts';
+import { resolveSchemathesis } from '../dev/schemathesis.ts';
 import type { Keyring } from '../security/keyring.ts';
 import { DEFAULT_CREDENTIALS } from '../simulators/default-credentials.ts';
 import { startSimulators } from '../simulators/index.ts';
@@ -17,7 +17,6 @@ import { startApiHarness, type ApiExchange } from './api-harness.ts';
 import { newAcronisApiClient } from './partners.ts';
 
 /** The version `.ci/run` installs; a different one may check differently. */
-export const SCHEMATHESIS_VERSION = '4.32.5';
 
 /** What Schemathesis checks on every answer: no 5xx, only documented statuses, content types, headers and bodies. */
 const CHECKS = ['not_a_server_error', 'status_code_conformance', 'content_type_conformance', 'response_headers_conformance', 'response_schema_conformance'];
@@ -67,8 +66,7 @@ function onlyTo(origins: readonly string[]): typeof fetch {
 
 export async function fuzzApi(options: FuzzOptions): Promise<FuzzReport> {
   const log = options.log ?? (() => undefined);
-  const schemathesis = process.env.SCHEMATHESIS_PATH ?? findCommand('schemathesis')?.path;
-  if (!schemathesis) throw new Error(`schemathesis is not installed: pip install schemathesis==${SCHEMATHESIS_VERSION}`);
+  const schemathesis = resolveSchemathesis();
 
   const simulators = await startSimulators({ acronis: 0, 'connectwise-manage': 0, autotask: 0, automate: 0 });
   const exchanges: ApiExchange[] = [];
