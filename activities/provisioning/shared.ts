@@ -13,7 +13,8 @@ import { capabilityOffFailure, capabilityOffReason, capabilityScope } from '../c
 export interface ProvisioningDeps {
   db: Db;
   clients: PartnerClientsCache;
-  workflows: ProvisioningWorkflows;
+  /** Discovery starts and pokes customer workflows; nothing else is asked of Temporal here. */
+  workflows: Pick<ProvisioningWorkflows, 'syncCustomer'>;
 }
 
 export type LivePartner = { status: 'live'; clients: PartnerClients; settings: Settings } | { status: 'off'; reason: string };
