@@ -90,34 +90,35 @@ export function createDiscoveryActivities(deps: ProvisioningDeps) {
         const mapped = new Set((await listCompanyMappings(db, partnerId)).map((mapping) => mapping.psaCompanyId));
         const stored = await readCompanyLines(db, partnerId);
         const watches = (companyId: string, facts: CompanyFacts) => mapped.has(companyId) || (automatic && facts.active);
+        // The PSA's changes an incremental pass asks for: since the previous pass began, less the overlap.
+        const since = new Date((watermark?.checkedFrom.getTime() ?? 0) - DISCOVERY_OVERLAP_MS);
 
         // Which companies to watch after this pass, and which of them to read now.
         const watched = new Map<string, CompanyFacts>();
         const toRead = new Set<string>();
-        if (full || watermark === undefined) {
+        if (full) {
           for await (const company of psa.listCompanies()) if (watches(company.id, company)) watched.set(company.id, { name: company.name, active: company.active });
-          // A mapped company the PSA no longer lists (deleted) still has a workflow that must hear of it.
-          for (const companyId of mapped) if (!watched.has(companyId)) watched.set(companyId, { name: null, active: false });
-          for (const companyId of watched.keys()) toRead.add(companyId);
         } else {
-          const since = new Date(watermark.checkedFrom.getTime() - DISCOVERY_OVERLAP_MS);
           for (const [companyId, known] of stored) watched.set(companyId, { name: known.companyName, active: known.companyActive });
           for await (const company of psa.listCompanies({ changedSince: since })) {
             watched.set(company.id, { name: company.name, active: company.active });
             toRead.add(company.id);
           }
-          for (const companyId of mapped) {
-            if (watched.has(companyId)) continue;
-            // Mapped by an admin since the last pass.
-            const company = await psa.getCompany(companyId);
-            watched.set(companyId, { name: company?.name ?? null, active: company?.active ?? false });
-            toRead.add(companyId);
-          }
+        }
+        // Mapped companies it knows nothing of: mapped since the last pass, or no longer listed (deleted).
+        for (const companyId of mapped) {
+          if (watched.has(companyId)) continue;
+          const company = await psa.getCompany(companyId);
+          watched.set(companyId, { name: company?.name ?? null, active: company?.active ?? false });
+          toRead.add(companyId);
+        }
+        if (full) {
+          for (const companyId of watched.keys()) toRead.add(companyId);
+        } else {
           for (const [companyId, facts] of watched) if (!watches(companyId, facts)) watched.delete(companyId);
           for (const [companyId, known] of stored) if (known.changesAt !== null && known.changesAt.getTime() <= startedAt.getTime()) toRead.add(companyId);
           for (const companyId of await psa.companiesWithLineChangesSince([...watched.keys()], since)) toRead.add(companyId);
         }
-
         report();
 
         // Read in batches, each saved at once: a retried pass skips what it already read.
