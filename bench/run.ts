@@ -12,6 +12,7 @@ Runtime.install({ logger: new DefaultLogger('WARN') });
 /** One line per benchmark: its module is bench/<name>.ts and exports `run` (a `Benchmark`). */
 const BENCHMARKS: Record<string, () => Promise<{ run: Benchmark }>> = {
   fuzz: () => import('./fuzz.ts'),
+  discovery: () => import('./discovery.ts'),
 };
 
 export function formatFigures(name: string, figures: Figures): string {

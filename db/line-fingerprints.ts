@@ -4,10 +4,10 @@ import type { Database } from './schema.ts';
 
 type Queryable = Db | Transaction<Database>;
 
-/** What discovery last saw of each mapped company of the partner, by PSA company id. */
-export async function readFingerprints(db: Queryable, partnerId: string): Promise<Map<string, string>> {
-  const rows = await db.selectFrom('customer_line_fingerprints').select(['psa_company_id', 'fingerprint']).where('partner_id', '=', partnerId).execute();
-  return new Map(rows.map((row) => [row.psa_company_id, row.fingerprint]));
+/** What discovery last told each mapped company's workflow, and when, by PSA company id. */
+export async function readFingerprints(db: Queryable, partnerId: string): Promise<Map<string, { fingerprint: string; seenAt: Date }>> {
+  const rows = await db.selectFrom('customer_line_fingerprints').select(['psa_company_id', 'fingerprint', 'seen_at']).where('partner_id', '=', partnerId).execute();
+  return new Map(rows.map((row) => [row.psa_company_id, { fingerprint: row.fingerprint, seenAt: row.seen_at }]));
 }
 
 export async function saveFingerprint(db: Queryable, partnerId: string, psaCompanyId: string, fingerprint: string): Promise<void> {

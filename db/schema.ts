@@ -1,5 +1,6 @@
 import type { ColumnType, Generated, JSONColumnType } from 'kysely';
 import type { CredentialKind, ExternalSystem, PsaKind, RmmKind } from '../domain/partner.ts';
+import type { ServiceLine } from '../psa/port.ts';
 
 type CreatedAt = ColumnType<Date, never, never>;
 type UpdatedAt = ColumnType<Date, never, Date>;
@@ -59,6 +60,31 @@ export interface CustomerLineFingerprintsTable {
   seen_at: ColumnType<Date, Date | undefined, Date>;
 }
 
+/** What discovery last read of a company it watches (mapped, or a candidate of automatic mode). */
+export interface PsaCompanyLinesTable {
+  partner_id: string;
+  psa_company_id: string;
+  /** Null when the PSA no longer has the company. */
+  company_name: string | null;
+  company_active: boolean;
+  lines: JSONColumnType<ServiceLine[]>;
+  /** The earliest instant the calendar alone changes one of the lines. */
+  changes_at: Date | null;
+  read_at: Date;
+}
+
+/** How far discovery has read the partner's PSA. */
+export interface DiscoveryWatermarksTable {
+  partner_id: string;
+  /** Start of the last completed pass: what the PSA changed before it (less an overlap) has been read. */
+  checked_from: Date;
+  /** Start of the last completed full pass. */
+  full_at: Date;
+  /** Whether that full pass read every active company (automatic mode) or the mapped ones only. */
+  full_automatic: boolean;
+  updated_at: UpdatedAt;
+}
+
 /** An admin user's activation e-mail, recorded once sent. */
 export interface ActivationEmailsTable {
   partner_id: string;
@@ -107,6 +133,8 @@ export interface Database {
   product_mappings: ProductMappingsTable;
   company_mappings: CompanyMappingsTable;
   customer_line_fingerprints: CustomerLineFingerprintsTable;
+  psa_company_lines: PsaCompanyLinesTable;
+  discovery_watermarks: DiscoveryWatermarksTable;
   activation_emails: ActivationEmailsTable;
   alert_mappings: AlertMappingsTable;
   api_tokens: ApiTokensTable;

@@ -46,6 +46,7 @@ const line = (productId: string, quantity: number, billing: 'prepaid' | 'payg', 
   quantity,
   billing,
   active,
+  changesAt: null,
 });
 
 const mappings: ProductMappingRule[] = [

@@ -34,6 +34,7 @@ const IN_CHUNK = 200;
 const AMBIGUOUS = new Set(['timeout', 'network', 'server', 'unavailable']);
 
 const day = (isoDateTime: string) => isoDateTime.slice(0, 10);
+const dayAfter = (date: string) => new Date(Date.parse(`${date}T00:00:00Z`) + 86_400_000).toISOString().slice(0, 10);
 
 export class AutotaskPsa implements PsaPort {
   readonly kind = 'autotask';
@@ -67,6 +68,7 @@ export class AutotaskPsa implements PsaPort {
       if (status !== 'active' && status !== 'inactive') return;
       conditions.push({ op: 'eq', field: 'isActive', value: status === 'active' });
     }
+    if (filter.changedSince) conditions.push({ op: 'gt', field: 'lastTrackedModifiedDateTime', value: filter.changedSince.toISOString() });
     if (conditions.length === 0) conditions.push({ op: 'exist', field: 'id' });
     const types = await this.#picklist('Companies', 'companyType');
     for await (const company of this.client.query('Companies', conditions)) yield toCompany(company, types);
@@ -90,28 +92,47 @@ export class AutotaskPsa implements PsaPort {
   }
 
   async listServiceLines(companyId: string): Promise<ServiceLine[]> {
-    const id = numericId(companyId);
-    if (id === undefined) return [];
-    const contracts = await this.client.queryAll('Contracts', [{ op: 'eq', field: 'companyID', value: id }]);
-    if (contracts.length === 0) return [];
+    return (await this.listServiceLinesOf([companyId])).get(companyId) ?? [];
+  }
+
+  /** Contracts, their services, this period's units and the service names, each queried for up to 200 parents at a time. */
+  async listServiceLinesOf(companyIds: readonly string[]): Promise<Map<string, ServiceLine[]>> {
+    const lines = new Map(companyIds.map((companyId) => [companyId, [] as ServiceLine[]]));
+    const contracts = await this.#queryIn('Contracts', 'companyID', companyIds.flatMap((companyId) => numericId(companyId) ?? []));
+    if (contracts.length === 0) return lines;
     const contractServices = await this.#queryIn('ContractServices', 'contractID', contracts.map((contract) => contract.id));
-    if (contractServices.length === 0) return [];
-    const units = await this.#queryIn('ContractServiceUnits', 'contractServiceID', contractServices.map((line) => line.id));
+    if (contractServices.length === 0) return lines;
+    const today = day(this.#now().toISOString());
+    // One units row per service and period: only the one holding today, not the contract's whole history.
+    const midnight = `${today}T00:00:00.000Z`;
+    const units = await this.#queryIn('ContractServiceUnits', 'contractServiceID', contractServices.map((line) => line.id), [
+      { op: 'lte', field: 'startDate', value: midnight },
+      { op: 'gte', field: 'endDate', value: midnight },
+    ]);
     const services = await this.#queryIn('Services', 'id', [...new Set(contractServices.map((line) => line.serviceID))]);
     const paygValue = await this.#paygYesValue();
-    const today = day(this.#now().toISOString());
-    return contractServices.map((line) => {
+    for (const line of contractServices) {
       const contract = contracts.find((candidate) => candidate.id === line.contractID) as Contract;
-      return {
+      const period = units.find((row) => row.contractServiceID === line.id);
+      // Whole days: a contract starts on its start date and ends after its end date; a new period may bring other units.
+      const ahead = [day(contract.startDate), dayAfter(day(contract.endDate)), ...(period ? [dayAfter(day(period.endDate))] : [])].filter((date) => date > today).sort();
+      lines.get(String(contract.companyID))?.push({
         lineId: String(line.id),
         agreementId: String(line.contractID),
         productId: String(line.serviceID),
         productName: services.find((service) => service.id === line.serviceID)?.name ?? '',
-        quantity: unitsOn(units.filter((row) => row.contractServiceID === line.id), today),
+        quantity: period?.units ?? 0,
         billing: this.#isPayg(contract, paygValue) ? 'payg' : 'prepaid',
         active: contract.status === CONTRACT_STATUS_ACTIVE && day(contract.startDate) <= today && day(contract.endDate) >= today,
-      };
-    });
+        changesAt: ahead[0] === undefined ? null : `${ahead[0]}T00:00:00.000Z`,
+      });
+    }
+    return lines;
+  }
+
+  /** Contract services and their units carry no change stamp Autotask could be asked about: every company may have changed. */
+  async companiesWithLineChangesSince(companyIds: readonly string[]): Promise<Set<string>> {
+    return new Set(companyIds);
   }
 
   async *listProducts(): AsyncIterable<PsaProduct> {
@@ -239,9 +260,9 @@ export class AutotaskPsa implements PsaPort {
     };
   }
 
-  async #queryIn<E extends 'ContractServices' | 'ContractServiceUnits' | 'Services'>(entity: E, field: string, ids: number[]) {
+  async #queryIn<E extends 'Contracts' | 'ContractServices' | 'ContractServiceUnits' | 'Services'>(entity: E, field: string, ids: number[], also: AutotaskFilter[] = []) {
     const results = [];
-    for (let start = 0; start < ids.length; start += IN_CHUNK) results.push(...(await this.client.queryAll(entity, [{ op: 'in', field, value: ids.slice(start, start + IN_CHUNK) }])));
+    for (let start = 0; start < ids.length; start += IN_CHUNK) results.push(...(await this.client.queryAll(entity, [{ op: 'in', field, value: ids.slice(start, start + IN_CHUNK) }, ...also])));
     return results;
   }
 

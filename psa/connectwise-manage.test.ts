@@ -1,6 +1,7 @@
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import type { RunningSimulators } from '../simulators/index.ts';
-import { connectWiseManageFixture } from '../test/psa/connectwise-manage-fixture.ts';
+import { ConnectWiseManageClient } from '../clients/connectwise-manage/client.ts';
+import { connectWiseManageConfig, connectWiseManageFixture } from '../test/psa/connectwise-manage-fixture.ts';
 import type { PsaContractFixture } from '../test/psa/fixture.ts';
 import { addFault, requestLog, startTestSimulators } from '../test/simulators.ts';
 import type { NewTicket } from './port.ts';
@@ -20,17 +21,19 @@ async function newTicket(externalRef: string): Promise<NewTicket> {
 }
 
 describe('ConnectWise Manage PSA adapter', () => {
-  it('reads agreement lines: Billable additions are PAYG, DoNotBill ones prepaid; a cancelled date ends a line', async () => {
+  it('reads agreement lines: Billable additions are PAYG, DoNotBill ones prepaid; a cancelled date ends a line, and is ahead until then', async () => {
     const psa = fixture.adapter();
     const companyId = await fixture.createCompany('Lines Co');
     const storage = await fixture.createProduct('acronis-storage');
     const seats = await fixture.createProduct('acronis-seats');
     const { agreementId, lineIds } = await fixture.createAgreement(companyId, [{ productId: storage, quantity: 0, billing: 'payg' }, { productId: seats, quantity: 12, billing: 'prepaid' }], '2024-01-01');
     await fixture.cancelLine(agreementId, lineIds[0]!);
+    const client = new ConnectWiseManageClient(connectWiseManageConfig(fixture.simulatorUrl));
+    await client.patchAddition(Number(agreementId), Number(lineIds[1]), [{ op: 'replace', path: 'cancelledDate', value: '2099-01-01T00:00:00Z' }]);
     const lines = await psa.listServiceLines(companyId);
     expect(lines).toEqual([
-      { lineId: lineIds[0], agreementId, productId: storage, productName: 'acronis-storage', quantity: 0, billing: 'payg', active: false },
-      { lineId: lineIds[1], agreementId, productId: seats, productName: 'acronis-seats', quantity: 12, billing: 'prepaid', active: true },
+      { lineId: lineIds[0], agreementId, productId: storage, productName: 'acronis-storage', quantity: 0, billing: 'payg', active: false, changesAt: null },
+      { lineId: lineIds[1], agreementId, productId: seats, productName: 'acronis-seats', quantity: 12, billing: 'prepaid', active: true, changesAt: '2099-01-01T00:00:00.000Z' },
     ]);
   });
 

@@ -25,6 +25,10 @@ export interface ConnectWiseManageAdapterOptions {
 }
 
 const SUMMARY_MAX = 100;
+/** Company ids per agreement query: keeps its URL well under the ~2,000 characters CWM takes. */
+const COMPANIES_PER_QUERY = 100;
+/** CWM's largest page: a bulk read costs as few requests as the vendor allows. */
+const LARGEST_PAGE = 1000;
 
 function invalid(operation: string, message: string): VendorApiError {
   return new VendorApiError({ system: 'connectwise-manage', kind: 'validation', operation, message });
@@ -102,7 +106,7 @@ export class ConnectWiseManagePsa implements PsaPort {
   async *listCompanies(filter: CompanyFilter = {}): AsyncIterable<PsaCompany> {
     const companies = this.client.companies({
       conditions: allOf(
-        condition('deletedFlag', '=', false),
+        filter.changedSince ? condition('lastUpdated', '>', filter.changedSince) : condition('deletedFlag', '=', false),
         filter.nameContains ? condition('name', 'contains', filter.nameContains) : undefined,
         filter.status ? condition('status/name', '=', filter.status) : undefined,
       ),
@@ -140,8 +144,12 @@ export class ConnectWiseManagePsa implements PsaPort {
     return { id: String(contact.id), firstName: contact.firstName, lastName: contact.lastName ?? '', email: (emails.find((item) => item.defaultFlag) ?? emails[0])?.value };
   }
 
-  #line(agreement: Agreement, addition: AgreementAddition): ServiceLine {
-    const cancelled = addition.cancelledDate !== undefined && Date.parse(addition.cancelledDate) <= this.#now().getTime();
+  #line(agreement: Agreement, addition: AgreementAddition, nowMs: number): ServiceLine {
+    const cancelled = addition.cancelledDate !== undefined && Date.parse(addition.cancelledDate) <= nowMs;
+    // CWM computes an agreement's status when asked: it turns Active at its start and Expired after its end.
+    const ahead = [addition.cancelledDate, agreement.startDate, agreement.noEndingDateFlag ? undefined : agreement.endDate]
+      .map((date) => (date === undefined ? Number.NaN : Date.parse(date)))
+      .filter((at) => at > nowMs);
     return {
       lineId: String(addition.id),
       agreementId: String(agreement.id),
@@ -150,17 +158,45 @@ export class ConnectWiseManagePsa implements PsaPort {
       quantity: addition.billedQuantity ?? Math.max(0, addition.quantity - (addition.lessIncluded ?? 0)),
       billing: addition.billCustomer === 'Billable' ? 'payg' : 'prepaid',
       active: !cancelled && (agreement.agreementStatus ?? 'Active') === 'Active' && !agreement.cancelledFlag,
+      changesAt: ahead.length > 0 ? new Date(Math.min(...ahead)).toISOString() : null,
     };
   }
 
   async listServiceLines(companyId: string): Promise<ServiceLine[]> {
-    const id = numericId(companyId);
-    if (id === undefined) return [];
-    const lines: ServiceLine[] = [];
-    for await (const agreement of this.client.agreements({ conditions: condition('company/id', '=', id) })) {
-      for await (const addition of this.client.additions(agreement.id)) lines.push(this.#line(agreement, addition));
+    return (await this.listServiceLinesOf([companyId])).get(companyId) ?? [];
+  }
+
+  /** The agreements of up to a hundred companies per request, then each agreement's additions (CWM lists additions per agreement only). */
+  async listServiceLinesOf(companyIds: readonly string[]): Promise<Map<string, ServiceLine[]>> {
+    const lines = new Map(companyIds.map((companyId) => [companyId, [] as ServiceLine[]]));
+    const ids = companyIds.flatMap((companyId) => numericId(companyId) ?? []);
+    const nowMs = this.#now().getTime();
+    for (let start = 0; start < ids.length; start += COMPANIES_PER_QUERY) {
+      const agreements = this.client.agreements({ conditions: condition('company/id', 'in', ids.slice(start, start + COMPANIES_PER_QUERY)), pageSize: LARGEST_PAGE });
+      for await (const agreement of agreements) {
+        const owner = lines.get(String(agreement.company?.id));
+        if (!owner) continue;
+        for await (const addition of this.client.additions(agreement.id, { pageSize: LARGEST_PAGE })) owner.push(this.#line(agreement, addition, nowMs));
+      }
     }
     return lines;
+  }
+
+  /**
+   * The companies among `companyIds` with an agreement CWM stamped after `since`. Additions can only
+   * be listed per agreement, so their own stamps cannot be asked for in one request: this counts on an
+   * edit of an addition stamping its agreement too (the simulator does so), and the daily full pass
+   * reads every addition whatever the stamps say.
+   */
+  async companiesWithLineChangesSince(companyIds: readonly string[], since: Date): Promise<Set<string>> {
+    const wanted = new Set(companyIds);
+    const changed = new Set<string>();
+    const agreements = this.client.agreements({ conditions: condition('lastUpdated', '>', since), fields: ['id', 'company/id'], pageSize: LARGEST_PAGE });
+    for await (const agreement of agreements) {
+      const companyId = String(agreement.company?.id);
+      if (wanted.has(companyId)) changed.add(companyId);
+    }
+    return changed;
   }
 
   async *listProducts(): AsyncIterable<PsaProduct> {

@@ -32,6 +32,12 @@ export interface CompanyFilter {
   type?: string;
   /** Only companies with this status name. */
   status?: string;
+  /**
+   * Only companies the PSA changed after this instant (its own change stamp: CWM `lastUpdated`,
+   * Autotask `lastTrackedModifiedDateTime`), those deleted or deactivated since included and shown
+   * inactive, so that an incremental reader hears of them.
+   */
+  changedSince?: Date;
 }
 
 /** How a line is billed: prepaid quantities flow PSA → Acronis quotas; PAYG usage flows Acronis → PSA. */
@@ -53,6 +59,12 @@ export interface ServiceLine {
   billing: BillingModel;
   /** False once cancelled (CWM cancelled date reached, agreement cancelled/expired; Autotask contract inactive or ended). */
   active: boolean;
+  /**
+   * ISO instant at which the calendar alone will change this line, with no edit the PSA would stamp:
+   * a cancellation or end date reached, an agreement starting, a new period's units. Null when none
+   * is ahead.
+   */
+  changesAt: string | null;
 }
 
 export interface PsaProduct {
@@ -125,6 +137,14 @@ export interface PsaPort {
 
   /** Every line of the company's agreements/contracts, active or not. */
   listServiceLines(companyId: string): Promise<ServiceLine[]>;
+  /** The same for many companies at once, read in bulk where the PSA allows it: an entry for every id asked for. */
+  listServiceLinesOf(companyIds: readonly string[]): Promise<Map<string, ServiceLine[]>>;
+  /**
+   * Which of `companyIds` may hold lines changed after `since`, by the PSA's change stamps (CWM: the
+   * agreements' `lastUpdated`). A PSA whose lines carry no stamp answers them all (Autotask: contract
+   * services and their units have none), and the caller reads their lines in bulk.
+   */
+  companiesWithLineChangesSince(companyIds: readonly string[], since: Date): Promise<Set<string>>;
 
   listProducts(): AsyncIterable<PsaProduct>;
   /** Finds the product/service by exact name (case-insensitive) or creates it; never makes a second one. */

@@ -2,6 +2,7 @@ import { setTimeout as delay } from 'node:timers/promises';
 import { sql } from 'kysely';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createToken } from '../db/api-tokens.ts';
+import { readDiscoveryWatermark, saveDiscoveryWatermark } from '../db/company-lines.ts';
 import { SecretBox } from '../security/secret-box.ts';
 import { partnerWorkflowId } from '../workflows/contracts/partner.ts';
 import { startApiHarness, type ApiHarness } from './api-harness.ts';
@@ -205,6 +206,15 @@ describe('admin API', () => {
       expect(JSON.parse(box.open(acronis.sealed_secrets, `partner:${id}:acronis`))).toEqual({ clientSecret: SECRETS[3] });
       const audit = (await api.request('GET', `/v1/audit-log?partnerId=${id}`)).json.items[0];
       expect(audit).toMatchObject({ action: 'partner.update', details: { changed: ['timezone', 'acronis.clientSecret'] } });
+    });
+
+    it('reads the whole PSA again in the next discovery pass once the PSA credentials change', async () => {
+      const passed = new Date();
+      await saveDiscoveryWatermark(database.db, id, { checkedFrom: passed, fullAt: passed, fullAutomatic: false });
+      expect((await api.request('PATCH', `/v1/partners/${id}`, { body: { name: 'Fabrikam' } })).status).toBe(200);
+      expect(await readDiscoveryWatermark(database.db, id)).toBeDefined();
+      expect((await api.request('PATCH', `/v1/partners/${id}`, { body: { psa: { kind: 'connectwise-manage', baseUrl: 'http://localhost:4112' } } })).status).toBe(200);
+      expect(await readDiscoveryWatermark(database.db, id)).toBeUndefined();
     });
 
     it("refuses to change the partner's PSA kind", async () => {

@@ -12,20 +12,27 @@ afterAll(() => simulators.close());
 const user = 'sim-api@example.com';
 const headers = { apiintegrationcode: 'SIMINTEGRATIONCODE', username: user, secret: 'sim-secret', 'content-type': 'application/json' };
 
+const search = (filter: unknown[]) => `?search=${encodeURIComponent(JSON.stringify({ filter }))}`;
+
+/** The API's address from the zone lookup, a call that expects 200, and picklist values by label. */
+async function autotaskApi() {
+  const zone = (await (await fetch(`${simulators.urls.autotask}/atservicesrest/v1.0/zoneInformation?user=${encodeURIComponent(user)}`)).json()) as { url: string };
+  const api = `${zone.url}v1.0`;
+  const call = async (method: string, path: string, body?: unknown) => {
+    const response = await fetch(`${api}${path}`, { method, headers, body: body === undefined ? undefined : JSON.stringify(body) });
+    expect(response.status, `${method} ${path}: ${await response.clone().text()}`).toBe(200);
+    return (await response.json()) as any;
+  };
+  const picklist = async (entity: string, field: string, label: string) => {
+    const { fields } = await call('GET', `/${entity}/entityInformation/fields`);
+    return Number(fields.find((candidate: any) => candidate.name === field).picklistValues.find((entry: any) => entry.label === label).value);
+  };
+  return { api, call, picklist };
+}
+
 describe('simulated Autotask through its public API only', () => {
   it('creates a company, a recurring-service contract with services and units, and a ticket with a note', async () => {
-    const zone = (await (await fetch(`${simulators.urls.autotask}/atservicesrest/v1.0/zoneInformation?user=${encodeURIComponent(user)}`)).json()) as { url: string };
-    const api = `${zone.url}v1.0`;
-    const call = async (method: string, path: string, body?: unknown) => {
-      const response = await fetch(`${api}${path}`, { method, headers, body: body === undefined ? undefined : JSON.stringify(body) });
-      expect(response.status, `${method} ${path}: ${await response.clone().text()}`).toBe(200);
-      return (await response.json()) as any;
-    };
-    const picklist = async (entity: string, field: string, label: string) => {
-      const { fields } = await call('GET', `/${entity}/entityInformation/fields`);
-      return Number(fields.find((candidate: any) => candidate.name === field).picklistValues.find((entry: any) => entry.label === label).value);
-    };
-    const search = (filter: unknown[]) => `?search=${encodeURIComponent(JSON.stringify({ filter }))}`;
+    const { api, call, picklist } = await autotaskApi();
 
     const { items: owners } = await call('GET', `/Resources/query${search([{ op: 'noteq', field: 'userName', value: user }])}`);
     const { itemId: companyId } = await call('POST', '/Companies', { companyName: 'Script Co', companyType: await picklist('Companies', 'companyType', 'Customer'), phone: '555 0100', ownerResourceID: owners[0].id });
@@ -67,6 +74,23 @@ describe('simulated Autotask through its public API only', () => {
     expect((await call('GET', `/TicketNotes/query${search([{ op: 'eq', field: 'ticketID', value: ticketId }])}`)).items).toMatchObject([{ description: 'Looking into it' }]);
     expect(await call('GET', `/Tickets/${ticketId + 1000}`)).toEqual({ item: null });
     expect((await fetch(`${api}/TicketNotes`, { method: 'POST', headers, body: '{}' })).status).toBe(404);
+  });
+
+  it('finds the companies and contracts changed after an instant by their change stamps', async () => {
+    const { call, picklist } = await autotaskApi();
+    const { items: owners } = await call('GET', `/Resources/query${search([{ op: 'noteq', field: 'userName', value: user }])}`);
+    const company = async (companyName: string) => (await call('POST', '/Companies', { companyName, companyType: await picklist('Companies', 'companyType', 'Customer'), phone: '555 0100', ownerResourceID: owners[0].id })).itemId as number;
+    const [renamed, untouched] = [await company('Before Ltd'), await company('Quiet Ltd')];
+    const { itemId: contractId } = await call('POST', '/Contracts', { companyID: untouched, contractName: 'Backup', contractType: 7, status: 1, startDate: '2025-01-01T00:00:00Z', endDate: '2030-12-31T00:00:00Z' });
+    const clock = `${simulators.urls.autotask}/_sim/clock`;
+    const { now: since } = (await (await fetch(clock)).json()) as { now: string };
+    await fetch(clock, { method: 'POST', body: JSON.stringify({ advanceMs: 1_000 }) });
+
+    await call('PATCH', '/Companies', { id: renamed, companyName: 'After Ltd' });
+    await call('PATCH', '/Contracts', { id: contractId, status: 0 });
+    const changed = async (entity: string, field: string) => (await call('POST', `/${entity}/query`, { filter: [{ op: 'gt', field, value: since }] })).items.map((item: any) => item.id);
+    expect(await changed('Companies', 'lastTrackedModifiedDateTime')).toEqual([renamed]);
+    expect(await changed('Contracts', 'lastModifiedDateTime')).toEqual([contractId]);
   });
 
   it('answers errors as {errors: [...]}: missing credentials 401, unknown picklist value 500', async () => {

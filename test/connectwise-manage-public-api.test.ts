@@ -98,6 +98,33 @@ describe('ConnectWise Manage through its public API only', () => {
     expect(await call('GET', '/company/companies?orderBy=name', undefined, forward)).toMatchObject({ status: 400 });
   });
 
+  it('finds what changed after an instant by lastUpdated: companies, additions, and the agreements whose additions changed', async () => {
+    const created = async (name: string) => {
+      const company = await call('POST', '/company/companies', { identifier: name, name, city: 'Tampa' });
+      const agreement = await call('POST', '/finance/agreements', { name: `${name} services`, type: { name: 'Managed Services' }, company: { id: company.body.id } });
+      const addition = await call('POST', `/finance/agreements/${agreement.body.id}/additions`, { product: { id: product.body.id }, quantity: 5, billCustomer: 'DoNotBill' });
+      return { company: company.body.id as number, agreement: agreement.body.id as number, addition: addition.body.id as number };
+    };
+    const product = await call('POST', '/procurement/catalog', { identifier: 'backup', description: 'Backup', productClass: 'NonInventory' });
+    const [north, south] = [await created('North'), await created('South')];
+    // Stamps have whole seconds: the clock moves on so that what follows is stamped after `since`.
+    const since = ((await (await fetch(`${site}/_sim/clock`)).json()) as { now: string }).now.replace(/\.\d{3}Z$/, 'Z');
+    const changedSince = async (path: string) => (await call('GET', `${path}?conditions=${encodeURIComponent(`lastUpdated > [${since}]`)}`)).body.map((record: any) => record.id);
+    await fetch(`${site}/_sim/clock`, { method: 'POST', body: JSON.stringify({ advanceMs: 60_000 }) });
+    expect(await changedSince('/finance/agreements')).toEqual([]);
+
+    await call('PATCH', `/finance/agreements/${north.agreement}/additions/${north.addition}`, [{ op: 'replace', path: 'quantity', value: 7 }]);
+    await call('PATCH', `/company/companies/${south.company}`, [{ op: 'replace', path: 'name', value: 'South Ltd' }]);
+    expect(await changedSince(`/finance/agreements/${north.agreement}/additions`)).toEqual([north.addition]);
+    expect(await changedSince('/finance/agreements')).toEqual([north.agreement]);
+    expect(await changedSince('/company/companies')).toEqual([south.company]);
+    const agreement = await call('GET', `/finance/agreements/${north.agreement}`);
+    expect(Date.parse(agreement.body._info.lastUpdated)).toBeGreaterThan(Date.parse(since));
+
+    expect((await call('DELETE', `/finance/agreements/${south.agreement}/additions/${south.addition}`)).status).toBe(204);
+    expect(await changedSince('/finance/agreements')).toEqual([north.agreement, south.agreement]);
+  });
+
   it('answers in CWM error shapes: unknown condition field, bad auth, missing clientId, old codebase', async () => {
     expect(await call('GET', `/service/tickets?conditions=${encodeURIComponent('board/nam = "x"')}`)).toMatchObject({ status: 400, body: { code: 'ApiFindCondition', message: 'board\\/nam is not a recognized name.' } });
     expect(await call('GET', '/system/info', undefined, { authorization: 'Basic eDp5' })).toMatchObject({ status: 401, body: { code: 'Unauthorized' } });

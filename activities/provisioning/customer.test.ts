@@ -22,7 +22,7 @@ import {
   watchAcronisWrites,
 } from '../../test/provisioning-world.ts';
 import { connectWiseManageConfig } from '../../simulators/seeding/connectwise-manage.ts';
-import { addFault } from '../../test/simulators.ts';
+import { addFault, requestLog } from '../../test/simulators.ts';
 import { CAPABILITY_OFF_FAILURE } from '../../workflows/contracts/loops.ts';
 import { customerWorkflowId } from '../../workflows/contracts/provisioning.ts';
 import { engineTag } from './shared.ts';
@@ -296,7 +296,7 @@ describe('discoverCustomers', () => {
 
     // Manual mode: only what an admin mapped.
     const manual = await runActivity(bed.activities.discoverCustomers, { partnerId: world.partnerId, force: false });
-    expect(manual).toEqual({ status: 'done', summary: { companies: expect.any(Number), mapped: 0, newlyMapped: 0, signalled: 0 } });
+    expect(manual).toEqual({ status: 'done', summary: { companies: 0, mapped: 0, newlyMapped: 0, signalled: 0, kind: 'full', linesRead: 0 } });
     await upsertCompanyMapping(bed.db, world.partnerId, withoutServices, null);
     expect(await runActivity(bed.activities.discoverCustomers, { partnerId: world.partnerId, force: false })).toMatchObject({ summary: { mapped: 1, newlyMapped: 0, signalled: 1 } });
     expect(await customerWorkflowExists(world.partnerId, withoutServices)).toBe(true);
@@ -337,20 +337,27 @@ describe('discoverCustomers', () => {
     await addFault(world.psa.url, { match: '/finance/agreements$', method: 'GET', kind: 'latency', delayMs: 2_000, times: 1 });
 
     const pass = runActivity(bed.activities.discoverCustomers, { partnerId: world.partnerId, force: false }).catch((error: unknown) => error);
-    await requestArrived(world.psa.url, (entry) => entry.path.endsWith('/finance/agreements'));
+    await requestArrived(world.psa.url, (entry) => entry.method === 'GET' && entry.path.endsWith('/finance/agreements'));
     await markPartnerDeleted(bed.db, world.partnerId);
     expect(await pass).toMatchObject({ type: CAPABILITY_OFF_FAILURE, message: 'nothing was written: the partner was removed' });
     expect(await listCompanyMappings(bed.db, world.partnerId)).toEqual([]);
     for (const company of [world.companyId, other]) expect(await customerWorkflowExists(world.partnerId, company)).toBe(false);
   });
 
-  it('resumes from its heartbeat: a retried pass skips the companies it already handled', async () => {
+  it('resumes from its heartbeat: a retried pass reads nothing it already read and tells no customer twice', async () => {
     const world = await seedProvisioningWorld(bed, 'autotask', { provisioning: { automatic: true } });
     await world.psa.seeder.createAgreement(world.companyId, [{ productId: world.products.servers, quantity: 1, billing: 'payg' }], daysAgo(5));
-    const carried = { processed: Number.MAX_SAFE_INTEGER, summary: { companies: 7, mapped: 0, newlyMapped: 0, signalled: 0 } };
-    const resumed = await new MockActivityEnvironment({ heartbeatDetails: carried }).run(bed.activities.discoverCustomers, { partnerId: world.partnerId, force: false });
-    expect(resumed).toEqual({ status: 'done', summary: carried.summary });
-    expect(await runActivity(bed.activities.discoverCustomers, { partnerId: world.partnerId, force: false })).toMatchObject({ summary: { newlyMapped: 1, signalled: 1 } });
+    const environment = new MockActivityEnvironment();
+    const beats: unknown[] = [];
+    environment.on('heartbeat', (details: unknown) => beats.push(details));
+    const pass = await environment.run(bed.activities.discoverCustomers, { partnerId: world.partnerId, force: true });
+    expect(pass).toMatchObject({ summary: { kind: 'full', newlyMapped: 1, signalled: 1, linesRead: 1 } });
+
+    // The worker died after the pass's last heartbeat, before it answered: the retry carries that heartbeat.
+    const mark = (await requestLog(world.psa.url)).length;
+    const retried = await new MockActivityEnvironment({ heartbeatDetails: beats.at(-1) }).run(bed.activities.discoverCustomers, { partnerId: world.partnerId, force: true });
+    expect(retried).toEqual(pass);
+    expect((await requestLog(world.psa.url)).slice(mark).filter((entry) => /Contract/.test(entry.path))).toEqual([]);
   });
 
   it('assesses a customer from its mapping and lines', async () => {

@@ -16,10 +16,11 @@ import { loginCandidates, loginFromEmail, loginFromName } from '../../domain/adm
 import { parseAcronisTime, productionAt } from '../../domain/provisioning-calendar.ts';
 import { desiredQuotas, hasActiveServices } from '../../domain/quotas.ts';
 import type { Settings } from '../../domain/settings.ts';
-import type { PsaCompany, PsaContact } from '../../psa/port.ts';
+import type { PsaContact } from '../../psa/port.ts';
 import type { CustomerAssessment, CustomerRef, ProvisionOutcome } from './types.ts';
 import {
   applyQuotas,
+  discoveredLines,
   engineTag,
   isEngineTenantOf,
   isVendor,
@@ -41,15 +42,16 @@ type AdminIdentity = { login: string; email: string; firstName: string; lastName
 type AdminPlan = { kind: 'existing'; user: User } | { kind: 'create'; identity: AdminIdentity };
 
 /** Whom the customer's admin account is made for, or why an admin must supply something first. */
-function adminIdentity(settings: Settings, company: PsaCompany, contact: PsaContact | undefined): AdminIdentity | { missing: string } {
+async function adminIdentity(settings: Settings, companyName: string, primaryContact: () => Promise<PsaContact | undefined>): Promise<AdminIdentity | { missing: string }> {
   if (settings.provisioning.accountBasis === 'primary-contact') {
-    if (!contact?.email) return { missing: `PSA company "${company.name}" has no primary contact with an e-mail address to make the customer's admin account from: add one in the PSA` };
+    const contact = await primaryContact();
+    if (!contact?.email) return { missing: `PSA company "${companyName}" has no primary contact with an e-mail address to make the customer's admin account from: add one in the PSA` };
     return { login: loginFromEmail(contact.email), email: contact.email, firstName: contact.firstName, lastName: contact.lastName };
   }
   // Company-name accounts: the vendors' integrations send their activation e-mail to the address the admin gives.
   const email = settings.provisioning.activationEmail;
   if (!email) return { missing: 'accounts based on the company name need an activation address: set provisioning.activationEmail' };
-  return { login: loginFromName(company.name), email, firstName: company.name, lastName: 'Administrator' };
+  return { login: loginFromName(companyName), email, firstName: companyName, lastName: 'Administrator' };
 }
 
 /** The admin user made by an earlier pass: one of our login variants, or the identity's address. */
@@ -115,7 +117,7 @@ export function createCustomerActivities(deps: ProvisioningDeps) {
         const partner = await livePartner(deps, partnerId);
         if (partner.status === 'off') return partner;
         if (!(await findCompanyMapping(db, partnerId, psaCompanyId))) return { status: 'unmapped' };
-        const lines = await partner.clients.psa.listServiceLines(psaCompanyId);
+        const lines = (await discoveredLines(deps, partnerId, psaCompanyId))?.lines ?? (await partner.clients.psa.listServiceLines(psaCompanyId));
         return hasActiveServices(lines, await listProductMappings(db, partnerId)) ? { status: 'provision' } : { status: 'no-services' };
       }),
 
@@ -128,12 +130,15 @@ export function createCustomerActivities(deps: ProvisioningDeps) {
         // Everything is read and checked before the first write, so a skip writes nothing.
         const mapping = await findCompanyMapping(db, partnerId, psaCompanyId);
         if (!mapping) return skipped(`PSA company ${psaCompanyId} is not mapped to an Acronis tenant`);
-        const company = await psa.getCompany(psaCompanyId);
-        if (!company) return skipped(`PSA company ${psaCompanyId} no longer exists in the PSA`, mapping.tenantId);
+        // What the discovery pass that asked for this sync read, unless it is too old to stand for the PSA.
+        const discovered = await discoveredLines(deps, partnerId, psaCompanyId);
+        const companyName = discovered ? discovered.companyName : (await psa.getCompany(psaCompanyId))?.name;
+        if (companyName === undefined || companyName === null) return skipped(`PSA company ${psaCompanyId} no longer exists in the PSA`, mapping.tenantId);
+        const lines = discovered?.lines ?? (await psa.listServiceLines(psaCompanyId));
         const parentId = await partnerTenantId(acronis);
-        const plan = desiredQuotas({ available: await acronis.offeringItemsAvailableForChild(parentId), mappings: await listProductMappings(db, partnerId), lines: await psa.listServiceLines(psaCompanyId) });
+        const plan = desiredQuotas({ available: await acronis.offeringItemsAvailableForChild(parentId), mappings: await listProductMappings(db, partnerId), lines });
         if (plan.editionConflict) return skipped(plan.editionConflict, mapping.tenantId);
-        const identity = adminIdentity(settings, company, await psa.primaryContact(psaCompanyId));
+        const identity = await adminIdentity(settings, companyName, () => psa.primaryContact(psaCompanyId));
         if ('missing' in identity) return { status: 'needs-attention', tenantId: mapping.tenantId, reason: identity.missing };
 
         let tenant: Tenant | undefined;
@@ -146,7 +151,7 @@ export function createCustomerActivities(deps: ProvisioningDeps) {
           }
           if (!tenant) return skipped(`mapped tenant ${mapping.tenantId} no longer exists in Acronis`, mapping.tenantId);
         } else {
-          tenant = await existingTenantOf(acronis, parentId, clients.psaKind, psaCompanyId, company.name);
+          tenant = await existingTenantOf(acronis, parentId, clients.psaKind, psaCompanyId, companyName);
           const owner = tenant && (await findCompanyMappedToTenant(db, partnerId, tenant.id));
           if (tenant && owner && owner.psaCompanyId !== psaCompanyId) {
             return skipped(`Acronis tenant "${tenant.name}" (${tenant.id}) carries the company's name but is mapped to PSA company ${owner.psaCompanyId}`);
@@ -162,7 +167,7 @@ export function createCustomerActivities(deps: ProvisioningDeps) {
         const createdTag = engineTag(clients.psaKind, psaCompanyId, 'created');
         let tenantCreated = false;
         if (!tenant) {
-          tenant = await acronis.createTenant({ name: company.name, kind: 'customer', parent_id: parentId, internal_tag: createdTag });
+          tenant = await acronis.createTenant({ name: companyName, kind: 'customer', parent_id: parentId, internal_tag: createdTag });
           tenantCreated = true;
         } else if (!tenant.internal_tag) {
           // An existing tenant the engine now manages carries the mark too: its deprovisioning checks for it.

@@ -1,16 +1,51 @@
-/** Discovery (F3.1, F3.2, F3.6): which PSA companies should have a customer workflow, and which of those to poke. */
+/**
+ * Discovery (F3.1, F3.2, F3.6): which PSA companies should have a customer workflow, and which of
+ * those to poke. What it reads of each company it watches (the mapped ones, and in automatic mode
+ * every active one) is kept in PostgreSQL, so that most passes ask the PSA only what changed:
+ *
+ * - a full pass lists every company and reads every watched company's lines: the first pass,
+ *   "sync now", the first pass after automatic mode was switched on, and one a day, which sees
+ *   what change stamps cannot show (a company or agreement deleted outright);
+ * - an incremental pass asks for the companies and the lines the PSA stamped as changed since the
+ *   previous pass began (less an overlap), and reads the lines of those, of companies mapped since,
+ *   and of those whose lines the calendar changes by now (a cancellation date reached).
+ *
+ * Either way the decisions are made from PostgreSQL: a new product mapping needs no PSA read.
+ */
 import { createHash } from 'node:crypto';
+import { forgetCompanyLines, readCompanyLines, readDiscoveryWatermark, saveCompanyLines, saveDiscoveryWatermark, type CompanyLines } from '../../db/company-lines.ts';
 import { keepFingerprintsOf, readFingerprints, saveFingerprint } from '../../db/line-fingerprints.ts';
 import { insertCompanyMappingIfAbsent, listCompanyMappings, listProductMappings, type ProductMapping } from '../../db/mappings.ts';
 import { hasActiveServices } from '../../domain/quotas.ts';
 import type { ServiceLine } from '../../psa/port.ts';
 import type { DiscoveryOutcome, DiscoverySummary } from '../../workflows/contracts/provisioning.ts';
-import { livePartner, provisioningScope, type ProvisioningDeps } from './shared.ts';
+import { engineNow, livePartner, provisioningScope, type ProvisioningDeps } from './shared.ts';
 
-/** Heartbeat details of discovery: a retry skips the companies already handled. */
+/** A full pass reads every watched company whatever the PSA's change stamps say, at least this often. */
+const FULL_PASS_EVERY_MS = 24 * 60 * 60 * 1000;
+/**
+ * An incremental pass asks for what the PSA stamped after the previous pass began, less this: the
+ * PSA's clock may run behind the engine's, and a change committed while a pass was reading carries
+ * a stamp from before the pass could see it.
+ */
+export const DISCOVERY_OVERLAP_MS = 10 * 60 * 1000;
+/** Companies whose lines are read together; each batch is saved before the next is read. */
+const READ_BATCH = 100;
+
+/** Heartbeat details of discovery: a retry keeps the pass's start and kind, and skips the companies it already read. */
 interface DiscoveryProgress {
+  startedAt: string;
+  full: boolean;
+  /** Companies read or decided on so far. */
   processed: number;
   summary: DiscoverySummary;
+}
+
+/** What discovery knows of a company besides its lines. */
+interface CompanyFacts {
+  /** Null when the PSA no longer has the company. */
+  name: string | null;
+  active: boolean;
 }
 
 /** Digest of what decides a customer's quotas: its lines and the partner's product mappings. */
@@ -22,56 +57,122 @@ function lineFingerprint(lines: readonly ServiceLine[], mappings: readonly Produ
   return createHash('sha256').update(JSON.stringify(normal)).digest('base64url');
 }
 
+function earliestChange(lines: readonly ServiceLine[]): Date | null {
+  const instants = lines.flatMap((line) => (line.changesAt === null ? [] : [Date.parse(line.changesAt)]));
+  return instants.length > 0 ? new Date(Math.min(...instants)) : null;
+}
+
 export function createDiscoveryActivities(deps: ProvisioningDeps) {
   const { db } = deps;
   const inScope = provisioningScope(db);
 
   return {
-    /** One discovery pass for the partner: reads PSA companies and lines, makes automatic-mode mappings, starts or signals customer workflows whose lines changed (all of them when `force`). */
+    /** One discovery pass for the partner: reads what changed in the PSA (everything on a full pass), makes automatic-mode mappings, starts or signals customer workflows whose lines changed (all of them when `force`). */
     discoverCustomers: ({ partnerId, force }: { partnerId: string; force: boolean }): Promise<DiscoveryOutcome> =>
       inScope<DiscoveryOutcome, DiscoveryProgress>(partnerId, async (context) => {
         const partner = await livePartner(deps, partnerId);
         if (partner.status === 'off') return partner;
         const { clients, settings } = partner;
+        const { psa } = clients;
+        const automatic = settings.provisioning.automatic;
+        // Details of an older worker (without a start) are not resumed: the pass starts over.
+        const resumed = context.resumed?.startedAt ? context.resumed : undefined;
+        const startedAt = resumed ? new Date(resumed.startedAt) : engineNow(deps);
+        const watermark = await readDiscoveryWatermark(db, partnerId);
+        const full =
+          resumed?.full ??
+          (force || watermark === undefined || startedAt.getTime() - watermark.fullAt.getTime() >= FULL_PASS_EVERY_MS || (automatic && !watermark.fullAutomatic));
+        const summary: DiscoverySummary = resumed?.summary ?? { companies: 0, mapped: 0, newlyMapped: 0, signalled: 0, kind: full ? 'full' : 'incremental', linesRead: 0 };
+        let processed = 0;
+        const report = () => context.report({ startedAt: startedAt.toISOString(), full, processed, summary });
+
         const productMappings = await listProductMappings(db, partnerId);
         const mapped = new Set((await listCompanyMappings(db, partnerId)).map((mapping) => mapping.psaCompanyId));
-        const fingerprints = await readFingerprints(db, partnerId);
-        const resumed = context.resumed;
-        const summary: DiscoverySummary = resumed?.summary ?? { companies: 0, mapped: 0, newlyMapped: 0, signalled: 0 };
+        const stored = await readCompanyLines(db, partnerId);
+        const watches = (companyId: string, facts: CompanyFacts) => mapped.has(companyId) || (automatic && facts.active);
+        // The PSA's changes an incremental pass asks for: since the previous pass began, less the overlap.
+        const since = new Date((watermark?.checkedFrom.getTime() ?? 0) - DISCOVERY_OVERLAP_MS);
 
-        const visit = async (companyId: string, companyName: string | undefined, active: boolean) => {
-          const isMapped = mapped.has(companyId);
-          if (!isMapped && !(settings.provisioning.automatic && active)) return;
-          const lines = await clients.psa.listServiceLines(companyId);
-          if (!isMapped) {
-            if (!hasActiveServices(lines, productMappings)) return;
-            // A pass takes minutes on a large PSA: a partner removed meanwhile maps nothing more.
+        // Which companies to watch after this pass, and which of them to read now.
+        const watched = new Map<string, CompanyFacts>();
+        const toRead = new Set<string>();
+        if (full) {
+          for await (const company of psa.listCompanies()) if (watches(company.id, company)) watched.set(company.id, { name: company.name, active: company.active });
+        } else {
+          for (const [companyId, known] of stored) watched.set(companyId, { name: known.companyName, active: known.companyActive });
+          for await (const company of psa.listCompanies({ changedSince: since })) {
+            watched.set(company.id, { name: company.name, active: company.active });
+            toRead.add(company.id);
+          }
+        }
+        // Mapped companies it knows nothing of: mapped since the last pass, or no longer listed (deleted).
+        for (const companyId of mapped) {
+          if (watched.has(companyId)) continue;
+          const company = await psa.getCompany(companyId);
+          watched.set(companyId, { name: company?.name ?? null, active: company?.active ?? false });
+          toRead.add(companyId);
+        }
+        if (full) {
+          for (const companyId of watched.keys()) toRead.add(companyId);
+        } else {
+          for (const [companyId, facts] of watched) if (!watches(companyId, facts)) watched.delete(companyId);
+          for (const [companyId, known] of stored) if (known.changesAt !== null && known.changesAt.getTime() <= startedAt.getTime()) toRead.add(companyId);
+          for (const companyId of await psa.companiesWithLineChangesSince([...watched.keys()], since)) toRead.add(companyId);
+        }
+        report();
+
+        // Read in batches, each saved at once: a retried pass skips what it already read.
+        const pending = [...toRead].filter((companyId) => watched.has(companyId) && (stored.get(companyId)?.readAt.getTime() ?? 0) < startedAt.getTime());
+        for (let start = 0; start < pending.length; start += READ_BATCH) {
+          const batch = pending.slice(start, start + READ_BATCH);
+          const lines = await psa.listServiceLinesOf(batch);
+          const readAt = engineNow(deps);
+          const rows = batch.map((companyId): CompanyLines => {
+            const facts = watched.get(companyId) as CompanyFacts;
+            const companyLines = lines.get(companyId) ?? [];
+            return { psaCompanyId: companyId, companyName: facts.name, companyActive: facts.active, lines: companyLines, changesAt: earliestChange(companyLines), readAt };
+          });
+          // A pass takes minutes on a large PSA: a partner removed meanwhile gets nothing more written.
+          await context.assertOn();
+          await saveCompanyLines(db, partnerId, rows);
+          for (const row of rows) stored.set(row.psaCompanyId, row);
+          summary.linesRead = (summary.linesRead ?? 0) + batch.length;
+          processed += batch.length;
+          report();
+        }
+        await context.assertOn();
+        await forgetCompanyLines(db, partnerId, [...stored.keys()].filter((companyId) => !watched.has(companyId)));
+        // Everything the PSA changed before the pass began is in PostgreSQL now: the next pass asks from here.
+        await saveDiscoveryWatermark(db, partnerId, {
+          checkedFrom: startedAt,
+          fullAt: full || !watermark ? startedAt : watermark.fullAt,
+          fullAutomatic: full || !watermark ? automatic : watermark.fullAutomatic,
+        });
+
+        // Decisions come from PostgreSQL alone: a retry finds the customers it already told by their fingerprints.
+        const fingerprints = await readFingerprints(db, partnerId);
+        summary.companies = watched.size;
+        summary.mapped = 0;
+        for (const [companyId, facts] of watched) {
+          processed++;
+          const lines = (stored.get(companyId) as CompanyLines).lines;
+          if (!mapped.has(companyId)) {
+            if (!(automatic && facts.active) || !hasActiveServices(lines, productMappings)) continue;
             await context.assertOn();
             if (await insertCompanyMappingIfAbsent(db, partnerId, companyId)) summary.newlyMapped++;
             mapped.add(companyId);
           }
           summary.mapped++;
           const fingerprint = lineFingerprint(lines, productMappings);
-          if (force || fingerprints.get(companyId) !== fingerprint) {
+          const told = fingerprints.get(companyId);
+          if (force ? (told?.seenAt.getTime() ?? 0) < startedAt.getTime() : told?.fingerprint !== fingerprint) {
             await context.assertOn();
-            await deps.workflows.syncCustomer({ partnerId, partnerName: clients.partnerName, psaKind: clients.psaKind, psaCompanyId: companyId, companyName });
+            await deps.workflows.syncCustomer({ partnerId, partnerName: clients.partnerName, psaKind: clients.psaKind, psaCompanyId: companyId, companyName: facts.name ?? undefined });
             await saveFingerprint(db, partnerId, companyId, fingerprint);
             summary.signalled++;
           }
-        };
-
-        const listed = new Set<string>();
-        let position = 0;
-        for await (const company of clients.psa.listCompanies()) {
-          listed.add(company.id);
-          position++;
-          if (resumed && position <= resumed.processed) continue;
-          summary.companies++;
-          await visit(company.id, company.name, company.active);
-          context.report({ processed: position, summary });
+          report();
         }
-        // A mapped company the PSA no longer lists (deleted) still has a workflow that must hear of it.
-        for (const companyId of [...mapped]) if (!listed.has(companyId)) await visit(companyId, undefined, false);
         // A mapping removed and made again later must signal its new workflow.
         await keepFingerprintsOf(db, partnerId, [...mapped]);
         return { status: 'done', summary };

@@ -3,18 +3,25 @@ import type { AcronisClient } from '../../clients/acronis/client.ts';
 import type { OfferingItem, Tenant } from '../../clients/acronis/types.ts';
 import { VendorApiError } from '../../clients/http.ts';
 import { PartnerNotFoundError, type PartnerClients, type PartnerClientsCache } from '../../clients/partner-clients.ts';
+import { findCompanyLines, readDiscoveryWatermark, type CompanyLines } from '../../db/company-lines.ts';
 import type { Db } from '../../db/connection.ts';
 import { readSettings } from '../../db/settings.ts';
 import { quotaChanges, type DesiredQuota } from '../../domain/quotas.ts';
 import type { Settings } from '../../domain/settings.ts';
 import type { ProvisioningWorkflows } from '../../temporal/provisioning-workflows.ts';
+import { DISCOVERY_PASS_INTERVAL_MS } from '../../workflows/contracts/provisioning.ts';
 import { capabilityOffFailure, capabilityOffReason, capabilityScope } from '../capability-scope.ts';
 
 export interface ProvisioningDeps {
   db: Db;
   clients: PartnerClientsCache;
-  workflows: ProvisioningWorkflows;
+  /** Discovery starts and pokes customer workflows; nothing else is asked of Temporal here. */
+  workflows: Pick<ProvisioningWorkflows, 'syncCustomer'>;
+  /** The engine's clock for discovery's watermarks (the system's by default); tests and the bench set it apart from the PSA's. */
+  now?: () => Date;
 }
+
+export const engineNow = (deps: Pick<ProvisioningDeps, 'now'>): Date => deps.now?.() ?? new Date();
 
 export type LivePartner = { status: 'live'; clients: PartnerClients; settings: Settings } | { status: 'off'; reason: string };
 
@@ -34,6 +41,21 @@ export async function livePartner(deps: Pick<ProvisioningDeps, 'db' | 'clients'>
     if (!(error instanceof PartnerNotFoundError)) throw error;
   }
   return { status: 'off', reason: 'the partner was removed' };
+}
+
+/**
+ * How long what discovery read of a company serves a customer's sync in place of a PSA read. Every
+ * pass confirms what it keeps (it reads again what the PSA shows as changed), so this is one pass
+ * interval with room for a pass that runs late; beyond it, discovery has stopped and the PSA is asked.
+ */
+const DISCOVERED_LINES_SERVE_MS = DISCOVERY_PASS_INTERVAL_MS + 5 * 60 * 1000;
+
+/** What discovery last read of the company while a recent pass stands by it, else undefined (ask the PSA). */
+export async function discoveredLines(deps: Pick<ProvisioningDeps, 'db' | 'now'>, partnerId: string, psaCompanyId: string): Promise<CompanyLines | undefined> {
+  const [known, watermark] = await Promise.all([findCompanyLines(deps.db, partnerId, psaCompanyId), readDiscoveryWatermark(deps.db, partnerId)]);
+  if (!known) return undefined;
+  const confirmedAt = Math.max(known.readAt.getTime(), watermark?.checkedFrom.getTime() ?? 0);
+  return engineNow(deps).getTime() - confirmedAt <= DISCOVERED_LINES_SERVE_MS ? known : undefined;
 }
 
 /** For a step the workflow has decided on: the partner must still be there with provisioning on, or the step fails as `CapabilityOff`. */

@@ -1,6 +1,7 @@
 import { createRoute, z } from '@hono/zod-openapi';
 import type { Transaction } from 'kysely';
 import { recordAudit } from '../../db/audit-log.ts';
+import { forgetDiscoveryWatermark } from '../../db/company-lines.ts';
 import {
   deleteCredential,
   findPartner,
@@ -222,7 +223,11 @@ export function partnerRoutes(deps: ApiDeps) {
           if (change.name !== undefined) changed.push('name');
           if (change.timezone !== undefined) changed.push('timezone');
           if (change.acronis) changed.push(...(await writeCredential(tx, id, 'acronis', 'acronis', change.acronis, partner.credentials.acronis)));
-          if (change.psa) changed.push(...(await writeCredential(tx, id, 'psa', partner.psaKind, change.psa, partner.credentials.psa)));
+          if (change.psa) {
+            changed.push(...(await writeCredential(tx, id, 'psa', partner.psaKind, change.psa, partner.credentials.psa)));
+            // Maybe another instance, surely another view of it: discovery's next pass reads everything again.
+            await forgetDiscoveryWatermark(tx, id);
+          }
           let rmmKind = partner.rmmKind;
           if (change.rmm === null && partner.rmmKind) {
             const settings = await readSettings(tx, id);

@@ -19,6 +19,8 @@ export interface CollectionOptions<T extends { id: number }> {
   parent?: { label: string; exists(context: WorldContext, id: number): boolean };
   /** Runs after a create has been stored, before the answer is sent (a simulated slow ticket POST). */
   afterCreate?: (row: T) => Promise<void>;
+  /** Runs after every create, update and delete (an addition's edit stamps its agreement). */
+  afterWrite?: (context: WorldContext, row: T) => void;
 }
 
 const ID = ':id{[0-9]+}';
@@ -106,7 +108,11 @@ export function mountCollection<T extends { id: number }>(api: Hono, path: strin
 
   const build = kind.build;
   if (!build) return;
-  const store = (context: WorldContext, row: T) => kind.table(context.store).put(row);
+  const store = (context: WorldContext, row: T) => {
+    kind.table(context.store).put(row);
+    options.afterWrite?.(context, row);
+    return row;
+  };
 
   api.post(path, async (c) => {
     const body = await jsonBody(c);
@@ -139,6 +145,7 @@ export function mountCollection<T extends { id: number }>(api: Hono, path: strin
   api.delete(`${path}/${ID}`, (c) => {
     const { context, row } = find(c);
     kind.table(context.store).delete(row.id);
+    options.afterWrite?.(context, row);
     return c.body(null, 204);
   });
 }

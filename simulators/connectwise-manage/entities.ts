@@ -429,6 +429,16 @@ export const additionKind: EntityKind<Addition> = {
   },
 };
 
+/**
+ * An addition's create, edit or delete stamps its agreement's `_info.lastUpdated` too, so that
+ * `GET /finance/agreements?conditions=lastUpdated>[…]` finds agreements whose additions changed.
+ * Modelled, not confirmed on a live instance (README, "Change stamps").
+ */
+export function stampAgreementOf(context: WorldContext, addition: Addition): void {
+  const agreement = context.store.agreements.get(addition.agreementId);
+  if (agreement) context.store.agreements.put({ ...agreement, audit: audited(context, agreement) });
+}
+
 function round(value: number): number {
   return Math.round(value * 100) / 100;
 }

@@ -24,6 +24,7 @@ import {
   noteKind,
   priorityKind,
   sourceKind,
+  stampAgreementOf,
   ticketKind,
   type WorldContext,
 } from './entities.ts';
@@ -67,6 +68,7 @@ export function createConnectWiseManageSimulator(world: { clock: SimClock }): Si
   mountCollection(v3, '/finance/agreements', agreementKind, contextOf);
   mountCollection(v3, '/finance/agreements/:parentId{[0-9]+}/additions', additionKind, contextOf, {
     parent: { label: 'Agreement', exists: (context, id) => context.store.agreements.get(id) !== undefined },
+    afterWrite: stampAgreementOf,
   });
   const board = { label: 'Service Board', exists: (context: WorldContext, id: number) => context.store.boards.get(id) !== undefined };
   mountCollection(v3, '/service/boards', boardKind, contextOf);

@@ -47,6 +47,14 @@ export function autotaskSeeder(simulatorUrl: string): PsaSeeder {
       return String(id);
     },
 
+    async renameCompany(companyId, name) {
+      await client.update('Companies', Number(companyId), { companyName: name });
+    },
+
+    async deactivateCompany(companyId) {
+      await client.update('Companies', Number(companyId), { isActive: false });
+    },
+
     async addPrimaryContact(companyId, contact) {
       await client.create('Contacts', { companyID: Number(companyId), firstName: contact.firstName, lastName: contact.lastName, emailAddress: contact.email, isActive: 1, primaryContact: true });
     },

@@ -33,6 +33,12 @@ export function connectWiseManageSeeder(simulatorUrl: string): PsaSeeder {
       const company = await client.createCompany({ identifier, name: name.slice(0, 50), addressLine1: '1 Main Street', city: 'Tampa', types: [{ name: 'Client' }], status: { name: 'Active' } });
       return String(company.id);
     },
+    async renameCompany(companyId, name) {
+      await client.patchCompany(Number(companyId), [{ op: 'replace', path: 'name', value: name }]);
+    },
+    async deactivateCompany(companyId) {
+      await client.patchCompany(Number(companyId), [{ op: 'replace', path: 'status', value: { name: 'Inactive' } }]);
+    },
     async addPrimaryContact(companyId, contact) {
       const created = await client.createContact({
         firstName: contact.firstName,

@@ -14,6 +14,9 @@ export interface SeededLine {
 export interface PsaSeeder {
   kind: PsaKind;
   createCompany(name: string): Promise<string>;
+  renameCompany(companyId: string, name: string): Promise<void>;
+  /** Sets the company inactive (CWM: an inactive status; Autotask: `isActive` false). */
+  deactivateCompany(companyId: string): Promise<void>;
   /** Makes the contact the company's primary one (CWM: default contact; Autotask: primaryContact). */
   addPrimaryContact(companyId: string, contact: { firstName: string; lastName: string; email: string }): Promise<void>;
   createProduct(name: string): Promise<string>;

@@ -54,6 +54,14 @@ describe.each(adapters)('the PSA port on $name', ({ fixture: makeFixture }) => {
     psa = fixture.adapter();
   });
 
+  /** The simulated PSA's present; its clock then moves on, so that what is written next is stamped after it (CWM stamps whole seconds). */
+  async function afterNextSecond(): Promise<Date> {
+    const clock = `${fixture.simulatorUrl}/_sim/clock`;
+    const { now } = (await (await fetch(clock)).json()) as { now: string };
+    await fetch(clock, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ advanceMs: 2_000 }) });
+    return new Date(now);
+  }
+
   it('accepts the default credentials and refuses a wrong secret as a non-retryable auth failure', async () => {
     await expect(psa.checkAccess()).resolves.toBeUndefined();
     const refusal = await fixture.adapterWithWrongSecret().checkAccess().catch((error: unknown) => error);
@@ -96,6 +104,81 @@ describe.each(adapters)('the PSA port on $name', ({ fixture: makeFixture }) => {
     expect(byProduct['Acronis Cloud Storage']).toMatchObject({ agreementId: payg.agreementId, lineId: payg.lineIds[0], productId: storage, billing: 'payg', active: true });
     expect(byProduct['Acronis Servers']).toMatchObject({ productId: servers, active: false });
     await expect(psa.listServiceLines(await fixture.createCompany('No Agreements Ltd'))).resolves.toEqual([]);
+  });
+
+  it('reads the lines of many companies at once, as one at a time would, in fewer requests', async () => {
+    const products = [await fixture.createProduct('Acronis Workstations'), await fixture.createProduct('Acronis Servers')];
+    const companies: string[] = [];
+    for (const [index, name] of ['Alpha', 'Beta', 'Gamma'].entries()) {
+      const companyId = await fixture.createCompany(name);
+      await fixture.createAgreement(companyId, [{ productId: products[index % 2]!, quantity: index + 1, billing: 'prepaid' }], AGREEMENT_SINCE);
+      companies.push(companyId);
+    }
+    companies.push(await fixture.createCompany('Without Agreements'), '987654');
+
+    let mark = (await requestLog(fixture.simulatorUrl)).length;
+    const oneByOne = new Map<string, unknown>();
+    for (const companyId of companies) oneByOne.set(companyId, await psa.listServiceLines(companyId));
+    const oneByOneRequests = (await requestLog(fixture.simulatorUrl)).length - mark;
+    mark = (await requestLog(fixture.simulatorUrl)).length;
+    const bulk = await psa.listServiceLinesOf(companies);
+    expect((await requestLog(fixture.simulatorUrl)).length - mark).toBeLessThan(oneByOneRequests);
+    expect(bulk).toEqual(oneByOne);
+    expect(bulk.get('987654')).toEqual([]);
+    expect(bulk.get(companies[1]!)).toMatchObject([{ productId: products[1], quantity: 2, active: true }]);
+  });
+
+  it('lists only the companies changed after an instant, a deactivated one included as inactive', async () => {
+    const [renamed, deactivated, untouched] = [await fixture.createCompany('Renamed Ltd'), await fixture.createCompany('Closing Ltd'), await fixture.createCompany('Quiet Ltd')];
+    const since = await afterNextSecond();
+    await fixture.renameCompany(renamed, 'Renamed Holdings');
+    await fixture.deactivateCompany(deactivated);
+
+    const changed = await collect(psa.listCompanies({ changedSince: since }));
+    expect(changed.map((company) => [company.id, company.name, company.active]).sort()).toEqual(
+      [
+        [renamed, 'Renamed Holdings', true],
+        [deactivated, 'Closing Ltd', false],
+      ].sort(),
+    );
+    expect(changed.map((company) => company.id)).not.toContain(untouched);
+  });
+
+  it('names every company whose lines changed after an instant: a new agreement, a quantity, a cancellation', async () => {
+    const product = await fixture.createProduct('Acronis Workstations');
+    const companies = { added: await fixture.createCompany('Added Ltd'), resized: await fixture.createCompany('Resized Ltd'), cancelled: await fixture.createCompany('Cancelled Ltd'), quiet: await fixture.createCompany('Quiet Ltd') };
+    const resized = await fixture.createAgreement(companies.resized, [{ productId: product, quantity: 5, billing: 'prepaid' }], AGREEMENT_SINCE);
+    const cancelled = await fixture.createAgreement(companies.cancelled, [{ productId: product, quantity: 5, billing: 'prepaid' }], AGREEMENT_SINCE);
+    await fixture.createAgreement(companies.quiet, [{ productId: product, quantity: 5, billing: 'prepaid' }], AGREEMENT_SINCE);
+    const all = Object.values(companies);
+    // Nothing changed yet; a PSA without stamps on its lines may still name every company (they are then read).
+    const before = await psa.listServiceLinesOf(all);
+
+    const since = await afterNextSecond();
+    await fixture.createAgreement(companies.added, [{ productId: product, quantity: 1, billing: 'prepaid' }], AGREEMENT_SINCE);
+    await fixture.changeQuantity(resized.agreementId, resized.lineIds[0]!, 8);
+    await fixture.cancelLine(cancelled.agreementId, cancelled.lineIds[0]!);
+
+    const changed = await psa.companiesWithLineChangesSince(all, since);
+    for (const companyId of [companies.added, companies.resized, companies.cancelled]) expect(changed).toContain(companyId);
+    const after = await psa.listServiceLinesOf([...changed]);
+    expect(after.get(companies.added)).toMatchObject([{ quantity: 1, active: true }]);
+    expect(after.get(companies.resized)).toMatchObject([{ quantity: 8, active: true }]);
+    expect(after.get(companies.cancelled)).toMatchObject([{ active: false }]);
+    if (changed.has(companies.quiet)) expect(after.get(companies.quiet)).toEqual(before.get(companies.quiet));
+  });
+
+  it('says when the calendar alone will change a line: an agreement that has not started yet', async () => {
+    const product = await fixture.createProduct('Acronis Servers');
+    const companyId = await fixture.createCompany('Starting Soon Ltd');
+    const start = new Date();
+    start.setUTCMonth(start.getUTCMonth() + 3, 1);
+    await fixture.createAgreement(companyId, [{ productId: product, quantity: 2, billing: 'prepaid' }], start.toISOString().slice(0, 10));
+
+    const [line] = await psa.listServiceLines(companyId);
+    expect(line).toMatchObject({ active: false, changesAt: expect.any(String) });
+    expect(Date.parse(line!.changesAt!)).toBeGreaterThan(Date.now());
+    expect(Date.parse(line!.changesAt!)).toBeLessThanOrEqual(Date.parse(`${start.toISOString().slice(0, 10)}T00:00:00Z`));
   });
 
   it('ensures a product by name without ever making a second one', async () => {

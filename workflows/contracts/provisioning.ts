@@ -14,9 +14,12 @@ export function customerWorkflowId(partnerId: string, psaCompanyId: string): str
 }
 
 
+/** SPEC F3.6: agreement changes reach quotas within this interval (or at once on "sync now"). */
+export const DISCOVERY_PASS_INTERVAL_MS = 15 * 60 * 1000;
+
 /** What one discovery pass did; counts only, so histories stay small. */
 export interface DiscoverySummary {
-  /** PSA companies read. */
+  /** PSA companies discovery watches: the mapped ones, and in automatic mode every active one. */
   companies: number;
   /** Companies with a mapping (made by an admin, or by automatic mode in this pass). */
   mapped: number;
@@ -24,6 +27,10 @@ export interface DiscoverySummary {
   newlyMapped: number;
   /** Customer workflows started or told to re-read their agreement. */
   signalled: number;
+  /** `full`: every watched company's lines read; `incremental`: only what the PSA shows as changed (absent in passes recorded before). */
+  kind?: 'full' | 'incremental';
+  /** Companies whose lines were read from the PSA in this pass (absent in passes recorded before). */
+  linesRead?: number;
 }
 
 export type DiscoveryOutcome = { status: 'done'; summary: DiscoverySummary } | { status: 'off'; reason: string };

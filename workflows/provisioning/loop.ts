@@ -13,15 +13,13 @@ import {
 } from '@temporalio/workflow';
 import type { ProvisioningActivities } from '../../activities/provisioning/types.ts';
 import { CAPABILITY_OFF_FAILURE, configurationChangedSignal, syncNowSignal } from '../contracts/loops.ts';
-import { provisioningLoopStateQuery, type ProvisioningLoopInput, type ProvisioningLoopState } from '../contracts/provisioning.ts';
+import { DISCOVERY_PASS_INTERVAL_MS, provisioningLoopStateQuery, type DiscoverySummary, type ProvisioningLoopInput, type ProvisioningLoopState } from '../contracts/provisioning.ts';
 import { LONG_ACTIVITY_TASK_QUEUE } from '../contracts/task-queues.ts';
 
-/** SPEC F3.6: agreement changes reach quotas within this interval (or at once on "sync now"). */
-const PASS_INTERVAL_MS = 15 * 60 * 1000;
 const DEFAULT_SIGNALS_PER_RUN = 1_000;
 
-// One pass reads every company of the PSA: minutes on a large PSA, so it runs on the long-activity
-// queue and heartbeats (every few seconds, also while a page is slow); an outage only delays it.
+// A full pass reads every company's agreements: minutes on a large PSA, so it runs on the
+// long-activity queue and heartbeats (every few seconds, also while a page is slow); an outage only delays it.
 const { discoverCustomers } = proxyActivities<ProvisioningActivities>({
   taskQueue: LONG_ACTIVITY_TASK_QUEUE,
   startToCloseTimeout: '30 minutes',
@@ -29,6 +27,11 @@ const { discoverCustomers } = proxyActivities<ProvisioningActivities>({
   retry: { initialInterval: '5 seconds', backoffCoefficient: 2, maximumInterval: '10 minutes' },
   summary: 'discover PSA companies and their agreements',
 });
+
+/** ` (incremental, 3 companies read)`; nothing for passes recorded before passes had a kind. */
+function passKind(summary: DiscoverySummary): string {
+  return summary.kind ? ` (${summary.kind}, ${summary.linesRead ?? 0} companies read)` : '';
+}
 
 /**
  * `partner/<p>/provisioning`: every 15 minutes, on "sync now" and when the configuration changed,
@@ -69,7 +72,7 @@ export async function provisioningLoop(input: ProvisioningLoopInput): Promise<Pr
     setCurrentDetails(
       [
         `**${state.stopReason ? 'stopped' : 'running'}** · ${state.passes} passes`,
-        last ? `Last pass ${state.lastPassAt}: ${last.companies} companies, ${last.mapped} mapped (${last.newlyMapped} new), ${last.signalled} customers synced` : 'No pass yet',
+        last ? `Last pass ${state.lastPassAt}${passKind(last)}: ${last.companies} companies, ${last.mapped} mapped (${last.newlyMapped} new), ${last.signalled} customers synced` : 'No pass yet',
         state.lastError ? `Last error: ${state.lastError}` : '',
         state.stopReason ? `Stopped: ${state.stopReason}` : '',
         state.nextPassAt ? `Next pass ${state.nextPassAt}` : '',
@@ -116,9 +119,9 @@ export async function provisioningLoop(input: ProvisioningLoopInput): Promise<Pr
           signalsPerRun: input.signalsPerRun,
         });
       }
-      state.nextPassAt = new Date(Date.now() + PASS_INTERVAL_MS).toISOString();
+      state.nextPassAt = new Date(Date.now() + DISCOVERY_PASS_INTERVAL_MS).toISOString();
       describe();
-      const woken = await condition(() => passDue || signalsThisRun >= signalsPerRun, PASS_INTERVAL_MS, { summary: 'wait for "sync now" or the next pass' });
+      const woken = await condition(() => passDue || signalsThisRun >= signalsPerRun, DISCOVERY_PASS_INTERVAL_MS, { summary: 'wait for "sync now" or the next pass' });
       if (!woken) passDue = true;
     }
   } catch (error) {
