@@ -38,6 +38,9 @@ export async function livePartner(deps: Pick<ProvisioningDeps, 'db' | 'clients'>
     const stored = await readSettings(deps.db, partnerId);
     if (stored) return { status: 'live', clients, settings: stored.settings };
   } catch (error) {
+    // Removed between the check and the credentials' load (they go with the partner): off, not a failure.
+    const offNow = await capabilityOffReason(deps.db, partnerId, 'provisioning');
+    if (offNow) return { status: 'off', reason: offNow };
     if (!(error instanceof PartnerNotFoundError)) throw error;
   }
   return { status: 'off', reason: 'the partner was removed' };
