@@ -59,6 +59,11 @@ export interface PartnerSupervisorResult {
 
 /** Sent by the API after it removed the partner; the supervisor ends every workflow of the partner, then itself. */
 export const partnerRemovedSignal = defineSignal<[]>('partnerRemoved');
+/**
+ * Sent by an activity that found a system refusing the partner's credentials (recorded in
+ * PostgreSQL): the supervisor reloads and pauses the loops that need that system.
+ */
+export const credentialsRejectedSignal = defineSignal<[]>('credentialsRejected');
 export const supervisorStateQuery = defineQuery<PartnerSupervisorState>('state');
 
 /** ApplicationFailure type thrown by loadPartnerProfile when the partner row never appears. */
