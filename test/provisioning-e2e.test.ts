@@ -13,7 +13,7 @@ import { customerStateQuery, customerWorkflowId, type CustomerState } from '../w
 import { startApiHarness, type ApiHarness } from './api-harness.ts';
 import { createTestDatabase, type TestDatabase } from './database.ts';
 import { testKeyring } from './fixtures/test-keys.ts';
-import { newAcronisApiClient } from './partners.ts';
+import { newAcronisPartnerAccount } from './partners.ts';
 import { addFault, requestLog, startTestSimulators } from './simulators.ts';
 import { markPartnerDeleted } from '../db/partners.ts';
 import { TASK_QUEUE } from '../workflows/contracts/task-queues.ts';
@@ -72,6 +72,8 @@ interface World {
   kind: PsaKind;
   seeder: PsaSeeder;
   partnerId: string;
+  /** The partner's own Acronis partner tenant, where its customer tenants are. */
+  partnerTenantId: string;
   companyId: string;
   companyName: string;
   prepaid: { agreementId: string; lineId: string };
@@ -83,10 +85,11 @@ async function buildWorld(kind: PsaKind): Promise<World> {
   const psaUrl = kind === 'connectwise-manage' ? sims.urls['connectwise-manage'] : sims.urls.autotask;
   const seeder = kind === 'connectwise-manage' ? connectWiseManageSeeder(psaUrl) : autotaskSeeder(psaUrl);
   const psa = kind === 'connectwise-manage' ? { kind, baseUrl: psaUrl, ...DEFAULT_CREDENTIALS['connectwise-manage'] } : { kind, ...autotaskCredentials(psaUrl) };
+  const { tenantId: partnerTenantId, ...apiClient } = await newAcronisPartnerAccount(sims.urls.acronis);
   const partner = await call('POST', '/v1/partners', {
     name: `MSP ${randomUUID().slice(0, 8)}`,
     timezone: 'America/New_York',
-    acronis: { baseUrl: sims.urls.acronis, ...(await newAcronisApiClient(sims.urls.acronis)) },
+    acronis: { baseUrl: sims.urls.acronis, ...apiClient },
     psa,
   });
   const partnerId = partner.id as string;
@@ -110,6 +113,7 @@ async function buildWorld(kind: PsaKind): Promise<World> {
     kind,
     seeder,
     partnerId,
+    partnerTenantId,
     companyId,
     companyName,
     prepaid: { agreementId: prepaid.agreementId, lineId: prepaid.lineIds[0]! },
@@ -117,10 +121,8 @@ async function buildWorld(kind: PsaKind): Promise<World> {
   };
 }
 
-async function customerTenants(name: string): Promise<Tenant[]> {
-  const client = acronis();
-  const partnerTenantId = (await client.getApiClient()).tenant_id;
-  return (await collect(client.listTenants({ parentId: partnerTenantId }))).filter((tenant) => tenant.kind === 'customer' && tenant.name === name);
+async function customerTenants(world: World): Promise<Tenant[]> {
+  return (await collect(acronis().listTenants({ parentId: world.partnerTenantId }))).filter((tenant) => tenant.kind === 'customer' && tenant.name === world.companyName);
 }
 
 async function customerState(world: World): Promise<CustomerState | undefined> {
@@ -152,7 +154,7 @@ describe.each<PsaKind>(['connectwise-manage', 'autotask'])('customer provisionin
     await syncNow(world);
 
     const state = await eventually('the customer to be provisioned', () => customerState(world), (current) => current?.phase === 'active');
-    const [tenant, ...others] = await customerTenants(world.companyName);
+    const [tenant, ...others] = await customerTenants(world);
     expect(others).toEqual([]);
     expect(state?.tenantId).toBe(tenant!.id);
     const listed = await call('GET', `/v1/partners/${world.partnerId}/customers?mapping=mapped&q=${encodeURIComponent(world.companyName)}`);
@@ -210,7 +212,7 @@ describe('an Acronis outage during provisioning', () => {
     expect(retrying!.lastFailure?.message).toMatch(/Acronis/);
 
     await eventually('the customer to be provisioned', () => customerState(world), (current) => current?.phase === 'active');
-    const tenants = await customerTenants(world.companyName);
+    const tenants = await customerTenants(world);
     expect(tenants).toHaveLength(1);
     expect(await collect(acronis().listUsers({ tenantId: tenants[0]!.id }))).toHaveLength(1);
   });
@@ -273,7 +275,7 @@ describe('ending what belongs to a partner or a capability', () => {
     expect(await supervisor.result()).toEqual({ partnerId: world.partnerId, stopReason: 'partner removed' });
     await eventually('no workflow of the partner to run', () => runningWorkflows(world.partnerId), (ids) => ids.length === 0, 20_000);
     // The customer was counting down to disabling its tenant: it ended instead, and the tenant is as it was.
-    const [tenant] = await customerTenants(world.companyName);
+    const [tenant] = await customerTenants(world);
     expect(tenant).toMatchObject({ enabled: true });
     expect(await vendorWritesSince(before, world)).toEqual([]);
   });
