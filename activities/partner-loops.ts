@@ -11,6 +11,8 @@ export interface LoopReconciliation {
   end: CapabilityName[];
   /** The settings changed since the running loops last heard: they are told to re-plan. */
   configurationChanged: boolean;
+  /** Capabilities that stay on but pause: only their loops end (what the loops started keeps its timers), until run again. */
+  pause?: CapabilityName[];
 }
 
 /** What the supervisor asks of Temporal itself: the partner's loops, started, told and ended. */
@@ -20,6 +22,7 @@ export function createPartnerLoopActivities(loops: CapabilityLoops) {
     async reconcileLoops(input: LoopReconciliation): Promise<void> {
       for (const capability of input.run) await loops.ensure(input.owner, capability, { configurationChanged: input.configurationChanged });
       for (const capability of input.end) await loops.end(input.owner.partnerId, capability, `${capability} was switched off`, () => heartbeat());
+      for (const capability of input.pause ?? []) await loops.pause(input.owner.partnerId, capability, () => heartbeat());
     },
 
     /** Ends every workflow of the removed partner but the supervisor; the number ended. */

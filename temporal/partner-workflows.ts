@@ -4,7 +4,7 @@ import type { PsaKind } from '../domain/partner.ts';
 import { configurationChangedSignal } from '../workflows/contracts/loops.ts';
 import { partnerRemovedSignal, partnerWorkflowId, supervisorStateQuery, type PartnerSupervisorInput, type PartnerSupervisorState } from '../workflows/contracts/partner.ts';
 import type { partnerSupervisor } from '../workflows/partner-supervisor.ts';
-import { CapabilityAttribute, PartnerIdAttribute, PsaKindAttribute } from '../workflows/search-attributes.ts';
+import { CapabilityAttribute, PartnerIdAttribute, PsaKindAttribute, PartnerHealthAttribute } from '../workflows/search-attributes.ts';
 
 export interface WorkflowRun {
   workflowId: string;
@@ -63,6 +63,8 @@ export class PartnerWorkflows {
         { key: PartnerIdAttribute, value: partner.id },
         { key: PsaKindAttribute, value: partner.psaKind },
         { key: CapabilityAttribute, value: 'supervisor' },
+        // The supervisor changes it when a system refuses the credentials (and back).
+        { key: PartnerHealthAttribute, value: 'ok' },
       ],
       staticSummary: `${partner.name}: partner supervisor (${partner.psaKind})`,
     };
