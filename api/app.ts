@@ -14,6 +14,7 @@ import { newRouter } from './router.ts';
 import { auditLogRoutes } from './routes/audit-log.ts';
 import { customerRoutes } from './routes/customers.ts';
 import { healthRoutes } from './routes/health.ts';
+import { partnerHealthRoutes } from './routes/partner-health.ts';
 import { partnerRoutes } from './routes/partners.ts';
 import { productMappingRoutes } from './routes/product-mappings.ts';
 import { settingsRoutes } from './routes/settings.ts';
@@ -104,6 +105,7 @@ export function createApp(deps: ApiDeps): OpenAPIHono<ApiEnv> {
   app.route('/v1', settingsRoutes(deps, partners.notifyChanged));
   app.route('/v1', productMappingRoutes(deps, partners.notifyChanged));
   app.route('/v1', customerRoutes(deps));
+  app.route('/v1', partnerHealthRoutes(deps));
   app.route('/v1', syncRoutes(deps));
   app.route('/v1', workflowRoutes(deps));
   app.route('/v1', tokenRoutes(deps));

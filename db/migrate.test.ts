@@ -17,7 +17,7 @@ describe('migrations', () => {
 
   it('create every table on an empty database', async () => {
     await migrateToLatest(database.db);
-    expect(await tables(database)).toEqual(['activation_emails', 'alert_mappings', 'api_tokens', 'audit_log', 'company_mappings', 'credentials', 'customer_line_fingerprints', 'partner_settings', 'partners', 'product_mappings']);
+    expect(await tables(database)).toEqual(['activation_emails', 'alert_mappings', 'api_tokens', 'audit_log', 'company_mappings', 'credentials', 'customer_line_fingerprints', 'partner_health', 'partner_settings', 'partners', 'product_mappings']);
   });
 
   it('are a no-op when run again, also from two processes at once', async () => {

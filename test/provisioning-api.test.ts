@@ -268,7 +268,7 @@ describe('provisioning admin API', () => {
       const tenantId = await customerTenant(partnerId, 'First Co');
       const mapped = await api.request('PUT', `/v1/partners/${partnerId}/customers/${first}/mapping`, { body: { tenantId } });
       expect(mapped.status, mapped.text).toBe(200);
-      expect(mapped.json.mapping).toEqual({ tenantId });
+      expect(mapped.json.mapping).toEqual({ tenantId, problem: null });
       expect(await workflowExists(customerWorkflowId(partnerId, first))).toBe(true);
 
       const again = await api.request('PUT', `/v1/partners/${partnerId}/customers/${second}/mapping`, { body: { tenantId } });

@@ -158,7 +158,7 @@ describe.each<PsaKind>(['connectwise-manage', 'autotask'])('customer provisionin
     expect(others).toEqual([]);
     expect(state?.tenantId).toBe(tenant!.id);
     const listed = await call('GET', `/v1/partners/${world.partnerId}/customers?mapping=mapped&q=${encodeURIComponent(world.companyName)}`);
-    expect(listed.items).toEqual([expect.objectContaining({ psaCompanyId: world.companyId, mapping: { tenantId: tenant!.id } })]);
+    expect(listed.items).toEqual([expect.objectContaining({ psaCompanyId: world.companyId, mapping: { tenantId: tenant!.id, problem: null } })]);
 
     // Prepaid → its quantity; PAYG and Free → unlimited; mapped but absent → off; the default storage on.
     await quotasOnceSynced(world, tenant!.id, {
