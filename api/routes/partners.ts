@@ -237,7 +237,8 @@ export function partnerRoutes(deps: ApiDeps) {
       responses: { 200: jsonResponse(z.object({ items: z.array(partnerViewSchema) }), 'All partners'), ...commonErrors },
     }),
     async (c) => {
-      const partners = await listPartners(db);
+      const scope = c.get('token').partnerId;
+      const partners = (await listPartners(db)).filter((partner) => scope === null || partner.id === scope);
       const health = await readHealthOf(db, partners.map((partner) => partner.id));
       return c.json({ items: partners.map((partner) => view(partner, health.get(partner.id) ?? [])) }, 200);
     },
