@@ -8,15 +8,15 @@ export interface AcronisPartnerAccount {
   clientSecret: string;
 }
 
-/**
- * A partner tenant under the simulator's `Sim Partner`, offering everything its parent offers, with
- * an API client of its own, made through the public API as a distributor would for a reseller. The
- * engine takes one live partner per Acronis partner tenant, so every partner registered against one
- * simulated Acronis needs an account of its own.
- */
-export async function createAcronisPartnerAccount(acronisUrl: string, name: string): Promise<AcronisPartnerAccount> {
+/** The simulator's default API client, of `Sim Partner`: the distributor above the partners' own tenants. */
+export function acronisDistributor(acronisUrl: string): AcronisClient {
   const { clientId, clientSecret } = DEFAULT_CREDENTIALS.acronis;
-  const distributor = new AcronisClient({ baseUrl: acronisUrl, clientId, clientSecret });
+  return new AcronisClient({ baseUrl: acronisUrl, clientId, clientSecret });
+}
+
+/** A partner tenant under `Sim Partner`, offering everything its parent offers, made through the public API as a distributor would for a reseller. */
+export async function createAcronisPartnerTenant(acronisUrl: string, name: string): Promise<string> {
+  const distributor = acronisDistributor(acronisUrl);
   const parentId = (await distributor.getApiClient()).tenant_id;
   const tenant = await distributor.createTenant({ name, kind: 'partner', parent_id: parentId });
   const offered = await distributor.offeringItemsAvailableForChild(parentId, { kind: 'partner', edition: '*' });
@@ -24,6 +24,20 @@ export async function createAcronisPartnerAccount(acronisUrl: string, name: stri
     tenant.id,
     offered.map((item) => ({ application_id: item.application_id, name: item.name, status: 1 as const, ...(item.infra_id ? { infra_id: item.infra_id } : {}) })),
   );
-  const client = await distributor.createApiClient(tenant.id, name);
-  return { tenantId: tenant.id, clientId: client.client_id, clientSecret: client.client_secret };
+  return tenant.id;
+}
+
+/** A new API client of the partner tenant: its credentials, shown only now. */
+export async function createAcronisApiClient(acronisUrl: string, tenantId: string, name: string): Promise<Omit<AcronisPartnerAccount, 'tenantId'>> {
+  const client = await acronisDistributor(acronisUrl).createApiClient(tenantId, name);
+  return { clientId: client.client_id, clientSecret: client.client_secret };
+}
+
+/**
+ * A partner tenant with an API client of its own. The engine takes one live partner per Acronis
+ * partner tenant, so every partner registered against one simulated Acronis needs an account of its own.
+ */
+export async function createAcronisPartnerAccount(acronisUrl: string, name: string): Promise<AcronisPartnerAccount> {
+  const tenantId = await createAcronisPartnerTenant(acronisUrl, name);
+  return { tenantId, ...(await createAcronisApiClient(acronisUrl, tenantId, name)) };
 }
