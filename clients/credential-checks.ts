@@ -99,8 +99,6 @@ function readAutomate(error: VendorApiError): Reading {
   return generic(error, 'ConnectWise Automate', 'password', 'username');
 }
 
-const SYSTEM_NAMES: Record<ExternalSystem, string> = { acronis: 'Acronis', psa: 'the PSA', rmm: 'ConnectWise Automate' };
-
 /**
  * Checks each system given, in parallel. `changed` lists the dotted fields the request set (a
  * refusal points at the one the admin touched when the vendor cannot say which is wrong).
@@ -142,8 +140,4 @@ export async function checkCredentials(given: CredentialsToCheck, changed: Reado
   }
   await Promise.all(checks);
   return result;
-}
-
-export function systemName(system: ExternalSystem): string {
-  return SYSTEM_NAMES[system];
 }

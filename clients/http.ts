@@ -46,6 +46,13 @@ export interface VendorApiErrorDetails {
   retryable?: boolean;
 }
 
+export const VENDOR_SYSTEM_NAMES: Record<VendorSystem, string> = {
+  acronis: 'Acronis',
+  'connectwise-manage': 'ConnectWise Manage',
+  autotask: 'Autotask',
+  'connectwise-automate': 'ConnectWise Automate',
+};
+
 export class VendorApiError extends Error {
   override readonly name = 'VendorApiError';
   readonly system: VendorSystem;
@@ -66,6 +73,13 @@ export class VendorApiError extends Error {
     this.vendorCode = details.vendorCode;
     this.retryAfterMs = details.retryAfterMs;
     this.retryable = details.retryable ?? RETRYABLE.has(details.kind);
+  }
+
+  /** For people: the system by its name, what it did, the operation and the vendor's own words, e.g. `Acronis refused POST /api/2/idp/token: invalid_client`. */
+  get summary(): string {
+    const prefix = `${this.system}: ${this.operation}: `;
+    const reason = this.message.startsWith(prefix) ? this.message.slice(prefix.length) : this.message;
+    return `${VENDOR_SYSTEM_NAMES[this.system]} ${this.retryable ? 'failed' : 'refused'} ${this.operation}: ${reason}`;
   }
 }
 
