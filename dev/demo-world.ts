@@ -10,7 +10,8 @@
  * advances the simulated clock: the world runs in real time.
  */
 import { setTimeout as delay } from 'node:timers/promises';
-import { AcronisClient, BACKUP_APPLICATION_ID } from '../clients/acronis/client.ts';
+import type { AcronisClient} from '../clients/acronis/client.ts';
+import { BACKUP_APPLICATION_ID } from '../clients/acronis/client.ts';
 import { ConnectWiseAutomateClient } from '../clients/connectwise-automate/client.ts';
 import { where } from '../clients/connectwise-automate/condition.ts';
 import type { BillingModel, PsaKind } from '../psa/port.ts';

@@ -55,7 +55,7 @@ export class HealthObservations {
     const seen = this.#systems.get(system) ?? {};
     const { error } = outcome;
     if (error === null || ANSWERED.has(error.kind)) seen.successAt = at;
-    else seen.failure = { at, kind: error.kind, message: error.summary.replace(/\u0000/g, '').slice(0, MAX_MESSAGE) };
+    else seen.failure = { at, kind: error.kind, message: error.summary.replaceAll('\u0000', '').toWellFormed().slice(0, MAX_MESSAGE) };
     this.#systems.set(system, seen);
   }
 
