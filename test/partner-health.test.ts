@@ -1,5 +1,4 @@
 import { randomUUID } from 'node:crypto';
-import { setTimeout as delay } from 'node:timers/promises';
 import { sql } from 'kysely';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { collect } from '../clients/collect.ts';
@@ -12,6 +11,7 @@ import { connectWiseManageConfig, connectWiseManageSeeder } from '../simulators/
 import { provisioningLoopWorkflowId } from '../workflows/contracts/provisioning.ts';
 import { partnerWorkflowId } from '../workflows/contracts/partner.ts';
 import { PartnerHealthAttribute } from '../workflows/search-attributes.ts';
+import { eventually } from './eventually.ts';
 import { startApiHarness, type ApiHarness } from './api-harness.ts';
 import { createTestDatabase, type TestDatabase } from './database.ts';
 import { testKeyring } from './fixtures/test-keys.ts';
@@ -38,16 +38,6 @@ afterAll(async () => {
   await sims.close();
   await database.drop();
 });
-
-async function eventually<T>(what: string, read: () => Promise<T>, done: (value: T) => boolean, timeoutMs = 30_000): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const value = await read();
-    if (done(value)) return value;
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}; last seen: ${JSON.stringify(value)}`);
-    await delay(200);
-  }
-}
 
 async function call(method: string, path: string, body?: unknown, token?: string) {
   const response = await api.request(method, path, { body, token });
