@@ -169,12 +169,13 @@ export async function partnerSupervisor(input: PartnerSupervisorInput): Promise<
     const wasOn: CapabilityName[] = (state.loopsOn as CapabilityName[] | undefined) ?? LOOP_CAPABILITIES;
     const end = [...wasOn, ...wasPaused].filter((capability) => !wanted.includes(capability));
     const pause = wasOn.filter((capability) => blocked.includes(capability));
+    const resume = run.filter((capability) => wasPaused.includes(capability));
     const configurationChanged = forwardDue || (state.forwardedSettingsVersion != null && state.forwardedSettingsVersion !== profile.settingsVersion);
     forwardDue = false;
     if (run.length > 0 || end.length > 0 || pause.length > 0) {
       const summary = [run.length ? `run ${run.join(', ')}` : '', end.length ? `end ${end.join(', ')}` : '', pause.length ? `pause ${pause.join(', ')}` : ''].filter(Boolean).join('; ');
       await loopControl.reconcileLoops.executeWithOptions({ summary }, [
-        { owner: { partnerId: state.partnerId, partnerName: profile.name, psaKind: profile.psaKind }, run, end, configurationChanged, ...(pause.length > 0 && { pause }) },
+        { owner: { partnerId: state.partnerId, partnerName: profile.name, psaKind: profile.psaKind }, run, end, configurationChanged, ...(pause.length > 0 && { pause }), ...(resume.length > 0 && { resume }) },
       ]);
     }
     state.loopsOn = run;
