@@ -13,12 +13,14 @@ import { DEFAULT_CREDENTIALS } from '../../simulators/default-credentials.ts';
 import { SIMULATED_VENDORS, SIMULATOR_PORTS, type SimulatedVendor } from '../../simulators/ports.ts';
 import { autotaskCredentials } from '../../simulators/seeding/autotask.ts';
 import { connectWiseManageConfig } from '../../simulators/seeding/connectwise-manage.ts';
+import { acronisDistributor, createAcronisApiClient } from '../../simulators/seeding/acronis.ts';
 import { freePort } from '../free-port.ts';
 import { collect } from '../../clients/collect.ts';
 
 const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '../..');
 const ADMIN_TOKEN = 'aci_e2e-admin-token-0123456789abcdef';
-const SECRET = 'e2e-acronis-secret-77c1';
+/** The Acronis client secret of the partner the test registers: a client of its own, made at run time. */
+let SECRET: string;
 
 interface Stack {
   process: ChildProcess;
@@ -133,16 +135,6 @@ describe('npm start (the whole stack, end to end over HTTP)', () => {
     expect(stack.output()).not.toContain('WARNING');
   });
 
-  it("serves the worker's health and metrics on METRICS_PORT: the Temporal SDK's and the engine's", async () => {
-    const health = await fetch(`http://localhost:${ports.metrics}/healthz`);
-    expect(health.status).toBe(200);
-    expect(await health.json()).toEqual({ status: 'ok', workers: { main: 'RUNNING', long: 'RUNNING' } });
-    const metrics = await (await fetch(`http://localhost:${ports.metrics}/metrics`)).text();
-    // The SDK's worker metrics, then the engine's counters; the demo partners' loops have called the vendors by now.
-    expect(metrics).toMatch(/^temporal_\w+/m);
-    expect(metrics).toMatch(/^engine_vendor_calls_total\{system="(autotask|connectwise-manage)",operation="[^"]+",outcome="ok"\} \d+$/m);
-  });
-
   it('serves the four simulated vendors, each with its /_sim control surface', async () => {
     for (const vendor of SIMULATED_VENDORS) {
       expect(stack.output()).toMatch(new RegExp(`${vendor} +${sim[vendor]}`));
@@ -207,11 +199,25 @@ describe('npm start (the whole stack, end to end over HTTP)', () => {
     expect(customers).toEqual(expected);
   });
 
+  it("serves the worker's health and metrics on METRICS_PORT: the Temporal SDK's and the engine's", async () => {
+    const health = await fetch(`http://localhost:${ports.metrics}/healthz`);
+    expect(health.status).toBe(200);
+    expect(await health.json()).toEqual({ status: 'ok', workers: { main: 'RUNNING', long: 'RUNNING' } });
+    // The SDK's worker metrics, then the engine's counters; the demo partners' loops have called the vendors by now.
+    const metrics = await (await fetch(`http://localhost:${ports.metrics}/metrics`)).text();
+    expect(metrics).toMatch(/^temporal_\w+/m);
+    expect(metrics).toMatch(/^engine_vendor_calls_total\{system="(autotask|connectwise-manage)",operation="[^"]+",outcome="ok"\} \d+$/m);
+  });
+
   it('registers a partner whose workflow partner/<id> the Web UI lists', async () => {
+    // Sim Partner itself, above the demo partners' own tenants: another Acronis account.
+    const distributor = acronisDistributor(sim.acronis);
+    const apiClient = await createAcronisApiClient(sim.acronis, (await distributor.getApiClient()).tenant_id, 'E2E MSP');
+    SECRET = apiClient.clientSecret;
     const response = await call('POST', '/v1/partners', {
       name: 'E2E MSP',
       timezone: 'Europe/Vienna',
-      acronis: { baseUrl: sim.acronis, clientId: 'sim-client', clientSecret: SECRET },
+      acronis: { baseUrl: sim.acronis, ...apiClient },
       psa: { kind: 'autotask', ...autotaskCredentials(sim.autotask) },
     });
     expect(response.status).toBe(201);
