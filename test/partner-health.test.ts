@@ -1,7 +1,9 @@
 import { randomUUID } from 'node:crypto';
 import { sql } from 'kysely';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { MockActivityEnvironment } from '@temporalio/testing';
 import { collect } from '../clients/collect.ts';
+import { PartnerClientsCache } from '../clients/partner-clients.ts';
 import { ConnectWiseManageClient } from '../clients/connectwise-manage/client.ts';
 import { DEFAULT_CREDENTIALS } from '../simulators/default-credentials.ts';
 import type { RunningSimulators } from '../simulators/index.ts';
@@ -9,10 +11,12 @@ import { acronisDistributor, createAcronisApiClient, type AcronisPartnerAccount 
 import { autotaskCredentials } from '../simulators/seeding/autotask.ts';
 import { connectWiseManageConfig, connectWiseManageSeeder } from '../simulators/seeding/connectwise-manage.ts';
 import { provisioningLoopWorkflowId } from '../workflows/contracts/provisioning.ts';
-import { partnerWorkflowId } from '../workflows/contracts/partner.ts';
+import { credentialsRejectedSignal, partnerWorkflowId } from '../workflows/contracts/partner.ts';
 import { PartnerHealthAttribute } from '../workflows/search-attributes.ts';
 import { eventually } from './eventually.ts';
 import { startApiHarness, type ApiHarness } from './api-harness.ts';
+// After the API: the app's zod schemas carry their OpenAPI metadata only once @hono/zod-openapi has extended zod.
+import { createPartnerHealthActivities } from '../activities/partner-health.ts';
 import { createTestDatabase, type TestDatabase } from './database.ts';
 import { testKeyring } from './fixtures/test-keys.ts';
 import { freePort } from './free-port.ts';
@@ -243,6 +247,24 @@ describe('a partner whose credentials are refused while it runs (F1.5), a mappin
     const state = await eventually('the loops resumed', supervisor, (value) => value.state?.loopsOn?.includes('provisioning'));
     expect(state.state).toMatchObject({ loopsPaused: [], health: 'ok' });
     await eventually('PartnerHealth ok', partnerHealthAttribute, (value) => value === 'ok');
+  });
+
+  it("ends a pause on its own when the vendor accepts the credentials again, at the supervisor's hourly probe", async () => {
+    const current = (await call('GET', `/v1/partners/${partnerId}`)).acronis.clientId as string;
+    const distributor = acronisDistributor(sims.urls.acronis);
+    await distributor.setApiClientStatus(current, 'disabled');
+    await call('POST', `/v1/partners/${partnerId}/sync`, { what: ['provisioning'] });
+    await eventually('the loops paused again', supervisor, (value) => value.state?.loopsPaused?.includes('provisioning'));
+
+    // The admin enables the client in Acronis and changes nothing in the engine.
+    await distributor.setApiClientStatus(current, 'enabled');
+    const probe = createPartnerHealthActivities(database.db, new PartnerClientsCache(database.db, testKeyring()));
+    await new MockActivityEnvironment({}, { client: api.temporal }).run(probe.probeRejectedCredentials, { partnerId });
+    expect((await health()).systems.acronis.status).toBe('ok');
+    // The probe runs on the hourly timer, and the supervisor reloads after it; here a reload is asked for.
+    await api.temporal.workflow.getHandle(partnerWorkflowId(partnerId)).signal(credentialsRejectedSignal);
+    await eventually('the provisioning loop running again', loopRunning, (running) => running);
+    expect((await supervisor()).state).toMatchObject({ loopsPaused: [], health: 'ok' });
   });
 });
 
