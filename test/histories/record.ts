@@ -15,6 +15,7 @@ import { TASK_QUEUE } from '../../workflows/contracts/task-queues.ts';
 import { connectDatabase } from '../../db/connection.ts';
 import { replaceProductMappings, upsertCompanyMapping } from '../../db/mappings.ts';
 import { migrateToLatest } from '../../db/migrate.ts';
+import { recordHealth } from '../../db/partner-health.ts';
 import { markPartnerDeleted } from '../../db/partners.ts';
 import { readSettings, writeSettings } from '../../db/settings.ts';
 import { startPostgresServer } from '../../dev/postgres-server.ts';
@@ -115,6 +116,17 @@ await worker.runUntil(async () => {
   await until(async () => (await customer.query(customerStateQuery)).phase === 'deprovisioning');
   await customer.result();
   await save('customer-provisioning-lifecycle', customer);
+
+  // A partner whose Acronis refused the credentials (as an activity records it): the supervisor marks
+  // it credentials-rejected, and its hourly probe finds them accepted again.
+  const rejectedId = await seedPartner(db, keyring, 'Replay credentials rejected', { urls: { acronis: simulators.urls.acronis, psa: simulators.urls.autotask } });
+  await recordHealth(db, rejectedId, [{ system: 'acronis', lastSuccessAt: null, lastFailureAt: new Date(), lastFailureKind: 'auth', lastFailureMessage: 'Acronis refused POST /api/2/idp/token: invalid_client' }]);
+  const rejected = await start(rejectedId);
+  await until(async () => (await rejected.query(supervisorStateQuery)).health === 'credentials-rejected');
+  await env.sleep('61 minutes');
+  await until(async () => (await rejected.query(supervisorStateQuery)).health === 'ok');
+  await rejected.terminate('recorded');
+  await save('partner-supervisor-credentials-rejected', rejected);
   await simulators.close();
 });
 
