@@ -236,6 +236,11 @@ describe('a partner whose credentials are refused while it runs (F1.5), a mappin
     expect(await partnerHealthAttribute()).toBe('credentials-rejected');
     const listed = (await call('GET', '/v1/partners')).items.find((item: { id: string }) => item.id === partnerId);
     expect(listed.health).toBe('credentials-rejected');
+    // "Sync now" does not start a paused loop against the locked account: the reason is the answer.
+    const sync = await api.request('POST', `/v1/partners/${partnerId}/sync`, { body: { what: ['provisioning'] } });
+    expect(sync.status).toBe(409);
+    expect(sync.json.errors).toEqual([{ path: 'what.0', message: expect.stringContaining('provisioning is paused: acronis refused the partner') }]);
+    expect(await loopRunning()).toBe(false);
   });
 
   it('resumes the paused loops on their own once PATCH gives credentials that work', async () => {

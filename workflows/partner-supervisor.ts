@@ -168,7 +168,8 @@ export async function partnerSupervisor(input: PartnerSupervisorInput): Promise<
     // Carried from a run before the registry, which did not record its loops: end whatever is off.
     const wasOn: CapabilityName[] = (state.loopsOn as CapabilityName[] | undefined) ?? LOOP_CAPABILITIES;
     const end = [...wasOn, ...wasPaused].filter((capability) => !wanted.includes(capability));
-    const pause = wasOn.filter((capability) => blocked.includes(capability));
+    // Every blocked loop, also one started meanwhile from outside (by hand in the Web UI): ending an ended one costs nothing.
+    const pause = blocked;
     const resume = run.filter((capability) => wasPaused.includes(capability));
     const configurationChanged = forwardDue || (state.forwardedSettingsVersion != null && state.forwardedSettingsVersion !== profile.settingsVersion);
     forwardDue = false;
