@@ -162,6 +162,7 @@ describe('a partner whose credentials are refused while it runs (F1.5), a mappin
   let partnerId: string;
   /** Mapped, and on no agreement: deleting it in the PSA breaks only its mapping. */
   let serversProductId: string;
+  let companyId: string;
   let metricsBefore: ReturnType<typeof parsePrometheus>;
 
   const health = () => call('GET', `/v1/partners/${partnerId}/health`);
@@ -187,7 +188,7 @@ describe('a partner whose credentials are refused while it runs (F1.5), a mappin
       { offeringItem: 'pw_base_servers', psaProductId: serversProductId, free: false },
     ]);
     await call('PUT', `/v1/partners/${partnerId}/settings`, { provisioning: { enabled: true, automatic: true, activationEmail: 'admin@msp.example' } });
-    const companyId = await seeder.createCompany(`Fabrikam ${partnerId.slice(0, 6)}`);
+    companyId = await seeder.createCompany(`Fabrikam ${partnerId.slice(0, 6)}`);
     await seeder.addPrimaryContact(companyId, { firstName: 'Ada', lastName: 'Lovelace', email: `ada.${partnerId.slice(0, 6)}@fabrikam.example` });
     await seeder.createAgreement(companyId, [{ productId, quantity: 5, billing: 'prepaid' }], new Date(Date.now() - 40 * 86_400_000).toISOString().slice(0, 10));
     await call('POST', `/v1/partners/${partnerId}/sync`, { what: ['provisioning'] });
@@ -270,6 +271,17 @@ describe('a partner whose credentials are refused while it runs (F1.5), a mappin
     await api.temporal.workflow.getHandle(partnerWorkflowId(partnerId)).signal(credentialsRejectedSignal);
     await eventually('the provisioning loop running again', loopRunning, (running) => running);
     expect((await supervisor()).state).toMatchObject({ loopsPaused: [], health: 'ok' });
+  });
+
+  it('lists a company mapping whose Acronis tenant was deleted as broken, in the health and in the customers list', async () => {
+    const distributor = acronisDistributor(sims.urls.acronis);
+    const [tenant] = (await collect(distributor.listTenants({ parentId: account.tenantId }))).filter((candidate) => candidate.kind === 'customer');
+    const disabled = await distributor.setTenantEnabled(tenant!.id, tenant!.version, false);
+    await distributor.deleteTenant(tenant!.id, disabled.version);
+    const reason = expect.stringMatching(new RegExp(`^Acronis tenant ${tenant!.id} (was deleted|no longer exists)`));
+    expect((await health()).brokenMappings).toEqual(expect.arrayContaining([{ kind: 'company', key: companyId, reason }]));
+    const customers = await call('GET', `/v1/partners/${partnerId}/customers?mapping=mapped`);
+    expect(customers.items).toEqual([expect.objectContaining({ psaCompanyId: companyId, mapping: { tenantId: tenant!.id, problem: reason } })]);
   });
 });
 
