@@ -224,6 +224,13 @@ describe('a partner whose credentials are refused while it runs (F1.5), a mappin
     expect(stored).toEqual([{ psa_product_id: serversProductId }]);
   });
 
+  it('lists an alert mapping whose service board is gone as broken', async () => {
+    // Stored as the alert-mapping routes store it (the board existed when it was saved).
+    await database.db.insertInto('alert_mappings').values({ partner_id: partnerId, alert_type: 'BackupFailed', enabled: true, ticket: JSON.stringify({ boardId: 987654, statusId: 1 }) }).execute();
+    expect((await health()).brokenMappings).toEqual(expect.arrayContaining([{ kind: 'alert', key: 'BackupFailed', reason: 'service board 987654 no longer exists' }]));
+    await database.db.deleteFrom('alert_mappings').where('partner_id', '=', partnerId).execute();
+  });
+
   it('shows an Acronis API client disabled while the partner runs as credentials-rejected within one pass, and pauses the loops that need Acronis', async () => {
     await acronisDistributor(sims.urls.acronis).setApiClientStatus(account.clientId, 'disabled');
     await call('POST', `/v1/partners/${partnerId}/sync`, { what: ['provisioning'] });
