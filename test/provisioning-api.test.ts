@@ -308,7 +308,7 @@ describe('provisioning admin API', () => {
 
       const response = await api.request('POST', `/v1/partners/${partnerId}/customers/mappings`, { body: { psaCompanyIds: ids } });
       expect(response.status, response.text).toBe(200);
-      expect(response.json.items.map((item: any) => [item.name, item.mapping])).toEqual([['One Inc', { tenantId: null }], ['Two Inc', { tenantId: null }]]);
+      expect(response.json.items.map((item: any) => [item.name, item.mapping])).toEqual([['One Inc', { tenantId: null, problem: null }], ['Two Inc', { tenantId: null, problem: null }]]);
       for (const id of ids) expect(await workflowExists(customerWorkflowId(partnerId, id))).toBe(true);
       expect(names(await customers('?mapping=mapped'))).toEqual(['One Inc', 'Two Inc']);
     });

@@ -169,7 +169,8 @@ describe.each<PsaKind>(['connectwise-manage', 'autotask'])('customer provisionin
     await world.seeder.cancelLine(world.prepaid.agreementId, world.prepaid.lineId);
     await world.seeder.cancelLine(world.payg.agreementId, world.payg.lineId);
     await syncNow(world);
-    const ladder = await eventually('deprovisioning', () => customerState(world), (current) => current?.phase === 'deprovisioning');
+    // The phase turns deprovisioning as the ladder starts; its first step (zero quotas) is recorded once done.
+    const ladder = await eventually('quotas zeroed', () => customerState(world), (current) => current?.phase === 'deprovisioning' && Boolean(current.ladder?.quotasZeroedAt));
     expect(ladder?.ladder).toMatchObject({ reason: 'no-active-services', quotasZeroedAt: expect.any(String) });
     expect(ladder?.nextStep).toMatchObject({ step: 'disable-tenant' });
     const items = await acronis().listOfferingItems(tenant!.id);
