@@ -58,6 +58,10 @@ export function partnerHealthRoutes(deps: ApiDeps) {
         }
       });
       await recordHealth(deps.db, id, observations.records());
+      if (observations.rejected().length > 0) {
+        // As an activity would: the supervisor pauses the loops now, not at their next pass.
+        await deps.workflows.notifyCredentialsRejected(id).catch((error: unknown) => deps.logger.warn({ err: error, partnerId: id }, 'could not tell the supervisor of refused credentials'));
+      }
       const records = await readHealth(deps.db, id);
       const view = (system: ExternalSystem) => {
         const record = records.find((candidate) => candidate.system === system);
