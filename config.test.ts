@@ -10,6 +10,7 @@ describe('configuration', () => {
     expect(config.temporal).toEqual({ address: 'localhost:7233', namespace: 'default', uiUrl: 'http://localhost:8233' });
     expect(config.api).toMatchObject({ port: 3000, publicUrl: 'http://localhost:3000', adminToken: undefined });
     expect(config.production).toBe(false);
+    expect(config.metricsPort).toBe(9464);
   });
 
   it('stops with the variable named when one is missing or wrong', () => {

@@ -11,6 +11,7 @@ const envSchema = z.object({
   ENCRYPTION_KEY: z.string({ error: 'is required (32 random bytes, base64: openssl rand -base64 32)' }).min(1),
   ENCRYPTION_KEYS_PREVIOUS: z.string().optional(),
   PORT: port.default(3000),
+  METRICS_PORT: port.default(9464),
   HOST: z.string().default('0.0.0.0'),
   PUBLIC_URL: z.url().optional(),
   ADMIN_TOKEN: z.string().min(24, 'must be at least 24 characters').optional(),
@@ -23,7 +24,9 @@ export interface Config {
   temporal: { address: string; namespace: string; uiUrl: string };
   keyring: Keyring;
   api: { port: number; host: string; publicUrl: string; adminToken: string | undefined };
-  /** In production, vendor URLs must be https (SPEC F10.3). */
+  /** The worker's metrics port: GET /metrics (Prometheus text) and GET /healthz. */
+  metricsPort: number;
+  /** In production, vendor URLs must be https and may not resolve to private addresses (SPEC F10.3). */
   production: boolean;
   logLevel: z.infer<typeof envSchema>['LOG_LEVEL'];
 }
@@ -62,6 +65,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
       publicUrl: (values.PUBLIC_URL ?? `http://localhost:${values.PORT}`).replace(/\/$/, ''),
       adminToken: values.ADMIN_TOKEN,
     },
+    metricsPort: values.METRICS_PORT,
     production: values.NODE_ENV === 'production',
     logLevel: values.LOG_LEVEL,
   };

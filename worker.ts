@@ -6,8 +6,10 @@ import { migrateToLatest } from './db/migrate.ts';
 import { createLogger } from './log.ts';
 import { runMain } from './run-main.ts';
 import { encryptedDataConverter } from './temporal/data-converter.ts';
+import { setOutboundAddressPolicy } from './clients/outbound-guard.ts';
 import { createEngineWorker } from './temporal/engine-worker.ts';
 import { ensureSearchAttributes } from './temporal/search-attributes.ts';
+import { freeLoopbackPort, serveWorkerMetrics } from './temporal/worker-metrics.ts';
 
 const PINO_LEVELS: Record<LogLevel, 'trace' | 'debug' | 'info' | 'warn' | 'error'> = {
   TRACE: 'trace',
@@ -20,10 +22,16 @@ const PINO_LEVELS: Record<LogLevel, 'trace' | 'debug' | 'info' | 'warn' | 'error
 runMain('worker', async () => {
   const config = loadConfig();
   const logger = createLogger('worker', config.logLevel);
-  // The SDK's own log lines (worker, workflow `log`, activity `log`) go out as the same JSON lines.
+  setOutboundAddressPolicy({ allowPrivate: !config.production });
+  // The SDK's own log lines (worker, workflow `log`, activity `log`) go out as the same JSON lines;
+  // its metrics go to a loopback exporter that the metrics port serves with the engine's own.
+  const sdkMetricsPort = await freeLoopbackPort();
   Runtime.install({
     logger: new DefaultLogger('INFO', ({ level, message, meta }) => logger[PINO_LEVELS[level]](meta ?? {}, message)),
-    telemetryOptions: { logging: { forward: {}, filter: makeTelemetryFilterString({ core: 'WARN' }) } },
+    telemetryOptions: {
+      logging: { forward: {}, filter: makeTelemetryFilterString({ core: 'WARN' }) },
+      metrics: { prometheus: { bindAddress: `127.0.0.1:${sdkMetricsPort}`, countersTotalSuffix: true, useSecondsForDurations: true } },
+    },
   });
 
   const db = connectDatabase(config.databaseUrl);
@@ -37,9 +45,11 @@ runMain('worker', async () => {
   const client = new Client({ connection: clientConnection, namespace: config.temporal.namespace, dataConverter: encryptedDataConverter(config.keyring) });
 
   const worker = await createEngineWorker({ connection, namespace: config.temporal.namespace, db, keyring: config.keyring, client });
-  logger.info({ temporal: config.temporal.address, namespace: config.temporal.namespace, taskQueues: worker.taskQueues }, 'worker running');
+  const metrics = await serveWorkerMetrics({ port: config.metricsPort, sdkMetricsUrl: `http://127.0.0.1:${sdkMetricsPort}/metrics`, states: () => worker.states });
+  logger.info({ temporal: config.temporal.address, namespace: config.temporal.namespace, taskQueues: worker.taskQueues, metrics: `:${config.metricsPort}/metrics` }, 'worker running');
   // Runtime's signal handlers (SIGINT, SIGTERM) shut the worker down; run() returns once it has drained.
   await worker.run();
+  await new Promise((resolve) => metrics.close(resolve));
   await clientConnection.close();
   await connection.close();
   await db.destroy();

@@ -1,11 +1,16 @@
-import { activityInfo, Context, heartbeat } from '@temporalio/activity';
+import { activityInfo, Context, heartbeat, log } from '@temporalio/activity';
 import { ApplicationFailure } from '@temporalio/common';
 import { runInCallScope } from '../clients/call-scope.ts';
+import { VendorApiError } from '../clients/http.ts';
 import type { Db } from '../db/connection.ts';
+import { recordHealth } from '../db/partner-health.ts';
 import { partnerLifecycle } from '../db/partners.ts';
 import { readSettings } from '../db/settings.ts';
+import { HealthObservations } from '../domain/health.ts';
 import { capabilitiesOf } from '../domain/settings.ts';
+import { credentialsRejected } from '../metrics/engine-metrics.ts';
 import { CAPABILITY_OFF_FAILURE, type CapabilityName } from '../workflows/contracts/loops.ts';
+import { credentialsRejectedSignal, partnerWorkflowId } from '../workflows/contracts/partner.ts';
 import { vendorFailure } from './vendor-failure.ts';
 
 /** Short enough that the server hears of a live activity (and the activity of its cancellation) within seconds. */
@@ -40,13 +45,32 @@ export interface CapabilityContext<P> {
 }
 
 /**
+ * Records what the activity saw of each system (one PostgreSQL statement, and none when it called
+ * no vendor), and tells the supervisor when a system refused the credentials, so it pauses the
+ * loops that need them. Never fails the activity: health is a report, not part of the work.
+ */
+export async function reportHealth(db: Db, partnerId: string, observations: HealthObservations): Promise<void> {
+  if (observations.empty) return;
+  try {
+    await recordHealth(db, partnerId, observations.records());
+    const rejected = observations.rejected();
+    if (rejected.length === 0) return;
+    for (const system of rejected) credentialsRejected.inc({ system });
+    await Context.current().client.workflow.getHandle(partnerWorkflowId(partnerId)).signal(credentialsRejectedSignal);
+  } catch (error) {
+    log.warn('could not record the partner health', { partnerId, error: error instanceof Error ? error.message : String(error) });
+  }
+}
+
+/**
  * Runs the body of an activity that works for one partner's capability:
  * - every vendor write first checks that the partner is still there and the capability still on
  *   (else the activity fails with `CapabilityOff`, having written nothing more);
  * - its HTTP calls are cancelled with the activity;
  * - it heartbeats every few seconds, with the last progress reported, so a slow vendor never
  *   looks like a dead worker and a cancellation reaches it;
- * - vendor failures become `ApplicationFailure`s (retryable or not, with the vendor's delay).
+ * - vendor failures become `ApplicationFailure`s (retryable or not, with the vendor's delay);
+ * - the last success and failure per system go to the partner's health (reportHealth).
  */
 export function capabilityScope(db: Db, capability: CapabilityName) {
   return async function inScope<T, P = unknown>(partnerId: string, body: (context: CapabilityContext<P>) => Promise<T>): Promise<T> {
@@ -58,8 +82,9 @@ export function capabilityScope(db: Db, capability: CapabilityName) {
       const reason = await capabilityOffReason(db, partnerId, capability);
       if (reason) throw capabilityOffFailure(reason);
     };
+    const observations = new HealthObservations();
     try {
-      return await runInCallScope({ signal: Context.current().cancellationSignal, beforeWrite: assertOn }, () =>
+      return await runInCallScope({ signal: Context.current().cancellationSignal, beforeWrite: assertOn, observe: (outcome) => observations.observe(outcome) }, () =>
         body({
           resumed,
           report(next) {
@@ -70,9 +95,12 @@ export function capabilityScope(db: Db, capability: CapabilityName) {
         }),
       );
     } catch (error) {
+      // Failures a client makes itself (an unknown ConnectWise company) never passed the transport.
+      if (error instanceof VendorApiError) observations.observe({ system: error.system, operation: error.operation, error });
       throw vendorFailure(error);
     } finally {
       clearInterval(timer);
+      await reportHealth(db, partnerId, observations);
     }
   };
 }

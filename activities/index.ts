@@ -4,6 +4,7 @@ import type { Db } from '../db/connection.ts';
 import type { Keyring } from '../security/keyring.ts';
 import { CapabilityLoops } from '../temporal/capability-loops.ts';
 import { ProvisioningWorkflows } from '../temporal/provisioning-workflows.ts';
+import { createPartnerHealthActivities } from './partner-health.ts';
 import { createPartnerLoopActivities } from './partner-loops.ts';
 import { createPartnerProfileActivities } from './partner-profile.ts';
 import { createProvisioningActivities } from './provisioning/index.ts';
@@ -25,6 +26,7 @@ export function createActivities(deps: ActivityDeps) {
   return {
     ...createPartnerProfileActivities(deps.db),
     ...createPartnerLoopActivities(new CapabilityLoops(deps.client)),
+    ...createPartnerHealthActivities(deps.db, clients),
     ...createProvisioningActivities({ db: deps.db, clients, workflows }),
   };
 }

@@ -2,6 +2,7 @@ import { setTimeout as delay } from 'node:timers/promises';
 import { activityInfo } from '@temporalio/activity';
 import { ApplicationFailure } from '@temporalio/common';
 import type { Db } from '../db/connection.ts';
+import { rejectedSystems } from '../db/partner-health.ts';
 import { findPartner, partnerLifecycle } from '../db/partners.ts';
 import { readSettings } from '../db/settings.ts';
 import { capabilitiesOf } from '../domain/settings.ts';
@@ -49,6 +50,7 @@ export function createPartnerProfileActivities(db: Db) {
           timezone: partner.timezone,
           capabilities: capabilitiesOf(stored.settings),
           settingsVersion: stored.version,
+          credentialsRejected: await rejectedSystems(db, partnerId),
         },
       };
     },

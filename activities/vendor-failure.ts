@@ -1,18 +1,5 @@
 import { ApplicationFailure } from '@temporalio/common';
-import { VendorApiError, type VendorSystem } from '../clients/http.ts';
-
-const SYSTEM_NAMES: Record<VendorSystem, string> = {
-  acronis: 'Acronis',
-  'connectwise-manage': 'ConnectWise Manage',
-  autotask: 'Autotask',
-  'connectwise-automate': 'ConnectWise Automate',
-};
-
-/** The vendor's own words, without the `<system>: <operation>: ` prefix VendorApiError puts in front. */
-function vendorReason(error: VendorApiError): string {
-  const prefix = `${error.system}: ${error.operation}: `;
-  return error.message.startsWith(prefix) ? error.message.slice(prefix.length) : error.message;
-}
+import { VendorApiError } from '../clients/http.ts';
 
 /**
  * A vendor failure as Temporal should treat it: `<system>.<kind>` as the type, non-retryable when
@@ -25,7 +12,7 @@ export function vendorFailure(error: unknown): unknown {
   if (!(error instanceof VendorApiError)) return error;
   return ApplicationFailure.create({
     type: `${error.system}.${error.kind}`,
-    message: `${SYSTEM_NAMES[error.system]} ${error.retryable ? 'failed' : 'refused'} ${error.operation}: ${vendorReason(error)}`,
+    message: error.summary,
     nonRetryable: !error.retryable,
     nextRetryDelay: error.retryable ? error.retryAfterMs : undefined,
     details: [{ system: error.system, kind: error.kind, status: error.status ?? null, vendorCode: error.vendorCode ?? null }],

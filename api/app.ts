@@ -3,7 +3,7 @@ import type { OpenAPIHono } from '@hono/zod-openapi';
 import { ServiceError } from '@temporalio/client';
 import { HTTPException } from 'hono/http-exception';
 import { bodyLimit } from 'hono/body-limit';
-import { VendorApiError, type VendorSystem } from '../clients/http.ts';
+import { VENDOR_SYSTEM_NAMES, VendorApiError } from '../clients/http.ts';
 import { useReadableValidationMessages } from '../domain/validation-messages.ts';
 import { requireToken } from './auth.ts';
 import { codecRoutes } from './codec.ts';
@@ -15,6 +15,7 @@ import { withAppWideAnswers } from './schemas.ts';
 import { auditLogRoutes } from './routes/audit-log.ts';
 import { customerRoutes } from './routes/customers.ts';
 import { healthRoutes } from './routes/health.ts';
+import { partnerHealthRoutes } from './routes/partner-health.ts';
 import { partnerRoutes } from './routes/partners.ts';
 import { productMappingRoutes } from './routes/product-mappings.ts';
 import { settingsRoutes } from './routes/settings.ts';
@@ -31,19 +32,12 @@ function isDatabaseUnreachable(error: unknown): boolean {
   return code === 'ECONNREFUSED' || code === 'ETIMEDOUT' || code === '57P01' || /timeout exceeded when trying to connect|Connection terminated/i.test(message ?? '');
 }
 
-const SYSTEM_NAMES: Record<VendorSystem, string> = {
-  acronis: 'Acronis',
-  'connectwise-manage': 'ConnectWise Manage',
-  autotask: 'Autotask',
-  'connectwise-automate': 'ConnectWise Automate',
-};
-
 /**
  * A vendor call the API made failed: 502 naming the system and what went wrong, never the vendor's
  * own message (it may echo what was sent) and never a credential.
  */
 function vendorProblem(error: VendorApiError): ProblemError {
-  const system = SYSTEM_NAMES[error.system];
+  const system = VENDOR_SYSTEM_NAMES[error.system];
   const answered = error.status === undefined ? '' : ` (HTTP ${error.status})`;
   const [slug, title, detail] = ((): [string, string, string] => {
     switch (error.kind) {
@@ -105,6 +99,7 @@ export function createApp(deps: ApiDeps): OpenAPIHono<ApiEnv> {
   app.route('/v1', settingsRoutes(deps, partners.notifyChanged));
   app.route('/v1', productMappingRoutes(deps, partners.notifyChanged));
   app.route('/v1', customerRoutes(deps));
+  app.route('/v1', partnerHealthRoutes(deps));
   app.route('/v1', syncRoutes(deps));
   app.route('/v1', workflowRoutes(deps));
   app.route('/v1', tokenRoutes(deps));

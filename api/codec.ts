@@ -66,10 +66,20 @@ export function codecRoutes(deps: ApiDeps) {
     return findLiveToken(deps.db, tokenId);
   }
 
+  /**
+   * A partner-scoped token decodes nothing: the codec is handed payloads without the workflow they
+   * belong to, and one namespace holds every partner's workflows, so it could not tell its
+   * partner's payloads from another's. Partner-scoped users read their partner through the API.
+   */
+  function refuseScoped(token: ApiToken): void {
+    if (token.partnerId !== null) throw problems.forbidden('A partner-scoped token cannot decode workflow payloads: the codec cannot tell whose they are. Use a token without a partner.');
+  }
+
   async function caller(c: Context<ApiEnv>): Promise<ApiToken> {
     const presented = bearerToken(c.req.header('Authorization'));
     const token = presented ? await authenticateToken(deps.db, presented) : await sessionToken(getCookie(c, SESSION_COOKIE));
     if (!token) throw problems.unauthorized('Sign in at /codec/login, or send Authorization: Bearer <token>.');
+    refuseScoped(token);
     return token;
   }
 
@@ -115,6 +125,7 @@ export function codecRoutes(deps: ApiDeps) {
     const presented = typeof form.token === 'string' ? form.token.trim() : '';
     const token = presented ? await authenticateToken(deps.db, presented) : undefined;
     if (!token) throw problems.unauthorized('The token is unknown or revoked.');
+    refuseScoped(token);
     setCookie(c, SESSION_COOKIE, sessionValue(token), { httpOnly: true, sameSite: 'Strict', secure: secureCookie, path: '/codec', maxAge: SESSION_SECONDS });
     return c.html(html`<!doctype html><p>Signed in as ${token.name}. Payloads now decode in <a href="${deps.temporalUiUrl}">the Web UI</a>.</p>`);
   });

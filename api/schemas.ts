@@ -27,6 +27,11 @@ export const vendorFailure = {
   502: { description: 'Acronis or the PSA is unavailable or refused the credentials; `title` names the system', content: problemContent },
 } as const;
 
+export const credentialsChecked = {
+  422: { description: 'A system refused the credentials: `errors[].path` names the field (`acronis.clientSecret`, `psa.companyId` ...), the message the system and the cause; nothing was saved', content: problemContent },
+  502: { description: 'A system did not answer, so its credentials could not be checked; `title` names it; nothing was saved', content: problemContent },
+} as const;
+
 export const partnerIdParams = z.object({
   id: z.uuid({ error: 'must be a partner id (UUID)' }).openapi({ param: { name: 'id', in: 'path' } }),
 });

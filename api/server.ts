@@ -2,6 +2,7 @@ import { once } from 'node:events';
 import { setTimeout as delay } from 'node:timers/promises';
 import { serve } from '@hono/node-server';
 import { Client, Connection } from '@temporalio/client';
+import { setOutboundAddressPolicy } from '../clients/outbound-guard.ts';
 import { PartnerClientsCache } from '../clients/partner-clients.ts';
 import { loadConfig } from '../config.ts';
 import { adminTokenExists, ensureBootstrapToken, generateToken } from '../db/api-tokens.ts';
@@ -48,6 +49,7 @@ async function keepSupervisorsRunning(db: Db, connection: Connection, namespace:
 runMain('api', async () => {
   const config = loadConfig();
   const logger = createLogger('api', config.logLevel);
+  setOutboundAddressPolicy({ allowPrivate: !config.production });
   const db = connectDatabase(config.databaseUrl);
   await migrateToLatest(db);
   await bootstrapAdminToken(db, config.api.adminToken);

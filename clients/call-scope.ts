@@ -1,4 +1,12 @@
 import { AsyncLocalStorage } from 'node:async_hooks';
+import type { VendorApiError, VendorSystem } from './http.ts';
+
+/** One vendor call as it ended: answered (2xx), or the failure it was. */
+export interface VendorCallOutcome {
+  system: VendorSystem;
+  operation: string;
+  error: VendorApiError | null;
+}
 
 /**
  * What the code around a vendor call asks of it, without the clients knowing who asks: the engine's
@@ -11,6 +19,8 @@ export interface CallScope {
   signal?: AbortSignal;
   /** Runs before every request that changes something at the vendor; throwing stops the request unsent. */
   beforeWrite?: (operation: string) => Promise<void>;
+  /** Hears how each call ended (the partner's health gathers them); must not throw. */
+  observe?: (outcome: VendorCallOutcome) => void;
 }
 
 const scopes = new AsyncLocalStorage<CallScope>();

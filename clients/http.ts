@@ -2,7 +2,9 @@
  * The HTTP layer every vendor client shares: timeouts, JSON, and one error type that tells the
  * caller whether to retry and how long the vendor asked it to wait. Knows nothing of Temporal.
  */
+import { vendorCalls } from '../metrics/engine-metrics.ts';
 import { currentCallScope } from './call-scope.ts';
+import { OutboundAddressError, outboundFetch } from './outbound-guard.ts';
 import { RequestHeldBack, type RequestLimiter } from './request-limiter.ts';
 
 export type VendorSystem = 'acronis' | 'connectwise-manage' | 'autotask' | 'connectwise-automate';
@@ -45,6 +47,13 @@ export interface VendorApiErrorDetails {
   retryable?: boolean;
 }
 
+export const VENDOR_SYSTEM_NAMES: Record<VendorSystem, string> = {
+  acronis: 'Acronis',
+  'connectwise-manage': 'ConnectWise Manage',
+  autotask: 'Autotask',
+  'connectwise-automate': 'ConnectWise Automate',
+};
+
 export class VendorApiError extends Error {
   override readonly name = 'VendorApiError';
   readonly system: VendorSystem;
@@ -65,6 +74,13 @@ export class VendorApiError extends Error {
     this.vendorCode = details.vendorCode;
     this.retryAfterMs = details.retryAfterMs;
     this.retryable = details.retryable ?? RETRYABLE.has(details.kind);
+  }
+
+  /** For people: the system by its name, what it did, the operation and the vendor's own words, e.g. `Acronis refused POST /api/2/idp/token: invalid_client`. */
+  get summary(): string {
+    const prefix = `${this.system}: ${this.operation}: `;
+    const reason = this.message.startsWith(prefix) ? this.message.slice(prefix.length) : this.message;
+    return `${VENDOR_SYSTEM_NAMES[this.system]} ${this.retryable ? 'failed' : 'refused'} ${this.operation}: ${reason}`;
   }
 }
 
@@ -193,9 +209,10 @@ export class HttpTransport {
     throw this.errorFor(request, response);
   }
 
+  /** The failure this answer means; the call scope hears of it (the client has decided it is one). */
   errorFor(request: HttpRequest, response: HttpResponse): VendorApiError {
     const reading = this.#read(response);
-    return new VendorApiError({
+    return observed(new VendorApiError({
       system: this.system,
       kind: reading.kind ?? kindOfStatus(response.status),
       operation: operationOf(request),
@@ -204,7 +221,7 @@ export class HttpTransport {
       vendorCode: reading.vendorCode,
       retryAfterMs: this.#retryAfterMs(response),
       retryable: reading.retryable,
-    });
+    }));
   }
 
   /**
@@ -250,17 +267,26 @@ export class HttpTransport {
       body = new URLSearchParams(request.form).toString();
     }
     const operation = operationOf(request);
-    const fail = (kind: FailureKind, message: string, cause: unknown) => new VendorApiError({ system: this.system, kind, operation, message }, { cause });
+    const count = (outcome: string) => vendorCalls.inc({ system: this.system, operation: metricOperation(operation), outcome });
+    const fail = (kind: FailureKind, message: string, cause: unknown, retryable?: boolean) => {
+      count(kind);
+      return observed(new VendorApiError({ system: this.system, kind, operation, message, retryable }, { cause }));
+    };
     try {
-      const response = await (this.#options.fetch ?? fetch)(this.url(request.path, request.query), { method: request.method, headers, body, signal });
+      const response = await (this.#options.fetch ?? outboundFetch())(this.url(request.path, request.query), { method: request.method, headers, body, signal });
       const text = await response.text();
+      const ok = response.status >= 200 && response.status < 300;
+      count(ok ? 'ok' : kindOfStatus(response.status));
+      if (ok) scope?.observe?.({ system: this.system, operation, error: null });
       return { status: response.status, headers: response.headers, body: parseBody(text, response.headers.get('content-type')) };
     } catch (error) {
       if (callerSignals.some((given) => given.aborted)) throw error;
       if (timeout.aborted) throw fail('timeout', `no answer within ${timeoutMs} ms`, error);
       if (error instanceof VendorApiError) throw error;
-      const cause = error instanceof Error && error.cause instanceof Error ? error.cause.message : String(error);
-      throw fail('network', `could not reach ${this.baseUrl}: ${cause}`, error);
+      const cause = error instanceof Error && error.cause instanceof Error ? error.cause : undefined;
+      // Refused by the outbound policy: the address will not change by trying again.
+      if (cause instanceof OutboundAddressError) throw fail('network', `refused to connect: ${cause.message}`, error, false);
+      throw fail('network', `could not reach ${this.baseUrl}: ${cause?.message ?? String(error)}`, error);
     }
   }
 }
@@ -284,6 +310,17 @@ function pageSummary(response: HttpResponse): string {
   const title = /<title>([^<]*)<\/title>/i.exec(text)?.[1] ?? text.replace(/<[^>]+>/g, ' ');
   const summary = title.replace(/\s+/g, ' ').trim().slice(0, 200);
   return `HTTP ${response.status}: ${summary || 'no body'}`;
+}
+
+/** Tells the call scope of a failure, as it is made. */
+function observed(error: VendorApiError): VendorApiError {
+  currentCallScope()?.observe?.({ system: error.system, operation: error.operation, error });
+  return error;
+}
+
+/** Ids left in a default operation (a path) would make one metric series per record. */
+function metricOperation(operation: string): string {
+  return operation.replace(/\/(?:\d+|[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}|[^/{}]*\d[^/{}]{15,})(?=\/|$)/gi, '/{id}');
 }
 
 function operationOf(request: HttpRequest): string {

@@ -6,6 +6,8 @@ export interface ApiToken {
   id: string;
   name: string;
   role: TokenRole;
+  /** Set: the token sees and changes only this partner (SPEC F10.2). */
+  partnerId: string | null;
   createdAt: Date;
   lastUsedAt: Date | null;
 }
@@ -21,13 +23,13 @@ export function generateToken(): string {
   return TOKEN_PREFIX + randomBytes(32).toString('base64url');
 }
 
-const columns = ['id', 'name', 'role', 'created_at as createdAt', 'last_used_at as lastUsedAt'] as const;
+const columns = ['id', 'name', 'role', 'partner_id as partnerId', 'created_at as createdAt', 'last_used_at as lastUsedAt'] as const;
 
-export async function createToken(db: Db, name: string, role: TokenRole): Promise<{ token: string; record: ApiToken }> {
+export async function createToken(db: Db, name: string, role: TokenRole, partnerId: string | null = null): Promise<{ token: string; record: ApiToken }> {
   const token = generateToken();
   const record = await db
     .insertInto('api_tokens')
-    .values({ id: randomUUID(), name, role, token_hash: hashToken(token), last_used_at: null, revoked_at: null })
+    .values({ id: randomUUID(), name, role, partner_id: partnerId, token_hash: hashToken(token), last_used_at: null, revoked_at: null })
     .returning(columns)
     .executeTakeFirstOrThrow();
   return { token, record };
@@ -73,7 +75,7 @@ export async function ensureBootstrapToken(db: Db, token: string): Promise<void>
 }
 
 export async function adminTokenExists(db: Db): Promise<boolean> {
-  const row = await db.selectFrom('api_tokens').select('id').where('role', '=', 'admin').where('revoked_at', 'is', null).executeTakeFirst();
+  const row = await db.selectFrom('api_tokens').select('id').where('role', '=', 'admin').where('partner_id', 'is', null).where('revoked_at', 'is', null).executeTakeFirst();
   return row !== undefined;
 }
 

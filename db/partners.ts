@@ -11,6 +11,8 @@ export interface PartnerRow {
   timezone: string;
   psaKind: PsaKind;
   rmmKind: RmmKind | null;
+  /** The Acronis partner tenant of the API client, read when the credentials were checked; null for rows saved before. */
+  acronisTenantId: string | null;
   createdAt: Date;
   updatedAt: Date;
 }
@@ -27,23 +29,24 @@ export interface PartnerWithCredentials extends PartnerRow {
 }
 
 const partnerColumns = [
-  'id', 'name', 'timezone', 'psa_kind as psaKind', 'rmm_kind as rmmKind', 'created_at as createdAt', 'updated_at as updatedAt',
+  'id', 'name', 'timezone', 'psa_kind as psaKind', 'rmm_kind as rmmKind', 'acronis_tenant_id as acronisTenantId', 'created_at as createdAt', 'updated_at as updatedAt',
 ] as const;
 
-export async function insertPartner(db: Queryable, partner: Pick<PartnerRow, 'id' | 'name' | 'timezone' | 'psaKind' | 'rmmKind'>): Promise<void> {
+export async function insertPartner(db: Queryable, partner: Pick<PartnerRow, 'id' | 'name' | 'timezone' | 'psaKind' | 'rmmKind'> & Partial<Pick<PartnerRow, 'acronisTenantId'>>): Promise<void> {
   await db
     .insertInto('partners')
-    .values({ id: partner.id, name: partner.name, timezone: partner.timezone, psa_kind: partner.psaKind, rmm_kind: partner.rmmKind, deleted_at: null })
+    .values({ id: partner.id, name: partner.name, timezone: partner.timezone, psa_kind: partner.psaKind, rmm_kind: partner.rmmKind, acronis_tenant_id: partner.acronisTenantId ?? null, deleted_at: null })
     .execute();
 }
 
-export async function updatePartner(db: Queryable, id: string, changes: Partial<Pick<PartnerRow, 'name' | 'timezone' | 'rmmKind'>>): Promise<void> {
+export async function updatePartner(db: Queryable, id: string, changes: Partial<Pick<PartnerRow, 'name' | 'timezone' | 'rmmKind' | 'acronisTenantId'>>): Promise<void> {
   await db
     .updateTable('partners')
     .set({
       ...(changes.name !== undefined && { name: changes.name }),
       ...(changes.timezone !== undefined && { timezone: changes.timezone }),
       ...(changes.rmmKind !== undefined && { rmm_kind: changes.rmmKind }),
+      ...(changes.acronisTenantId !== undefined && { acronis_tenant_id: changes.acronisTenantId }),
       updated_at: new Date(),
     })
     .where('id', '=', id)
@@ -123,15 +126,20 @@ export async function lockAcronisAccounts(tx: Transaction<Database>): Promise<vo
   await sql`select pg_advisory_xact_lock(${ACRONIS_ACCOUNTS_LOCK})`.execute(tx);
 }
 
-/** Live partners whose Acronis credentials use this API client id (compared case-insensitively), on any server. */
-export async function livePartnersWithAcronisClient(db: Queryable, clientId: string): Promise<(Pick<PartnerRow, 'id' | 'name'> & AcronisAccount)[]> {
+/** Live partners on this Acronis partner tenant or API client id (compared case-insensitively), on any server. */
+export async function livePartnersOnAcronisAccount(db: Queryable, account: Pick<AcronisAccount, 'clientId' | 'tenantId'>): Promise<(Pick<PartnerRow, 'id' | 'name'> & AcronisAccount)[]> {
   const rows = await db
     .selectFrom('partners')
     .innerJoin('credentials', 'credentials.partner_id', 'partners.id')
-    .select(['partners.id as id', 'partners.name as name', 'credentials.visible as visible'])
+    .select(['partners.id as id', 'partners.name as name', 'partners.acronis_tenant_id as tenantId', 'credentials.visible as visible'])
     .where('partners.deleted_at', 'is', null)
     .where('credentials.system', '=', 'acronis')
-    .where(sql<string>`lower(credentials.visible->>'clientId')`, '=', clientId.toLowerCase())
+    .where((eb) =>
+      eb.or([
+        eb(sql<string>`lower(credentials.visible->>'clientId')`, '=', account.clientId.toLowerCase()),
+        ...(account.tenantId ? [eb(sql<string>`lower(partners.acronis_tenant_id)`, '=', account.tenantId.toLowerCase())] : []),
+      ]),
+    )
     .execute();
-  return rows.map((row) => ({ id: row.id, name: row.name, baseUrl: row.visible.baseUrl ?? '', clientId: row.visible.clientId ?? '' }));
+  return rows.map((row) => ({ id: row.id, name: row.name, baseUrl: row.visible.baseUrl ?? '', clientId: row.visible.clientId ?? '', tenantId: row.tenantId }));
 }

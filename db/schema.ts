@@ -15,6 +15,8 @@ export interface PartnersTable {
   updated_at: UpdatedAt;
   /** Set on removal: records that reference the partner (audit, later usage writes) outlive it. */
   deleted_at: Date | null;
+  /** The Acronis partner tenant of its API client, read when the credentials were saved; null for rows saved before that check. */
+  acronis_tenant_id: ColumnType<string | null, string | null | undefined, string | null>;
 }
 
 export interface CredentialsTable {
@@ -112,6 +114,19 @@ export interface ApiTokensTable {
   created_at: CreatedAt;
   last_used_at: Date | null;
   revoked_at: Date | null;
+  /** Set: the token sees and changes only this partner. */
+  partner_id: ColumnType<string | null, string | null | undefined, never>;
+}
+
+/** The last success and failure of a partner's calls to one system. */
+export interface PartnerHealthTable {
+  partner_id: string;
+  system: ExternalSystem;
+  last_success_at: Date | null;
+  last_failure_at: Date | null;
+  /** A FailureKind of clients/http.ts: `auth` is a refused credential. */
+  last_failure_kind: string | null;
+  last_failure_message: string | null;
 }
 
 export interface AuditLogTable {
@@ -138,5 +153,6 @@ export interface Database {
   activation_emails: ActivationEmailsTable;
   alert_mappings: AlertMappingsTable;
   api_tokens: ApiTokensTable;
+  partner_health: PartnerHealthTable;
   audit_log: AuditLogTable;
 }

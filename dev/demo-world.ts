@@ -10,12 +10,14 @@
  * advances the simulated clock: the world runs in real time.
  */
 import { setTimeout as delay } from 'node:timers/promises';
-import { AcronisClient, BACKUP_APPLICATION_ID } from '../clients/acronis/client.ts';
+import type { AcronisClient} from '../clients/acronis/client.ts';
+import { BACKUP_APPLICATION_ID } from '../clients/acronis/client.ts';
 import { ConnectWiseAutomateClient } from '../clients/connectwise-automate/client.ts';
 import { where } from '../clients/connectwise-automate/condition.ts';
 import type { BillingModel, PsaKind } from '../psa/port.ts';
 import { DEFAULT_CREDENTIALS } from '../simulators/default-credentials.ts';
 import type { SimulatedVendor } from '../simulators/ports.ts';
+import { acronisDistributor, createAcronisApiClient, createAcronisPartnerTenant } from '../simulators/seeding/acronis.ts';
 import { autotaskSeeder } from '../simulators/seeding/autotask.ts';
 import { connectWiseManageSeeder } from '../simulators/seeding/connectwise-manage.ts';
 import type { PsaSeeder } from '../simulators/seeding/psa-seeder.ts';
@@ -74,7 +76,7 @@ const WINDOWS_SERVER = 'Microsoft Windows Server 2022 Standard';
 const WINDOWS_11 = 'Microsoft Windows 11 Pro x64';
 const WINDOWS_10 = 'Microsoft Windows 10 Pro x64';
 
-/** Distinct customers per PSA: both demo partners share the simulated Acronis partner, where tenant names are unique. */
+/** Each demo partner has an Acronis partner tenant of its own under `Sim Partner` (one Acronis account serves one partner), named as the partner. */
 const DEMO_PSAS: DemoPsa[] = [
   {
     kind: 'connectwise-manage',
@@ -277,30 +279,35 @@ interface AcronisCustomer {
 }
 
 async function seedAcronisCustomers(acronis: AcronisClient, url: string, made: DemoWorld['made']): Promise<AcronisCustomer[]> {
-  const partnerTenantId = (await acronis.getApiClient()).tenant_id;
   const customers: AcronisCustomer[] = [];
-  for (const company of DEMO_PSAS.flatMap((psa) => psa.companies)) {
-    if (!company.acronis) continue;
-    const tenant = await acronis.createTenant({ name: company.name, kind: 'customer', parent_id: partnerTenantId, language: 'en' });
-    // An MSP's existing customers are past their trial and use the per-workload edition.
-    await acronis.setPricingMode(tenant.id, 'production', (await acronis.getPricing(tenant.id)).version);
-    const [storageId] = await acronis.tenantStorageIds(tenant.id);
-    await acronis.setOfferingItems(tenant.id, [
-      { application_id: BACKUP_APPLICATION_ID, name: OFFERING_ITEMS.workstations, status: 1 },
-      { application_id: BACKUP_APPLICATION_ID, name: OFFERING_ITEMS.servers, status: 1 },
-      { application_id: BACKUP_APPLICATION_ID, name: OFFERING_ITEMS.storage, status: 1, ...(storageId ? { infra_id: storageId } : {}) },
-    ]);
-    // Acronis has no API that makes usage; the simulator's refresh would take hours.
-    const agents = company.computers?.filter((computer) => computer.agent) ?? [];
-    const servers = agents.filter((computer) => computer.os.includes('Server')).length;
-    for (const [usageName, value] of [['workstations', agents.length - servers], ['servers', servers], ['storage', company.acronis.storageGb * GB]] as const) {
-      await simControl(url, 'PUT', '/usage', { tenantId: tenant.id, usageName, value });
+  for (const psa of DEMO_PSAS) {
+    const partnerTenantId = await createAcronisPartnerTenant(url, psa.partnerName);
+    for (const company of psa.companies) {
+      if (company.acronis) customers.push(await seedAcronisCustomer(acronis, url, partnerTenantId, company, company.acronis));
     }
-    const { token } = await acronis.createRegistrationToken(tenant.id, { expiresInSeconds: REGISTRATION_TOKEN_LIFETIME_S });
-    customers.push({ company, tenantId: tenant.id, registrationToken: token });
   }
-  made.push({ label: 'Acronis', what: `${count(customers.length, 'customer tenant')} (${customers.map((customer) => customer.company.name).join(', ')}), each with a registration token and usage` });
+  made.push({ label: 'Acronis', what: `a partner tenant per demo partner, ${count(customers.length, 'customer tenant')} (${customers.map((customer) => customer.company.name).join(', ')}), each with a registration token and usage` });
   return customers;
+}
+
+async function seedAcronisCustomer(acronis: AcronisClient, url: string, partnerTenantId: string, company: DemoCompany, existing: { storageGb: number }): Promise<AcronisCustomer> {
+  const tenant = await acronis.createTenant({ name: company.name, kind: 'customer', parent_id: partnerTenantId, language: 'en' });
+  // An MSP's existing customers are past their trial and use the per-workload edition.
+  await acronis.setPricingMode(tenant.id, 'production', (await acronis.getPricing(tenant.id)).version);
+  const [storageId] = await acronis.tenantStorageIds(tenant.id);
+  await acronis.setOfferingItems(tenant.id, [
+    { application_id: BACKUP_APPLICATION_ID, name: OFFERING_ITEMS.workstations, status: 1 },
+    { application_id: BACKUP_APPLICATION_ID, name: OFFERING_ITEMS.servers, status: 1 },
+    { application_id: BACKUP_APPLICATION_ID, name: OFFERING_ITEMS.storage, status: 1, ...(storageId ? { infra_id: storageId } : {}) },
+  ]);
+  // Acronis has no API that makes usage; the simulator's refresh would take hours.
+  const agents = company.computers?.filter((computer) => computer.agent) ?? [];
+  const servers = agents.filter((computer) => computer.os.includes('Server')).length;
+  for (const [usageName, value] of [['workstations', agents.length - servers], ['servers', servers], ['storage', existing.storageGb * GB]] as const) {
+    await simControl(url, 'PUT', '/usage', { tenantId: tenant.id, usageName, value });
+  }
+  const { token } = await acronis.createRegistrationToken(tenant.id, { expiresInSeconds: REGISTRATION_TOKEN_LIFETIME_S });
+  return { company, tenantId: tenant.id, registrationToken: token };
 }
 
 /** Clients, locations and computers in Automate; the plugin's install script on the computers marked `agent`. */
@@ -365,22 +372,19 @@ async function protectMachines(acronis: AcronisClient, url: string, made: DemoWo
 async function seedVendors(urls: SimulatorUrls, made: DemoWorld['made']): Promise<void> {
   const psaIds = new Map<DemoCompany, string>();
   for (const psa of DEMO_PSAS) for (const [company, id] of await seedPsa(psa, urls[psa.vendor], made)) psaIds.set(company, id);
-  const { clientId, clientSecret } = DEFAULT_CREDENTIALS.acronis;
-  const acronis = new AcronisClient({ baseUrl: urls.acronis, clientId, clientSecret });
+  const acronis = acronisDistributor(urls.acronis);
   const customers = await seedAcronisCustomers(acronis, urls.acronis, made);
   await seedAutomate(new ConnectWiseAutomateClient({ baseUrl: urls.automate, ...DEFAULT_CREDENTIALS.automate }), urls.automate, customers, psaIds, made);
   await protectMachines(acronis, urls.acronis, made);
 }
 
-/**
- * An API client of the simulated Acronis partner for one demo partner: the admin API refuses a
- * second partner on one API client. The demo partners still share the partner tenant, which holds
- * only because their customers differ (DEMO_PSAS); the API cannot tell two clients of one tenant apart yet.
- */
+/** A new API client of the demo partner's own Acronis partner tenant (seeded under `Sim Partner` with the partner's name). */
 async function demoAcronisCredentials(acronisUrl: string, psa: DemoPsa): Promise<{ clientId: string; clientSecret: string }> {
-  const acronis = new AcronisClient({ baseUrl: acronisUrl, clientId: DEFAULT_CREDENTIALS.acronis.clientId, clientSecret: DEFAULT_CREDENTIALS.acronis.clientSecret });
-  const created = await acronis.createApiClient((await acronis.getApiClient()).tenant_id, psa.partnerName);
-  return { clientId: created.client_id, clientSecret: created.client_secret };
+  const distributor = acronisDistributor(acronisUrl);
+  const children = await collect(distributor.listTenants({ parentId: (await distributor.getApiClient()).tenant_id }));
+  const tenant = children.find((child) => child.kind === 'partner' && child.name === psa.partnerName);
+  if (!tenant) throw new Error(`the simulated Acronis has no partner tenant "${psa.partnerName}"; was the demo world seeded?`);
+  return createAcronisApiClient(acronisUrl, tenant.id, psa.partnerName);
 }
 
 function partnerRegistration(psa: DemoPsa, urls: SimulatorUrls, acronis: { clientId: string; clientSecret: string }) {

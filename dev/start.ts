@@ -189,6 +189,7 @@ async function main(): Promise<void> {
   say(`  Admin token      ${adminToken}${env.ADMIN_TOKEN ? '' : `   (kept in ${join(shownDataDir, 'admin-token')}; ADMIN_TOKEN overrides)`}`);
   say(`  Temporal Web UI  ${temporalUiUrl}   (decode payloads: sign in at ${publicUrl}/codec/login)`);
   say(`  Temporal         ${temporalAddress}   ${temporalLabel}`);
+  say(`  Metrics          ${publicUrl}/metrics (API), http://localhost:${env.METRICS_PORT ?? 9464}/metrics and /healthz (worker)`);
   say(`  PostgreSQL       ${databaseLabel}`);
   if (simulatorsOn) {
     say('  Simulated vendors (credentials: GET <url>/_sim/state)');

@@ -52,6 +52,10 @@ describe('vendor base URLs as admins paste them', () => {
     expect(sameAcronisAccount(account, { baseUrl: 'https://EU2-cloud.acronis.com/api/2/', clientId: account.clientId.toUpperCase() })).toBe(true);
     expect(sameAcronisAccount(account, { ...account, baseUrl: 'https://us5-cloud.acronis.com' })).toBe(false);
     expect(sameAcronisAccount(account, { ...account, clientId: '3f1c0b9e-aaaa-4bbb-8ccc-000000000002' })).toBe(false);
+    // Two API clients of one partner tenant are one account.
+    const tenantId = '7a0e1c2d-1111-4222-8333-444455556666';
+    expect(sameAcronisAccount({ ...account, tenantId }, { ...account, clientId: '3f1c0b9e-aaaa-4bbb-8ccc-000000000002', tenantId: tenantId.toUpperCase() })).toBe(true);
+    expect(sameAcronisAccount({ ...account, tenantId }, { ...account, tenantId: null })).toBe(true);
   });
 });
 

@@ -69,6 +69,8 @@ export function vendorBaseUrl(kind: CredentialKind, value: string, policy: Outbo
 export interface AcronisAccount {
   baseUrl: string;
   clientId: string;
+  /** The partner tenant the API client acts for, as Acronis told when the credentials were checked; null for rows saved before. */
+  tenantId?: string | null;
 }
 
 function serverOf(baseUrl: string): string {
@@ -80,12 +82,14 @@ function serverOf(baseUrl: string): string {
 }
 
 /**
- * Whether two credentials reach the same Acronis account, as far as can be told without asking
- * Acronis: the same data centre and the same API client. Addresses stored before they were
- * normalised compare by their server.
+ * Whether two credentials reach the same Acronis account: the same data centre and the same partner
+ * tenant (any two of its API clients), or, where a tenant is not known (rows saved before the
+ * check read it), the same API client. Addresses stored before they were normalised compare by their server.
  */
 export function sameAcronisAccount(a: AcronisAccount, b: AcronisAccount): boolean {
-  return serverOf(a.baseUrl) === serverOf(b.baseUrl) && a.clientId.toLowerCase() === b.clientId.toLowerCase();
+  if (serverOf(a.baseUrl) !== serverOf(b.baseUrl)) return false;
+  if (a.tenantId && b.tenantId && a.tenantId.toLowerCase() === b.tenantId.toLowerCase()) return true;
+  return a.clientId.toLowerCase() === b.clientId.toLowerCase();
 }
 
 /** Schemas for partner input; vendor URLs are checked against the deployment's outbound policy. */

@@ -73,6 +73,12 @@ export class CapabilityLoops {
     return this.#endWhere(`PartnerId = "${partnerId}" AND Capability IN (${attributes})`, [loop.workflowId(partnerId)], reason, onProgress);
   }
 
+  /** Ends the capability's loop alone (a pause: the workflows it started keep their timers); the number ended. */
+  async pause(partnerId: string, capability: CapabilityName, onProgress?: () => void): Promise<number> {
+    const workflowId = definitionOf(capability).workflowId(partnerId);
+    return this.#endWhere(`WorkflowId = "${workflowId}"`, [workflowId], `${capability} paused: a system refuses the partner's credentials`, onProgress);
+  }
+
   /** Ends every workflow of a removed partner but its supervisor; the number ended. */
   async endPartner(partnerId: string, reason: string, onProgress?: () => void): Promise<number> {
     const known = Object.values(CAPABILITY_LOOPS).map((loop) => loop.workflowId(partnerId));

@@ -2,9 +2,9 @@ import { WorkflowNotFoundError, type Client, type WorkflowExecutionStatusName } 
 import { TASK_QUEUE } from '../workflows/contracts/task-queues.ts';
 import type { PsaKind } from '../domain/partner.ts';
 import { configurationChangedSignal } from '../workflows/contracts/loops.ts';
-import { partnerRemovedSignal, partnerWorkflowId, supervisorStateQuery, type PartnerSupervisorInput, type PartnerSupervisorState } from '../workflows/contracts/partner.ts';
+import { credentialsRejectedSignal, partnerRemovedSignal, partnerWorkflowId, supervisorStateQuery, type PartnerSupervisorInput, type PartnerSupervisorState } from '../workflows/contracts/partner.ts';
 import type { partnerSupervisor } from '../workflows/partner-supervisor.ts';
-import { CapabilityAttribute, PartnerIdAttribute, PsaKindAttribute } from '../workflows/search-attributes.ts';
+import { CapabilityAttribute, PartnerIdAttribute, PsaKindAttribute, PartnerHealthAttribute } from '../workflows/search-attributes.ts';
 
 export interface WorkflowRun {
   workflowId: string;
@@ -63,6 +63,8 @@ export class PartnerWorkflows {
         { key: PartnerIdAttribute, value: partner.id },
         { key: PsaKindAttribute, value: partner.psaKind },
         { key: CapabilityAttribute, value: 'supervisor' },
+        // The supervisor changes it when a system refuses the credentials (and back).
+        { key: PartnerHealthAttribute, value: 'ok' },
       ],
       staticSummary: `${partner.name}: partner supervisor (${partner.psaKind})`,
     };
@@ -84,6 +86,11 @@ export class PartnerWorkflows {
    */
   async notifyPartnerRemoved(partner: SupervisedPartner): Promise<void> {
     await this.call(() => this.client.workflow.signalWithStart<typeof partnerSupervisor, []>('partnerSupervisor', { ...this.#supervisorOptions(partner), signal: partnerRemovedSignal, signalArgs: [] }));
+  }
+
+  /** An API call met refused credentials: the supervisor reloads the partner's health and pauses what needs them. */
+  async notifyCredentialsRejected(partnerId: string): Promise<void> {
+    await this.call(() => this.client.workflow.getHandle(partnerWorkflowId(partnerId)).signal(credentialsRejectedSignal));
   }
 
   async supervisorStatus(partnerId: string): Promise<SupervisorStatus | undefined> {

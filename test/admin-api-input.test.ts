@@ -1,19 +1,39 @@
 import { sql } from 'kysely';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { AcronisClient } from '../clients/acronis/client.ts';
+import { DEFAULT_CREDENTIALS } from '../simulators/default-credentials.ts';
+import type { RunningSimulators } from '../simulators/index.ts';
+import type { AcronisPartnerAccount } from '../simulators/seeding/acronis.ts';
+import { autotaskCredentials } from '../simulators/seeding/autotask.ts';
 import { startApiHarness, type ApiHarness } from './api-harness.ts';
 import { createTestDatabase, type TestDatabase } from './database.ts';
 import { testKeyring } from './fixtures/test-keys.ts';
+import { newAcronisPartnerAccount } from './partners.ts';
+import { startTestSimulators } from './simulators.ts';
 
 const NUL = '\u0000';
 
-/** A partner on its own Acronis API client; `clientId` decides which Acronis account it is. */
-function registration(name: string, clientId: string) {
+let sims: RunningSimulators;
+beforeAll(async () => {
+  sims = await startTestSimulators();
+});
+afterAll(() => sims.close());
+
+/** A partner on an Acronis API client: a new account of its own unless one is given (one account serves one partner). */
+async function registration(name: string, account?: Pick<AcronisPartnerAccount, 'clientId' | 'clientSecret'>) {
+  const { clientId, clientSecret } = account ?? (await newAcronisPartnerAccount(sims.urls.acronis));
   return {
     name,
     timezone: 'Europe/Berlin',
-    acronis: { baseUrl: 'http://localhost:4101', clientId, clientSecret: 'acronis-secret' },
-    psa: { kind: 'connectwise-manage', baseUrl: 'http://localhost:4102', companyId: 'simco', publicKey: 'sim-public', privateKey: 'cwm-private', clientId: 'sim-client-id' },
+    acronis: { baseUrl: sims.urls.acronis, clientId, clientSecret },
+    psa: { kind: 'connectwise-manage', baseUrl: sims.urls['connectwise-manage'], ...DEFAULT_CREDENTIALS['connectwise-manage'] } as Record<string, string>,
   };
+}
+
+/** Another API client of the account's partner tenant: the same Acronis account. */
+async function anotherClientOf(account: AcronisPartnerAccount) {
+  const created = await new AcronisClient({ baseUrl: sims.urls.acronis, ...DEFAULT_CREDENTIALS.acronis }).createApiClient(account.tenantId, 'second client');
+  return { clientId: created.client_id, clientSecret: created.client_secret };
 }
 
 describe('admin API input that PostgreSQL or a vendor would refuse', () => {
@@ -40,12 +60,12 @@ describe('admin API input that PostgreSQL or a vendor would refuse', () => {
   describe('a NUL character or an unpaired surrogate in any text', () => {
     it('gets 400 naming the field, in a body, nested or not, and nothing is written', async () => {
       const before = await rowCounts();
-      const name = await api.request('POST', '/v1/partners', { body: registration(`Contoso${NUL}`, 'nul-client') });
+      const name = await api.request('POST', '/v1/partners', { body: await registration(`Contoso${NUL}`) });
       expect(name.status).toBe(400);
       expect(name.headers.get('content-type')).toBe('application/problem+json');
       expect(name.json.errors).toEqual([{ path: 'name', message: 'must not contain a NUL character (\\u0000)' }]);
 
-      const nested = registration('Contoso', 'nul-client');
+      const nested = await registration('Contoso');
       nested.psa.companyId = `sim${NUL}co`;
       expect((await api.request('POST', '/v1/partners', { body: nested })).json.errors).toEqual([{ path: 'psa.companyId', message: expect.stringContaining('NUL') }]);
 
@@ -57,7 +77,7 @@ describe('admin API input that PostgreSQL or a vendor would refuse', () => {
     });
 
     it('gets 400 naming the setting, and the settings stay as they were', async () => {
-      const { id } = (await api.request('POST', '/v1/partners', { body: registration('Settings MSP', 'settings-client') })).json;
+      const { id } = (await api.request('POST', '/v1/partners', { body: await registration('Settings MSP') })).json;
       const before = (await api.request('GET', `/v1/partners/${id}/settings`)).json;
       const response = await api.request('PUT', `/v1/partners/${id}/settings`, { body: { tickets: { autoClose: { enabled: true, status: `Closed${NUL}` } } } });
       expect(response.status).toBe(400);
@@ -99,7 +119,7 @@ describe('admin API input that PostgreSQL or a vendor would refuse', () => {
       const mapping = await api.request('PUT', `/v1/partners/${crypto.randomUUID()}/product-mappings`, { body: [{ offeringItem: long, psaProductId: long }] });
       expect(mapping.status).toBe(400);
       expect(mapping.json.errors.map((error: { path: string }) => error.path).sort()).toEqual(['0.offeringItem', '0.psaProductId']);
-      const url = registration('Long URL MSP', 'long-url-client');
+      const url = await registration('Long URL MSP');
       url.acronis.baseUrl = `http://localhost:4101/${long}`;
       url.timezone = `Europe/${long}`;
       const partner = await api.request('POST', '/v1/partners', { body: url });
@@ -109,32 +129,34 @@ describe('admin API input that PostgreSQL or a vendor would refuse', () => {
 
   describe('vendor base URLs pasted with an API path', () => {
     it('keep only the server address, on registration and on change', async () => {
+      const { urls } = sims;
+      const registered = await registration('Pasted URLs MSP');
       const pasted = {
-        ...registration('Pasted URLs MSP', 'pasted-client'),
-        acronis: { baseUrl: 'http://LOCALHOST:4101/api/2/', clientId: 'pasted-client', clientSecret: 'acronis-secret' },
-        psa: { ...registration('', '').psa, baseUrl: 'http://localhost:4102/v4_6_release/apis/3.0/' },
-        rmm: { kind: 'connectwise-automate', baseUrl: 'http://localhost:4104/cwa/api/v1', username: 'sim-admin', password: 'automate-secret', clientId: 'sim-client-id' },
+        ...registered,
+        acronis: { ...registered.acronis, baseUrl: `${urls.acronis.replace('localhost', 'LOCALHOST')}/api/2/` },
+        psa: { ...registered.psa, baseUrl: `${urls['connectwise-manage']}/v4_6_release/apis/3.0/` },
+        rmm: { kind: 'connectwise-automate', baseUrl: `${urls.automate}/cwa/api/v1`, ...DEFAULT_CREDENTIALS.automate },
       };
       const created = await api.request('POST', '/v1/partners', { body: pasted });
-      expect(created.status).toBe(201);
-      expect([created.json.acronis.baseUrl, created.json.psa.baseUrl, created.json.rmm.baseUrl]).toEqual(['http://localhost:4101', 'http://localhost:4102', 'http://localhost:4104']);
+      expect(created.status, created.text).toBe(201);
+      expect([created.json.acronis.baseUrl, created.json.psa.baseUrl, created.json.rmm.baseUrl]).toEqual([urls.acronis, urls['connectwise-manage'], urls.automate]);
 
       const changed = await api.request('PATCH', `/v1/partners/${created.json.id}`, {
-        body: { acronis: { baseUrl: 'http://localhost:4101/api/2/tenants' }, psa: { kind: 'connectwise-manage', baseUrl: 'http://localhost:4102/v2025_1/apis/3.0/company/companies' } },
+        body: { acronis: { baseUrl: `${urls.acronis}/api/2/tenants` }, psa: { kind: 'connectwise-manage', baseUrl: `${urls['connectwise-manage']}/v2025_1/apis/3.0/company/companies` } },
       });
-      expect(changed.status).toBe(200);
-      expect([changed.json.acronis.baseUrl, changed.json.psa.baseUrl]).toEqual(['http://localhost:4101', 'http://localhost:4102']);
+      expect(changed.status, changed.text).toBe(200);
+      expect([changed.json.acronis.baseUrl, changed.json.psa.baseUrl]).toEqual([urls.acronis, urls['connectwise-manage']]);
 
       const autotask = {
-        ...registration('Autotask URL MSP', 'autotask-url-client'),
-        psa: { kind: 'autotask', baseUrl: 'http://localhost:4103/ATServicesRest/V1.0/', username: 'sim-api@example.com', secret: 's', integrationCode: 'I' },
+        ...(await registration('Autotask URL MSP')),
+        psa: { kind: 'autotask', ...autotaskCredentials(urls.autotask), baseUrl: `${urls.autotask}/ATServicesRest/V1.0/` },
       };
-      expect((await api.request('POST', '/v1/partners', { body: autotask })).json.psa.baseUrl).toBe('http://localhost:4103');
+      expect((await api.request('POST', '/v1/partners', { body: autotask })).json.psa.baseUrl).toBe(urls.autotask);
     });
 
     it('refuses an address with some other path, query or fragment, naming the field', async () => {
       for (const baseUrl of ['http://localhost:4101/ui/', 'http://localhost:4101/bc/api/2', 'http://localhost:4101/api/2?x=1', 'http://localhost:4101/#/dashboard']) {
-        const response = await api.request('POST', '/v1/partners', { body: { ...registration('Other path MSP', 'other-path-client'), acronis: { baseUrl, clientId: 'other-path-client', clientSecret: 's' } } });
+        const response = await api.request('POST', '/v1/partners', { body: { ...(await registration('Other path MSP')), acronis: { baseUrl, clientId: 'other-path-client', clientSecret: 's' } } });
         expect(response.status, baseUrl).toBe(400);
         expect(response.json.errors, baseUrl).toEqual([{ path: 'acronis.baseUrl', message: expect.any(String) }]);
       }
@@ -147,12 +169,14 @@ describe('admin API input that PostgreSQL or a vendor would refuse', () => {
 describe('two partners on one Acronis account', () => {
   let database: TestDatabase;
   let api: ApiHarness;
+  let account: AcronisPartnerAccount;
   let first: { id: string; name: string };
 
   beforeAll(async () => {
     database = await createTestDatabase();
     api = await startApiHarness(database.db, testKeyring(), { runWorker: false });
-    first = (await api.request('POST', '/v1/partners', { body: registration('First MSP', 'shared-client') })).json;
+    account = await newAcronisPartnerAccount(sims.urls.acronis);
+    first = (await api.request('POST', '/v1/partners', { body: await registration('First MSP', account) })).json;
   });
   afterAll(async () => {
     await api.close();
@@ -161,52 +185,52 @@ describe('two partners on one Acronis account', () => {
 
   const livePartners = async () => (await api.request('GET', '/v1/partners')).json.items.length as number;
 
-  it('refuses the second registration with 409 naming the partner that has the account, however its URL is written', async () => {
+  it('refuses a second registration on another API client of the same partner tenant with 409 naming the partner that has it, however its URL is written', async () => {
     const before = await livePartners();
-    const second = registration('Second MSP', 'shared-client');
-    second.acronis.baseUrl = 'http://Localhost:4101/api/2/';
+    const second = await registration('Second MSP', await anotherClientOf(account));
+    second.acronis.baseUrl = `${sims.urls.acronis.replace('localhost', 'Localhost')}/api/2/`;
     const response = await api.request('POST', '/v1/partners', { body: second });
-    expect(response.status).toBe(409);
+    expect(response.status, response.text).toBe(409);
     expect(response.headers.get('content-type')).toBe('application/problem+json');
     expect(response.json.detail).toContain(first.id);
     expect(response.json.detail).toContain('First MSP');
-    expect(response.json.errors).toEqual([{ path: 'acronis.clientId', message: expect.stringContaining(first.id) }]);
+    expect(response.json.errors).toEqual([{ path: 'acronis.clientId', message: expect.stringContaining(account.tenantId) }]);
     expect(await livePartners()).toBe(before);
   });
 
   it('refuses it with another PSA too: both would adopt the same customer tenants', async () => {
-    const autotask = {
-      ...registration('Autotask MSP', 'shared-client'),
-      psa: { kind: 'autotask', baseUrl: 'http://localhost:4103', username: 'sim-api@example.com', secret: 's', integrationCode: 'I' },
-    };
+    const autotask = { ...(await registration('Autotask MSP', account)), psa: { kind: 'autotask', ...autotaskCredentials(sims.urls.autotask) } };
     const response = await api.request('POST', '/v1/partners', { body: autotask });
     expect(response.status).toBe(409);
     expect(response.json.errors[0].path).toBe('acronis.clientId');
   });
 
   it('accepts another Acronis account on the same PSA (one partner per data centre)', async () => {
-    const response = await api.request('POST', '/v1/partners', { body: registration('Second data centre MSP', 'other-client') });
+    const response = await api.request('POST', '/v1/partners', { body: await registration('Second data centre MSP') });
     expect(response.status).toBe(201);
   });
 
   it('refuses a change that would move a partner onto an account another partner has, and accepts one that keeps its own', async () => {
-    const { id } = (await api.request('POST', '/v1/partners', { body: registration('Mover MSP', 'mover-client') })).json;
-    const move = await api.request('PATCH', `/v1/partners/${id}`, { body: { name: 'Mover renamed', acronis: { clientId: 'SHARED-CLIENT' } } });
+    const mover = await newAcronisPartnerAccount(sims.urls.acronis);
+    const { id } = (await api.request('POST', '/v1/partners', { body: await registration('Mover MSP', mover) })).json;
+    const move = await api.request('PATCH', `/v1/partners/${id}`, { body: { name: 'Mover renamed', acronis: await anotherClientOf(account) } });
     expect(move.status).toBe(409);
     expect(move.json.errors).toEqual([{ path: 'acronis.clientId', message: expect.stringContaining(first.id) }]);
-    expect((await api.request('GET', `/v1/partners/${id}`)).json).toMatchObject({ name: 'Mover MSP', acronis: { clientId: 'mover-client' } });
-    const own = await api.request('PATCH', `/v1/partners/${id}`, { body: { acronis: { baseUrl: 'http://localhost:4101/api/2', clientId: 'mover-client' } } });
-    expect(own.status).toBe(200);
+    expect((await api.request('GET', `/v1/partners/${id}`)).json).toMatchObject({ name: 'Mover MSP', acronis: { clientId: mover.clientId, tenantId: mover.tenantId } });
+    const own = await api.request('PATCH', `/v1/partners/${id}`, { body: { acronis: { baseUrl: `${sims.urls.acronis}/api/2`, ...(await anotherClientOf(mover)) } } });
+    expect(own.status, own.text).toBe(200);
   });
 
   it('lets only one of two simultaneous registrations have the account', async () => {
-    const responses = await Promise.all(['Racer A', 'Racer B', 'Racer C'].map((name) => api.request('POST', '/v1/partners', { body: registration(name, 'race-client') })));
+    const race = await newAcronisPartnerAccount(sims.urls.acronis);
+    const bodies = await Promise.all(['Racer A', 'Racer B', 'Racer C'].map(async (name) => registration(name, await anotherClientOf(race))));
+    const responses = await Promise.all(bodies.map((body) => api.request('POST', '/v1/partners', { body })));
     expect(responses.map((response) => response.status).sort()).toEqual([201, 409, 409]);
   });
 
   it('counts only live partners: once the first is removed, its account can be registered again', async () => {
     expect((await api.request('DELETE', `/v1/partners/${first.id}`)).status).toBe(204);
-    const response = await api.request('POST', '/v1/partners', { body: registration('Successor MSP', 'shared-client') });
+    const response = await api.request('POST', '/v1/partners', { body: await registration('Successor MSP', account) });
     expect(response.status).toBe(201);
   });
 });

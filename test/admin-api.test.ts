@@ -3,23 +3,31 @@ import { sql } from 'kysely';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createToken } from '../db/api-tokens.ts';
 import { readDiscoveryWatermark, saveDiscoveryWatermark } from '../db/company-lines.ts';
+import { AcronisClient } from '../clients/acronis/client.ts';
 import { SecretBox } from '../security/secret-box.ts';
 import { partnerWorkflowId } from '../workflows/contracts/partner.ts';
+import type { RunningSimulators } from '../simulators/index.ts';
+import { DEFAULT_CREDENTIALS } from '../simulators/default-credentials.ts';
 import { startApiHarness, type ApiHarness } from './api-harness.ts';
 import { createTestDatabase, type TestDatabase } from './database.ts';
 import { testKeyring } from './fixtures/test-keys.ts';
 import { freePort } from './free-port.ts';
+import { newAcronisPartnerAccount } from './partners.ts';
+import { startTestSimulators } from './simulators.ts';
 
-const SECRETS = ['acronis-secret-9f2c', 'cwm-private-7d1e', 'automate-password-44ab', 'rotated-secret-5e6f'];
+/** Every secret a partner was registered with: none may come back in an answer or sit in PostgreSQL in clear. */
+const SECRETS: string[] = [DEFAULT_CREDENTIALS['connectwise-manage'].privateKey, DEFAULT_CREDENTIALS.automate.password];
 
-/** Each partner has an Acronis account of its own: one account serves one partner. */
-function contoso(name = 'Contoso MSP', acronisClientId = `client-${name.toLowerCase().replace(/\W+/g, '-')}`) {
+/** A registration against the simulators; each partner has an Acronis account of its own (one account serves one partner). */
+async function contoso(sims: RunningSimulators, name = 'Contoso MSP') {
+  const { tenantId: _, ...acronis } = await newAcronisPartnerAccount(sims.urls.acronis);
+  SECRETS.push(acronis.clientSecret);
   return {
     name,
     timezone: 'Europe/Berlin',
-    acronis: { baseUrl: 'http://localhost:4101', clientId: acronisClientId, clientSecret: SECRETS[0] },
-    psa: { kind: 'connectwise-manage', baseUrl: 'http://localhost:4102', companyId: 'simco', publicKey: 'sim-public', privateKey: SECRETS[1], clientId: 'sim-client-id' },
-    rmm: { kind: 'connectwise-automate', baseUrl: 'http://localhost:4104', username: 'sim-admin', password: SECRETS[2], clientId: 'sim-client-id' },
+    acronis: { baseUrl: sims.urls.acronis, ...acronis },
+    psa: { kind: 'connectwise-manage', baseUrl: sims.urls['connectwise-manage'], ...DEFAULT_CREDENTIALS['connectwise-manage'] },
+    rmm: { kind: 'connectwise-automate', baseUrl: sims.urls.automate, ...DEFAULT_CREDENTIALS.automate },
   };
 }
 
@@ -35,17 +43,19 @@ async function eventually<T>(read: () => Promise<T>, until: (value: T) => boolea
 describe('admin API', () => {
   let database: TestDatabase;
   let api: ApiHarness;
+  let sims: RunningSimulators;
   const keyring = testKeyring();
 
   const count = async (table: 'partners' | 'audit_log' | 'credentials') =>
     Number((await sql<{ n: string }>`select count(*) as n from ${sql.table(table)}`.execute(database.db)).rows[0]!.n);
 
   beforeAll(async () => {
-    database = await createTestDatabase();
+    [database, sims] = await Promise.all([createTestDatabase(), startTestSimulators()]);
     api = await startApiHarness(database.db, keyring);
   });
   afterAll(async () => {
     await api.close();
+    await sims.close();
     await database.drop();
   });
 
@@ -77,7 +87,7 @@ describe('admin API', () => {
     it('lets a read-only token read but not write', async () => {
       const { token } = await createToken(database.db, 'auditor', 'read-only');
       expect((await api.request('GET', '/v1/partners', { token })).status).toBe(200);
-      const write = await api.request('POST', '/v1/partners', { token, body: contoso('Read-only attempt') });
+      const write = await api.request('POST', '/v1/partners', { token, body: await contoso(sims, 'Read-only attempt') });
       expect(write.status).toBe(403);
       expect(write.json.detail).toMatch(/admin token/);
       expect((await api.request('GET', '/v1/tokens', { token })).status).toBe(403);
@@ -88,13 +98,14 @@ describe('admin API', () => {
     let partner: any;
 
     it('answers 201 with the partner, its workflow id, and no secret', async () => {
-      const response = await api.request('POST', '/v1/partners', { body: contoso() });
+      const registration = await contoso(sims);
+      const response = await api.request('POST', '/v1/partners', { body: registration });
       expect(response.status).toBe(201);
       partner = response.json;
       expect(response.headers.get('location')).toBe(`/v1/partners/${partner.id}`);
       expect(partner).toMatchObject({
         name: 'Contoso MSP',
-        acronis: { baseUrl: 'http://localhost:4101', clientId: 'client-contoso-msp', secretSet: true },
+        acronis: { baseUrl: sims.urls.acronis, clientId: registration.acronis.clientId, tenantId: expect.any(String), secretSet: true },
         psa: { kind: 'connectwise-manage', companyId: 'simco', publicKey: 'sim-public', secretSet: true },
         rmm: { kind: 'connectwise-automate', username: 'sim-admin', secretSet: true },
         workflow: { id: `partner/${partner.id}` },
@@ -107,9 +118,9 @@ describe('admin API', () => {
       const rows = await database.db.selectFrom('credentials').selectAll().where('partner_id', '=', partner.id).execute();
       expect(rows.map((row) => row.system).sort()).toEqual(['acronis', 'psa', 'rmm']);
       const dump = JSON.stringify(rows);
-      for (const secret of SECRETS.slice(0, 3)) expect(dump).not.toContain(secret);
+      for (const secret of SECRETS) expect(dump).not.toContain(secret);
       const psa = rows.find((row) => row.system === 'psa')!;
-      expect(JSON.parse(new SecretBox(keyring).open(psa.sealed_secrets, `partner:${partner.id}:psa`))).toEqual({ privateKey: SECRETS[1] });
+      expect(JSON.parse(new SecretBox(keyring).open(psa.sealed_secrets, `partner:${partner.id}:psa`))).toEqual({ privateKey: DEFAULT_CREDENTIALS['connectwise-manage'].privateKey });
     });
 
     it('starts partner/<id>, which loads the partner from PostgreSQL', async () => {
@@ -137,7 +148,7 @@ describe('admin API', () => {
     });
 
     it('refuses a second partner with the same name, naming the field', async () => {
-      const response = await api.request('POST', '/v1/partners', { body: contoso('contoso msp', 'client-of-another-account') });
+      const response = await api.request('POST', '/v1/partners', { body: await contoso(sims, 'contoso msp') });
       expect(response.status).toBe(409);
       expect(response.json.errors).toEqual([{ path: 'name', message: expect.stringContaining('already the name of a partner') }]);
     });
@@ -176,7 +187,7 @@ describe('admin API', () => {
     });
 
     it('gets 400 for an unknown PSA kind, 400 for malformed JSON and 415 for a body that is not JSON', async () => {
-      const kind = await api.request('POST', '/v1/partners', { body: { ...contoso('Halo'), psa: { kind: 'halopsa' } } });
+      const kind = await api.request('POST', '/v1/partners', { body: { ...(await contoso(sims, 'Halo')), psa: { kind: 'halopsa' } } });
       expect(kind.json.errors[0].path).toBe('psa.kind');
       const malformed = await api.request('POST', '/v1/partners', { body: '{"name": ' });
       expect(malformed.status).toBe(400);
@@ -193,19 +204,27 @@ describe('admin API', () => {
 
   describe('changing a partner', () => {
     let id: string;
+    let tenantId: string;
+    let rotated: { clientId: string; clientSecret: string };
     beforeAll(async () => {
-      id = (await api.request('POST', '/v1/partners', { body: { ...contoso('Fabrikam'), rmm: undefined } })).json.id;
+      const created = (await api.request('POST', '/v1/partners', { body: { ...(await contoso(sims, 'Fabrikam')), rmm: undefined } })).json;
+      id = created.id;
+      tenantId = created.acronis.tenantId;
     });
 
-    it('rotates one secret and keeps the others', async () => {
-      const response = await api.request('PATCH', `/v1/partners/${id}`, { body: { acronis: { clientSecret: SECRETS[3] }, timezone: 'America/New_York' } });
-      expect(response.status).toBe(200);
-      expect(response.json).toMatchObject({ timezone: 'America/New_York', acronis: { clientId: 'client-fabrikam', secretSet: true } });
+    it('rotates the Acronis API client (another client of the same partner tenant) and keeps the other secrets', async () => {
+      const acronisAdmin = new AcronisClient({ baseUrl: sims.urls.acronis, ...DEFAULT_CREDENTIALS.acronis });
+      const created = await acronisAdmin.createApiClient(tenantId, 'Fabrikam rotated');
+      rotated = { clientId: created.client_id, clientSecret: created.client_secret };
+      SECRETS.push(rotated.clientSecret);
+      const response = await api.request('PATCH', `/v1/partners/${id}`, { body: { acronis: rotated, timezone: 'America/New_York' } });
+      expect(response.status, response.text).toBe(200);
+      expect(response.json).toMatchObject({ timezone: 'America/New_York', acronis: { clientId: rotated.clientId, tenantId, secretSet: true } });
       const box = new SecretBox(keyring);
       const acronis = await database.db.selectFrom('credentials').select('sealed_secrets').where('partner_id', '=', id).where('system', '=', 'acronis').executeTakeFirstOrThrow();
-      expect(JSON.parse(box.open(acronis.sealed_secrets, `partner:${id}:acronis`))).toEqual({ clientSecret: SECRETS[3] });
+      expect(JSON.parse(box.open(acronis.sealed_secrets, `partner:${id}:acronis`))).toEqual({ clientSecret: rotated.clientSecret });
       const audit = (await api.request('GET', `/v1/audit-log?partnerId=${id}`)).json.items[0];
-      expect(audit).toMatchObject({ action: 'partner.update', details: { changed: ['timezone', 'acronis.clientSecret'] } });
+      expect(audit).toMatchObject({ action: 'partner.update', details: { changed: ['timezone', 'acronis.clientId', 'acronis.clientSecret'] } });
     });
 
     it('reads the whole PSA again in the next discovery pass once the PSA credentials change', async () => {
@@ -213,7 +232,7 @@ describe('admin API', () => {
       await saveDiscoveryWatermark(database.db, id, { checkedFrom: passed, fullAt: passed, fullAutomatic: false });
       expect((await api.request('PATCH', `/v1/partners/${id}`, { body: { name: 'Fabrikam' } })).status).toBe(200);
       expect(await readDiscoveryWatermark(database.db, id)).toBeDefined();
-      expect((await api.request('PATCH', `/v1/partners/${id}`, { body: { psa: { kind: 'connectwise-manage', baseUrl: 'http://localhost:4112' } } })).status).toBe(200);
+      expect((await api.request('PATCH', `/v1/partners/${id}`, { body: { psa: { kind: 'connectwise-manage', privateKey: DEFAULT_CREDENTIALS['connectwise-manage'].privateKey } } })).status).toBe(200);
       expect(await readDiscoveryWatermark(database.db, id)).toBeUndefined();
     });
 
@@ -232,7 +251,7 @@ describe('admin API', () => {
       expect(response.status).toBe(400);
       expect((await api.request('GET', `/v1/partners/${id}`)).json).toEqual(before);
       const acronis = await database.db.selectFrom('credentials').select('sealed_secrets').where('partner_id', '=', id).where('system', '=', 'acronis').executeTakeFirstOrThrow();
-      expect(JSON.parse(new SecretBox(keyring).open(acronis.sealed_secrets, `partner:${id}:acronis`))).toEqual({ clientSecret: SECRETS[3] });
+      expect(JSON.parse(new SecretBox(keyring).open(acronis.sealed_secrets, `partner:${id}:acronis`))).toEqual({ clientSecret: rotated.clientSecret });
       expect(await count('audit_log')).toBe(auditBefore);
     });
 
@@ -240,7 +259,7 @@ describe('admin API', () => {
       const partial = await api.request('PATCH', `/v1/partners/${id}`, { body: { rmm: { kind: 'connectwise-automate', username: 'sim-admin' } } });
       expect(partial.status).toBe(400);
       expect(partial.json.errors.map((error: any) => error.path)).toEqual(expect.arrayContaining(['rmm.baseUrl', 'rmm.password', 'rmm.clientId']));
-      const full = await api.request('PATCH', `/v1/partners/${id}`, { body: { rmm: contoso().rmm } });
+      const full = await api.request('PATCH', `/v1/partners/${id}`, { body: { rmm: (await contoso(sims)).rmm } });
       expect(full.json.rmm).toMatchObject({ kind: 'connectwise-automate', secretSet: true });
     });
   });
@@ -248,7 +267,7 @@ describe('admin API', () => {
   describe('settings', () => {
     let id: string;
     beforeAll(async () => {
-      id = (await api.request('POST', '/v1/partners', { body: { ...contoso('Northwind'), rmm: undefined } })).json.id;
+      id = (await api.request('POST', '/v1/partners', { body: { ...(await contoso(sims, 'Northwind')), rmm: undefined } })).json.id;
     });
 
     it('start from the defaults, with every capability off', async () => {
@@ -284,7 +303,7 @@ describe('admin API', () => {
 
   describe('removing a partner', () => {
     it('ends its workflow, destroys its credentials and keeps its audit trail', async () => {
-      const { id } = (await api.request('POST', '/v1/partners', { body: { ...contoso('Tailspin'), rmm: undefined } })).json;
+      const { id } = (await api.request('POST', '/v1/partners', { body: { ...(await contoso(sims, 'Tailspin')), rmm: undefined } })).json;
       await eventually(() => api.request('GET', `/v1/partners/${id}/workflow`), (response) => response.json?.state?.phase === 'running');
       expect((await api.request('DELETE', `/v1/partners/${id}`)).status).toBe(204);
       expect((await api.request('GET', `/v1/partners/${id}`)).status).toBe(404);
@@ -337,12 +356,14 @@ describe('admin API', () => {
 describe('admin API without Temporal', () => {
   let database: TestDatabase;
   let api: ApiHarness;
+  let sims: RunningSimulators;
   beforeAll(async () => {
-    database = await createTestDatabase();
+    [database, sims] = await Promise.all([createTestDatabase(), startTestSimulators()]);
     api = await startApiHarness(database.db, testKeyring(), { temporalAddress: `localhost:${await freePort()}`, runWorker: false });
   });
   afterAll(async () => {
     await api.close();
+    await sims.close();
     await database.drop();
   });
 
@@ -353,7 +374,7 @@ describe('admin API without Temporal', () => {
   });
 
   it('answers 503 to a new partner and writes nothing, since its workflow cannot start', async () => {
-    const response = await api.request('POST', '/v1/partners', { body: { ...contoso('Unlucky'), rmm: undefined } });
+    const response = await api.request('POST', '/v1/partners', { body: { ...(await contoso(sims, 'Unlucky')), rmm: undefined } });
     expect(response.status).toBe(503);
     expect(response.json.detail).toMatch(/nothing was saved/);
     for (const table of ['partners', 'credentials', 'partner_settings', 'audit_log'] as const) {

@@ -14,9 +14,7 @@ import type { Keyring } from '../security/keyring.ts';
 import { DEFAULT_CREDENTIALS } from '../simulators/default-credentials.ts';
 import { startSimulators } from '../simulators/index.ts';
 import { startApiHarness, type ApiExchange } from './api-harness.ts';
-import { newAcronisApiClient } from './partners.ts';
-
-/** The version `.ci/run` installs; a different one may check differently. */
+import { newAcronisPartnerAccount } from './partners.ts';
 
 /** What Schemathesis checks on every answer: no 5xx, only documented statuses, content types, headers and bodies. */
 const CHECKS = ['not_a_server_error', 'status_code_conformance', 'content_type_conformance', 'response_headers_conformance', 'response_schema_conformance'];
@@ -127,15 +125,15 @@ export async function fuzzApi(options: FuzzOptions): Promise<FuzzReport> {
 
 /**
  * Two partners on the simulators, registered through the API as an operator would: ConnectWise
- * Manage with Automate (the simulators' default credentials), and Autotask with an Acronis API client
- * of its own (a random secret). Answers every secret they hold, by name.
+ * Manage with Automate (the simulators' default credentials), and Autotask with an Acronis partner
+ * account of its own (a random secret). Answers every secret they hold, by name.
  */
 async function seedPartners(api: Awaited<ReturnType<typeof startApiHarness>>, urls: Record<'acronis' | 'connectwise-manage' | 'autotask' | 'automate', string>): Promise<Map<string, string>> {
   const acronis = DEFAULT_CREDENTIALS.acronis;
   const cwm = DEFAULT_CREDENTIALS['connectwise-manage'];
   const automate = DEFAULT_CREDENTIALS.automate;
   const autotask = DEFAULT_CREDENTIALS.autotask;
-  const second = await newAcronisApiClient(urls.acronis);
+  const { clientId: secondClientId, clientSecret: secondSecret } = await newAcronisPartnerAccount(urls.acronis);
   const partners = [
     {
       name: 'Fuzz MSP (ConnectWise Manage)',
@@ -147,7 +145,7 @@ async function seedPartners(api: Awaited<ReturnType<typeof startApiHarness>>, ur
     {
       name: 'Fuzz MSP (Autotask)',
       timezone: 'Europe/London',
-      acronis: { baseUrl: urls.acronis, ...second },
+      acronis: { baseUrl: urls.acronis, clientId: secondClientId, clientSecret: secondSecret },
       psa: { kind: 'autotask', baseUrl: urls.autotask, ...autotask },
     },
   ];
@@ -157,7 +155,7 @@ async function seedPartners(api: Awaited<ReturnType<typeof startApiHarness>>, ur
   }
   return new Map([
     ['the Acronis client secret', acronis.clientSecret],
-    ['the second Acronis client secret', second.clientSecret],
+    ['the second Acronis client secret', secondSecret],
     ['the ConnectWise Manage private key', cwm.privateKey],
     ['the Automate password', automate.password],
     ['the Autotask secret', autotask.secret],

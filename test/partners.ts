@@ -1,5 +1,4 @@
 import { randomUUID } from 'node:crypto';
-import { AcronisClient } from '../clients/acronis/client.ts';
 import type { Db } from '../db/connection.ts';
 import { insertPartner, saveCredential } from '../db/partners.ts';
 import { insertDefaultSettings } from '../db/settings.ts';
@@ -7,6 +6,7 @@ import { credentialContext, splitCredential, type PsaKind } from '../domain/part
 import { SecretBox } from '../security/secret-box.ts';
 import type { Keyring } from '../security/keyring.ts';
 import { DEFAULT_CREDENTIALS } from '../simulators/default-credentials.ts';
+import { createAcronisPartnerAccount, type AcronisPartnerAccount } from '../simulators/seeding/acronis.ts';
 
 export interface SeedPartnerOptions {
   psaKind?: PsaKind;
@@ -37,15 +37,11 @@ export async function seedPartner(db: Db, keyring: Keyring, name = `Partner ${ra
 }
 
 /**
- * A new API client of the simulated Acronis partner tenant, for a partner registered through the
- * API: registration refuses a second live partner on one API client (one Acronis account serves one
- * partner), so tests that register several partners against one simulator give each its own.
- * Acronis is not asked which tenant a client belongs to at registration, so clients of one tenant
- * pass as different accounts.
+ * An Acronis account of its own (a partner tenant under the simulator's Sim Partner, and its API
+ * client), for a partner registered through the API: registration refuses a second live partner on
+ * one Acronis partner tenant, so tests that register several partners against one simulator give
+ * each its own. Customer tenants of the partner belong under `tenantId`.
  */
-export async function newAcronisApiClient(acronisUrl: string): Promise<{ clientId: string; clientSecret: string }> {
-  const { clientId, clientSecret } = DEFAULT_CREDENTIALS.acronis;
-  const acronis = new AcronisClient({ baseUrl: acronisUrl, clientId, clientSecret });
-  const created = await acronis.createApiClient((await acronis.getApiClient()).tenant_id, `test partner ${randomUUID().slice(0, 8)}`);
-  return { clientId: created.client_id, clientSecret: created.client_secret };
+export function newAcronisPartnerAccount(acronisUrl: string): Promise<AcronisPartnerAccount> {
+  return createAcronisPartnerAccount(acronisUrl, `Test partner ${randomUUID().slice(0, 8)}`);
 }

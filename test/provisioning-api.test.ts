@@ -20,7 +20,7 @@ import { startApiHarness, type ApiHarness } from './api-harness.ts';
 import { createTestDatabase, type TestDatabase } from './database.ts';
 import { testKeyring } from './fixtures/test-keys.ts';
 import { freePort } from './free-port.ts';
-import { newAcronisApiClient } from './partners.ts';
+import { newAcronisPartnerAccount } from './partners.ts';
 import { daysAgo } from './provisioning-world.ts';
 import { addFault, startTestSimulators } from './simulators.ts';
 import { collect } from '../clients/collect.ts';
@@ -61,21 +61,23 @@ describe('provisioning admin API', () => {
       psaKind === 'connectwise-manage'
         ? { kind: psaKind, baseUrl: sims.urls['connectwise-manage'], ...DEFAULT_CREDENTIALS['connectwise-manage'] }
         : { kind: psaKind, ...autotaskCredentials(sims.urls.autotask) };
+    const { tenantId, ...apiClient } = await newAcronisPartnerAccount(sims.urls.acronis);
     const response = await api.request('POST', '/v1/partners', {
-      body: { name: `MSP ${randomUUID().slice(0, 8)}`, timezone: 'Europe/Berlin', acronis: { baseUrl: sims.urls.acronis, ...(await newAcronisApiClient(sims.urls.acronis)) }, psa },
+      body: { name: `MSP ${randomUUID().slice(0, 8)}`, timezone: 'Europe/Berlin', acronis: { baseUrl: sims.urls.acronis, ...apiClient }, psa },
     });
     expect(response.status, response.text).toBe(201);
+    partnerTenants.set(response.json.id, tenantId);
     return response.json.id as string;
   }
+  /** Each registered partner's Acronis partner tenant. */
+  const partnerTenants = new Map<string, string>();
 
   const cwm = () => connectWiseManageSeeder(sims.urls['connectwise-manage']);
   const cwmClient = () => new ConnectWiseManageClient(connectWiseManageConfig(sims.urls['connectwise-manage']));
   const acronis = () => new AcronisClient({ baseUrl: sims.urls.acronis, clientId: DEFAULT_CREDENTIALS.acronis.clientId, clientSecret: DEFAULT_CREDENTIALS.acronis.clientSecret });
 
-  async function customerTenant(name: string): Promise<string> {
-    const client = acronis();
-    const partnerTenant = (await client.getApiClient()).tenant_id;
-    return (await client.createTenant({ name, kind: 'customer', parent_id: partnerTenant })).id;
+  async function customerTenant(partnerId: string, name: string): Promise<string> {
+    return (await acronis().createTenant({ name, kind: 'customer', parent_id: partnerTenants.get(partnerId)! })).id;
   }
 
   async function workflowExists(workflowId: string): Promise<boolean> {
@@ -264,10 +266,10 @@ describe('provisioning admin API', () => {
 
     it('maps a company to an existing customer tenant, one company per tenant', async () => {
       const [first, second] = [await seeder.createCompany('First Co'), await seeder.createCompany('Second Co')];
-      const tenantId = await customerTenant('First Co');
+      const tenantId = await customerTenant(partnerId, 'First Co');
       const mapped = await api.request('PUT', `/v1/partners/${partnerId}/customers/${first}/mapping`, { body: { tenantId } });
       expect(mapped.status, mapped.text).toBe(200);
-      expect(mapped.json.mapping).toEqual({ tenantId });
+      expect(mapped.json.mapping).toEqual({ tenantId, problem: null });
       expect(await workflowExists(customerWorkflowId(partnerId, first))).toBe(true);
 
       const again = await api.request('PUT', `/v1/partners/${partnerId}/customers/${second}/mapping`, { body: { tenantId } });
@@ -283,7 +285,7 @@ describe('provisioning admin API', () => {
 
     it('refuses tenants that are not customer tenants of the partner, unknown companies and malformed bodies', async () => {
       const company = await seeder.createCompany('Picky Co');
-      const partnerTenant = (await acronis().getApiClient()).tenant_id;
+      const partnerTenant = partnerTenants.get(partnerId)!;
       const put = (body: unknown, id = company) => api.request('PUT', `/v1/partners/${partnerId}/customers/${id}/mapping`, { body });
 
       const unknownTenant = await put({ tenantId: randomUUID() });
@@ -307,7 +309,7 @@ describe('provisioning admin API', () => {
 
       const response = await api.request('POST', `/v1/partners/${partnerId}/customers/mappings`, { body: { psaCompanyIds: ids } });
       expect(response.status, response.text).toBe(200);
-      expect(response.json.items.map((item: any) => [item.name, item.mapping])).toEqual([['One Inc', { tenantId: null }], ['Two Inc', { tenantId: null }]]);
+      expect(response.json.items.map((item: any) => [item.name, item.mapping])).toEqual([['One Inc', { tenantId: null, problem: null }], ['Two Inc', { tenantId: null, problem: null }]]);
       for (const id of ids) expect(await workflowExists(customerWorkflowId(partnerId, id))).toBe(true);
       expect(names(await customers('?mapping=mapped'))).toEqual(['One Inc', 'Two Inc']);
     });

@@ -1,5 +1,4 @@
 import { randomUUID } from 'node:crypto';
-import { setTimeout as delay } from 'node:timers/promises';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { AcronisClient } from '../clients/acronis/client.ts';
 import type { OfferingItem, Tenant, User } from '../clients/acronis/types.ts';
@@ -10,10 +9,11 @@ import { autotaskCredentials, autotaskSeeder } from '../simulators/seeding/autot
 import { connectWiseManageSeeder } from '../simulators/seeding/connectwise-manage.ts';
 import type { PsaSeeder } from '../simulators/seeding/psa-seeder.ts';
 import { customerStateQuery, customerWorkflowId, type CustomerState } from '../workflows/contracts/provisioning.ts';
+import { eventually } from './eventually.ts';
 import { startApiHarness, type ApiHarness } from './api-harness.ts';
 import { createTestDatabase, type TestDatabase } from './database.ts';
 import { testKeyring } from './fixtures/test-keys.ts';
-import { newAcronisApiClient } from './partners.ts';
+import { newAcronisPartnerAccount } from './partners.ts';
 import { addFault, requestLog, startTestSimulators } from './simulators.ts';
 import { markPartnerDeleted } from '../db/partners.ts';
 import { TASK_QUEUE } from '../workflows/contracts/task-queues.ts';
@@ -45,16 +45,6 @@ afterAll(async () => {
 const acronis = () => new AcronisClient({ baseUrl: sims.urls.acronis, ...DEFAULT_CREDENTIALS.acronis });
 const daysAgo = (days: number) => new Date(Date.now() - days * 86_400_000).toISOString().slice(0, 10);
 
-async function eventually<T>(what: string, read: () => Promise<T>, done: (value: T) => boolean, timeoutMs = 30_000): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const value = await read();
-    if (done(value)) return value;
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}; last seen: ${JSON.stringify(value)}`);
-    await delay(200);
-  }
-}
-
 async function call(method: string, path: string, body?: unknown) {
   const response = await api.request(method, path, { body });
   if (response.status >= 300) throw new Error(`${method} ${path} → ${response.status} ${response.text}`);
@@ -72,6 +62,8 @@ interface World {
   kind: PsaKind;
   seeder: PsaSeeder;
   partnerId: string;
+  /** The partner's own Acronis partner tenant, where its customer tenants are. */
+  partnerTenantId: string;
   companyId: string;
   companyName: string;
   prepaid: { agreementId: string; lineId: string };
@@ -83,10 +75,11 @@ async function buildWorld(kind: PsaKind): Promise<World> {
   const psaUrl = kind === 'connectwise-manage' ? sims.urls['connectwise-manage'] : sims.urls.autotask;
   const seeder = kind === 'connectwise-manage' ? connectWiseManageSeeder(psaUrl) : autotaskSeeder(psaUrl);
   const psa = kind === 'connectwise-manage' ? { kind, baseUrl: psaUrl, ...DEFAULT_CREDENTIALS['connectwise-manage'] } : { kind, ...autotaskCredentials(psaUrl) };
+  const { tenantId: partnerTenantId, ...apiClient } = await newAcronisPartnerAccount(sims.urls.acronis);
   const partner = await call('POST', '/v1/partners', {
     name: `MSP ${randomUUID().slice(0, 8)}`,
     timezone: 'America/New_York',
-    acronis: { baseUrl: sims.urls.acronis, ...(await newAcronisApiClient(sims.urls.acronis)) },
+    acronis: { baseUrl: sims.urls.acronis, ...apiClient },
     psa,
   });
   const partnerId = partner.id as string;
@@ -110,6 +103,7 @@ async function buildWorld(kind: PsaKind): Promise<World> {
     kind,
     seeder,
     partnerId,
+    partnerTenantId,
     companyId,
     companyName,
     prepaid: { agreementId: prepaid.agreementId, lineId: prepaid.lineIds[0]! },
@@ -117,10 +111,8 @@ async function buildWorld(kind: PsaKind): Promise<World> {
   };
 }
 
-async function customerTenants(name: string): Promise<Tenant[]> {
-  const client = acronis();
-  const partnerTenantId = (await client.getApiClient()).tenant_id;
-  return (await collect(client.listTenants({ parentId: partnerTenantId }))).filter((tenant) => tenant.kind === 'customer' && tenant.name === name);
+async function customerTenants(world: World): Promise<Tenant[]> {
+  return (await collect(acronis().listTenants({ parentId: world.partnerTenantId }))).filter((tenant) => tenant.kind === 'customer' && tenant.name === world.companyName);
 }
 
 async function customerState(world: World): Promise<CustomerState | undefined> {
@@ -152,11 +144,11 @@ describe.each<PsaKind>(['connectwise-manage', 'autotask'])('customer provisionin
     await syncNow(world);
 
     const state = await eventually('the customer to be provisioned', () => customerState(world), (current) => current?.phase === 'active');
-    const [tenant, ...others] = await customerTenants(world.companyName);
+    const [tenant, ...others] = await customerTenants(world);
     expect(others).toEqual([]);
     expect(state?.tenantId).toBe(tenant!.id);
     const listed = await call('GET', `/v1/partners/${world.partnerId}/customers?mapping=mapped&q=${encodeURIComponent(world.companyName)}`);
-    expect(listed.items).toEqual([expect.objectContaining({ psaCompanyId: world.companyId, mapping: { tenantId: tenant!.id } })]);
+    expect(listed.items).toEqual([expect.objectContaining({ psaCompanyId: world.companyId, mapping: { tenantId: tenant!.id, problem: null } })]);
 
     // Prepaid → its quantity; PAYG and Free → unlimited; mapped but absent → off; the default storage on.
     await quotasOnceSynced(world, tenant!.id, {
@@ -210,7 +202,7 @@ describe('an Acronis outage during provisioning', () => {
     expect(retrying!.lastFailure?.message).toMatch(/Acronis/);
 
     await eventually('the customer to be provisioned', () => customerState(world), (current) => current?.phase === 'active');
-    const tenants = await customerTenants(world.companyName);
+    const tenants = await customerTenants(world);
     expect(tenants).toHaveLength(1);
     expect(await collect(acronis().listUsers({ tenantId: tenants[0]!.id }))).toHaveLength(1);
   });
@@ -273,7 +265,7 @@ describe('ending what belongs to a partner or a capability', () => {
     expect(await supervisor.result()).toEqual({ partnerId: world.partnerId, stopReason: 'partner removed' });
     await eventually('no workflow of the partner to run', () => runningWorkflows(world.partnerId), (ids) => ids.length === 0, 20_000);
     // The customer was counting down to disabling its tenant: it ended instead, and the tenant is as it was.
-    const [tenant] = await customerTenants(world.companyName);
+    const [tenant] = await customerTenants(world);
     expect(tenant).toMatchObject({ enabled: true });
     expect(await vendorWritesSince(before, world)).toEqual([]);
   });

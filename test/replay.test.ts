@@ -29,6 +29,7 @@ describe('replaying committed histories (no server needed)', () => {
         'partner-supervisor-continued-as-new.json',
         'partner-supervisor-from-carried-state.json',
         'customer-provisioning-lifecycle.json',
+        'partner-supervisor-credentials-rejected.json',
         // Today's shapes, one per workflow type.
         'partner-supervisor-loop-registry.json',
         'provisioning-loop-cancelled.json',

@@ -9,12 +9,15 @@ import {
   proxyActivities,
   setCurrentDetails,
   setHandler,
+  upsertSearchAttributes,
   workflowInfo,
 } from '@temporalio/workflow';
+import type { PartnerHealthActivities } from '../activities/partner-health.ts';
 import type { PartnerLoopActivities } from '../activities/partner-loops.ts';
 import type { PartnerProfileActivities } from '../activities/partner-profile.ts';
-import { configurationChangedSignal, LOOP_CAPABILITIES, type CapabilityName } from './contracts/loops.ts';
+import { configurationChangedSignal, LOOP_CAPABILITIES, LOOP_SYSTEMS, type CapabilityName } from './contracts/loops.ts';
 import {
+  credentialsRejectedSignal,
   PARTNER_NOT_FOUND_FAILURE,
   partnerRemovedSignal,
   supervisorStateQuery,
@@ -23,6 +26,7 @@ import {
   type PartnerSupervisorResult,
   type PartnerSupervisorState,
 } from './contracts/partner.ts';
+import { PartnerHealthAttribute } from './search-attributes.ts';
 
 /** The profile is re-read this often even without a signal, so a lost signal costs at most this delay. */
 const RECONCILE_INTERVAL_MS = 60 * 60 * 1000;
@@ -34,6 +38,12 @@ const DEFAULT_SIGNALS_PER_RUN = 1_000;
  * recorded before it runs: see "Changing a workflow" in the README.
  */
 const LOOP_REGISTRY_PATCH = 'capability-loop-registry';
+/**
+ * Loops paused while a system refuses the partner's credentials, the PartnerHealth search
+ * attribute and the hourly probe of the refused credentials. Only a supervisor whose partner's
+ * credentials were refused reaches it, so histories of partners that never had one replay as before.
+ */
+const CREDENTIALS_PAUSE_PATCH = 'pause-loops-on-rejected-credentials';
 
 // Reading PostgreSQL: a database outage of any length only delays the supervisor (SPEC F9.1), so
 // attempts are unlimited; the activity itself gives up on a partner row that never appears.
@@ -51,6 +61,15 @@ const loopControl = proxyActivities<PartnerLoopActivities>({
   retry: { initialInterval: '1 second', backoffCoefficient: 2, maximumInterval: '1 minute' },
 });
 
+// One authenticated call per refused system, hourly while paused: credentials fixed at the vendor
+// (an API client enabled again) resume the loops without a change through the API. A probe that
+// cannot run is simply tried at the next hourly check.
+const { probeRejectedCredentials } = proxyActivities<PartnerHealthActivities>({
+  startToCloseTimeout: '2 minutes',
+  retry: { initialInterval: '10 seconds', maximumAttempts: 2 },
+  summary: 'probe the refused credentials once',
+});
+
 function isPartnerNotFound(error: unknown): boolean {
   return error instanceof ActivityFailure && error.cause instanceof ApplicationFailure && error.cause.type === PARTNER_NOT_FOUND_FAILURE;
 }
@@ -63,6 +82,9 @@ function currentDetailsMarkdown(state: PartnerSupervisorState): string {
     `**${state.phase}**${profile.name ? ` · ${profile.name}` : ''} · PSA: ${profile.psaKind}${profile.rmmKind ? ` · RMM: ${profile.rmmKind}` : ''}`,
     `Capabilities on: ${on.length ? on.join(', ') : 'none'}`,
     state.loopsOn ? `Loops running: ${state.loopsOn.length ? state.loopsOn.join(', ') : 'none'}` : '',
+    profile.credentialsRejected?.length
+      ? `**credentials-rejected** by ${profile.credentialsRejected.join(', ')}; paused: ${state.loopsPaused?.length ? state.loopsPaused.join(', ') : 'none'} (they resume once the credentials are changed with PATCH /v1/partners/{id})`
+      : '',
     `Settings version ${profile.settingsVersion}, loaded ${state.profileLoadedAt}`,
   ].filter(Boolean).join('\n\n');
 }
@@ -99,6 +121,10 @@ export async function partnerSupervisor(input: PartnerSupervisorInput): Promise<
     reloadDue = true;
     forwardDue = true;
   });
+  setHandler(credentialsRejectedSignal, () => {
+    signalsThisRun++;
+    reloadDue = true;
+  });
   setHandler(partnerRemovedSignal, () => {
     signalsThisRun++;
     removalRequested = true;
@@ -132,20 +158,34 @@ export async function partnerSupervisor(input: PartnerSupervisorInput): Promise<
   };
 
   const reconcileLoops = async (profile: PartnerProfile): Promise<void> => {
-    const run = LOOP_CAPABILITIES.filter((capability) => profile.capabilities[capability]);
+    const wanted = LOOP_CAPABILITIES.filter((capability) => profile.capabilities[capability]);
+    const rejected = profile.credentialsRejected ?? [];
+    const wasPaused = (state.loopsPaused ?? []) as CapabilityName[];
+    const healthAware = (rejected.length > 0 || wasPaused.length > 0 || (state.health ?? 'ok') !== 'ok') && patched(CREDENTIALS_PAUSE_PATCH);
+    // A loop that needs a system refusing the credentials pauses; the rest run.
+    const blocked = healthAware ? wanted.filter((capability) => LOOP_SYSTEMS[capability].some((system) => rejected.includes(system))) : [];
+    const run = wanted.filter((capability) => !blocked.includes(capability));
     // Carried from a run before the registry, which did not record its loops: end whatever is off.
     const wasOn: CapabilityName[] = (state.loopsOn as CapabilityName[] | undefined) ?? LOOP_CAPABILITIES;
-    const end = wasOn.filter((capability) => !run.includes(capability));
+    const end = [...wasOn, ...wasPaused].filter((capability) => !wanted.includes(capability));
+    // Every blocked loop, also one started meanwhile from outside (by hand in the Web UI): ending an ended one costs nothing.
+    const pause = blocked;
+    const resume = run.filter((capability) => wasPaused.includes(capability));
     const configurationChanged = forwardDue || (state.forwardedSettingsVersion != null && state.forwardedSettingsVersion !== profile.settingsVersion);
     forwardDue = false;
-    if (run.length > 0 || end.length > 0) {
-      const summary = [run.length ? `run ${run.join(', ')}` : '', end.length ? `end ${end.join(', ')}` : ''].filter(Boolean).join('; ');
+    if (run.length > 0 || end.length > 0 || pause.length > 0) {
+      const summary = [run.length ? `run ${run.join(', ')}` : '', end.length ? `end ${end.join(', ')}` : '', pause.length ? `pause ${pause.join(', ')}` : ''].filter(Boolean).join('; ');
       await loopControl.reconcileLoops.executeWithOptions({ summary }, [
-        { owner: { partnerId: state.partnerId, partnerName: profile.name, psaKind: profile.psaKind }, run, end, configurationChanged },
+        { owner: { partnerId: state.partnerId, partnerName: profile.name, psaKind: profile.psaKind }, run, end, configurationChanged, ...(pause.length > 0 && { pause }), ...(resume.length > 0 && { resume }) },
       ]);
     }
     state.loopsOn = run;
     state.forwardedSettingsVersion = profile.settingsVersion;
+    if (!healthAware) return;
+    state.loopsPaused = blocked;
+    const health = rejected.length > 0 ? 'credentials-rejected' : 'ok';
+    if (health !== (state.health ?? 'ok')) upsertSearchAttributes([{ key: PartnerHealthAttribute, value: health }]);
+    state.health = health;
   };
 
   for (;;) {
@@ -179,6 +219,15 @@ export async function partnerSupervisor(input: PartnerSupervisorInput): Promise<
     const woken = await condition(() => removalRequested || reloadDue || signalsThisRun >= signalsPerRun, reconcileIntervalMs, {
       summary: 'wait for a configuration change or the hourly check',
     });
-    if (!woken) reloadDue = true;
+    if (woken) continue;
+    reloadDue = true;
+    if (state.profile?.credentialsRejected?.length && patched(CREDENTIALS_PAUSE_PATCH)) {
+      try {
+        await probeRejectedCredentials({ partnerId: state.partnerId });
+      } catch (error) {
+        if (!(error instanceof ActivityFailure)) throw error;
+        log.warn('could not probe the refused credentials; trying again at the next check', { partnerId: state.partnerId });
+      }
+    }
   }
 }

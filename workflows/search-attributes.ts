@@ -10,4 +10,7 @@ export const CustomerIdAttribute = defineSearchAttributeKey('CustomerId', Search
 /** A customer workflow's phase (CustomerPhase), so operators and the API can filter by it. */
 export const ProvisioningStateAttribute = defineSearchAttributeKey('ProvisioningState', SearchAttributeType.KEYWORD);
 
-export const ENGINE_SEARCH_ATTRIBUTES = [PartnerIdAttribute, PsaKindAttribute, CapabilityAttribute, CustomerIdAttribute, ProvisioningStateAttribute];
+/** The supervisor's partner health (F1.5): `ok`, or `credentials-rejected` while a system refuses the partner's credentials. */
+export const PartnerHealthAttribute = defineSearchAttributeKey('PartnerHealth', SearchAttributeType.KEYWORD);
+
+export const ENGINE_SEARCH_ATTRIBUTES = [PartnerIdAttribute, PsaKindAttribute, CapabilityAttribute, CustomerIdAttribute, ProvisioningStateAttribute, PartnerHealthAttribute];

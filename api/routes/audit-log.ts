@@ -1,6 +1,7 @@
 import { createRoute, z } from '@hono/zod-openapi';
 import { readAudit } from '../../db/audit-log.ts';
 import type { ApiDeps } from '../context.ts';
+import { problems } from '../problem.ts';
 import { newRouter } from '../router.ts';
 import { bearerSecurity, commonErrors, jsonResponse } from '../schemas.ts';
 
@@ -45,7 +46,9 @@ export function auditLogRoutes(deps: ApiDeps) {
     }),
     async (c) => {
       const query = c.req.valid('query');
-      const entries = await readAudit(deps.db, { partnerId: query.partnerId, beforeId: query.before, limit: query.limit });
+      const scope = c.get('token').partnerId;
+      if (scope !== null && query.partnerId !== undefined && query.partnerId !== scope) throw problems.notFound(`Partner ${query.partnerId}`);
+      const entries = await readAudit(deps.db, { partnerId: scope ?? query.partnerId, beforeId: query.before, limit: query.limit });
       return c.json({ items: entries.map((entry) => ({ ...entry, at: entry.at.toISOString() })) }, 200);
     },
   );

@@ -22,6 +22,7 @@ import type { PsaCompany } from '../../psa/port.ts';
 import type { CustomerRun } from '../../temporal/provisioning-workflows.ts';
 import { customerWorkflowId, type CustomerMemo, type CustomerPhase } from '../../workflows/contracts/provisioning.ts';
 import { ProvisioningStateAttribute } from '../../workflows/search-attributes.ts';
+import { brokenCompanyMappings } from '../broken-mappings.ts';
 import { auditEntry, partnerClientsOr404, withTemporalDeadline, type ApiDeps, type ApiEnv } from '../context.ts';
 import { fieldPath, ProblemError, problems, type FieldError } from '../problem.ts';
 import { newRouter } from '../router.ts';
@@ -44,7 +45,10 @@ const customerSchema = z
     status: z.string(),
     active: z.boolean(),
     mapping: z
-      .object({ tenantId: z.string().nullable().describe('The Acronis customer tenant; null: a new tenant, not created yet') })
+      .object({
+        tenantId: z.string().nullable().describe('The Acronis customer tenant; null: a new tenant, not created yet'),
+        problem: z.string().nullable().describe('Why the mapping no longer works: the company deleted in the PSA, the tenant deleted in Acronis (listed in the partner health too); null when it works or was not checked'),
+      })
       .nullable()
       .describe('null: not mapped'),
     provisioning: z
@@ -146,14 +150,14 @@ export function customerRoutes(deps: ApiDeps) {
     return { workflowId: run.workflowId, phase: run.phase, reason: run.reason ?? null, nextStep: run.nextStep ?? null, running: run.running, webUiUrl: workflows.webUiUrl(run.workflowId) };
   }
 
-  function view(company: PsaCompany, mapping: CompanyMapping | undefined, run: CustomerRun | undefined): CustomerView {
+  function view(company: PsaCompany, mapping: CompanyMapping | undefined, run: CustomerRun | undefined, problem: string | null = null): CustomerView {
     return {
       psaCompanyId: company.id,
       name: company.name,
       types: company.types,
       status: company.status,
       active: company.active,
-      mapping: mapping ? { tenantId: mapping.tenantId } : null,
+      mapping: mapping ? { tenantId: mapping.tenantId, problem } : null,
       provisioning: provisioningView(run),
     };
   }
@@ -237,12 +241,23 @@ export function customerRoutes(deps: ApiDeps) {
       const clients = await partnerClientsOr404(deps, id);
       const mappings = new Map((await listCompanyMappings(db, id)).map((row) => [row.psaCompanyId, row]));
       const wanted = (company: PsaCompany) => mapping === 'all' || (mapping === 'mapped') === mappings.has(company.id);
-      const [listing, runs] = await Promise.all([
+      const [listing, runs, broken] = await Promise.all([
         collectUpTo(clients.psa.listCompanies({ nameContains: q, type, status }), limit, wanted),
         withTemporalDeadline(deps, () => provisioning.customerRuns(id)),
+        mapping === 'unmapped' ? [] : brokenCompanyMappings(db, id, clients),
       ]);
       const runsByCompany = new Map(runs.map((run) => [run.psaCompanyId, run]));
-      const items = listing.items.map((company) => view(company, mappings.get(company.id), runsByCompany.get(company.id)));
+      const problems = new Map(broken.map((entry) => [entry.key, entry.reason]));
+      const items = listing.items.map((company) => view(company, mappings.get(company.id), runsByCompany.get(company.id), problems.get(company.id) ?? null));
+      // A mapped company deleted in the PSA is no longer listed by it; its mapping still is, with its problem.
+      if (!q && !type && !status) {
+        const listed = new Set(listing.items.map((company) => company.id));
+        for (const entry of broken) {
+          if (listed.has(entry.key) || items.length >= limit) continue;
+          const gone: PsaCompany = { id: entry.key, name: `PSA company ${entry.key} (deleted)`, types: [], status: 'deleted', active: false };
+          items.push(view(gone, mappings.get(entry.key), runsByCompany.get(entry.key), entry.reason));
+        }
+      }
       return c.json({ items, truncated: listing.truncated }, 200);
     },
   );

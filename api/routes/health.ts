@@ -1,5 +1,6 @@
 import { createRoute, z } from '@hono/zod-openapi';
 import { sql } from 'kysely';
+import { PROMETHEUS_CONTENT_TYPE, renderEngineMetrics } from '../../metrics/engine-metrics.ts';
 import type { ApiDeps } from '../context.ts';
 import { newRouter } from '../router.ts';
 import { jsonResponse } from '../schemas.ts';
@@ -44,6 +45,16 @@ export function healthRoutes(deps: ApiDeps) {
       if (db === 'ok' && temporal === 'ok') return c.json({ status: 'ok' as const, checks }, 200);
       return c.json({ status: 'degraded' as const, checks }, 503);
     },
+  );
+  router.openapi(
+    createRoute({
+      method: 'get',
+      path: '/metrics',
+      summary: "The engine's counters in Prometheus text: vendor calls by system, operation and outcome, usage lines, tickets, deployments (no auth)",
+      tags: ['Operations'],
+      responses: { 200: { description: 'Prometheus text exposition format', content: { 'text/plain': { schema: z.string() } } } },
+    }),
+    (c) => c.text(renderEngineMetrics(), 200, { 'content-type': PROMETHEUS_CONTENT_TYPE }),
   );
   return router;
 }

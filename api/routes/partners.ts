@@ -1,13 +1,15 @@
 import { createRoute, z } from '@hono/zod-openapi';
 import type { Transaction } from 'kysely';
+import { checkCredentials, type CredentialCheckResult, type CredentialsToCheck } from '../../clients/credential-checks.ts';
 import { recordAudit } from '../../db/audit-log.ts';
 import { forgetDiscoveryWatermark } from '../../db/company-lines.ts';
+import { readHealth, readHealthOf, recordAcceptedCredentials } from '../../db/partner-health.ts';
 import {
   deleteCredential,
   findPartner,
   insertPartner,
   listPartners,
-  livePartnersWithAcronisClient,
+  livePartnersOnAcronisAccount,
   lockAcronisAccounts,
   markPartnerDeleted,
   saveCredential,
@@ -17,6 +19,7 @@ import {
 } from '../../db/partners.ts';
 import type { Database } from '../../db/schema.ts';
 import { insertDefaultSettings, readSettings } from '../../db/settings.ts';
+import { healthStatus, overallStatus, type SystemHealthRecord } from '../../domain/health.ts';
 import {
   credentialContext,
   partnerSchemas,
@@ -29,9 +32,34 @@ import {
 import { SecretBox } from '../../security/secret-box.ts';
 import { partnerWorkflowId } from '../../workflows/contracts/partner.ts';
 import { auditEntry, type ApiDeps } from '../context.ts';
-import { problems, zodFieldErrors } from '../problem.ts';
+import { ProblemError, problems, zodFieldErrors } from '../problem.ts';
 import { newRouter } from '../router.ts';
-import { bearerSecurity, commonErrors, conflict, jsonBody, jsonResponse, notFound, partnerIdParams, unavailable } from '../schemas.ts';
+import { bearerSecurity, commonErrors, conflict, credentialsChecked, jsonBody, jsonResponse, notFound, partnerIdParams, unavailable } from '../schemas.ts';
+
+const SYSTEMS: readonly ExternalSystem[] = ['acronis', 'psa', 'rmm'];
+
+/** A refused credential answers 422 naming each field; otherwise a system that did not answer, 502 naming it. Nothing is saved either way. */
+function refuseUnlessAccepted(check: CredentialCheckResult): void {
+  if (check.refused.length > 0) {
+    const detail = `${check.refused.map((refusal) => refusal.message).join('; ')}. Nothing was saved.`;
+    throw new ProblemError(422, 'credentials-refused', 'Credentials refused', detail, check.refused.map(({ path, message }) => ({ path, message })));
+  }
+  if (check.unreachable.length > 0) {
+    const names = check.unreachable.map((entry) => entry.name).join(' and ');
+    throw new ProblemError(
+      502,
+      'vendor-unavailable',
+      `${names} did not answer`,
+      `The credentials could not be checked: ${check.unreachable.map((entry) => `${entry.name} did not answer (${entry.detail})`).join('; ')}. Nothing was saved; try again later.`,
+      check.unreachable.map((entry) => ({ path: `${entry.system}.baseUrl`, message: `${entry.name} did not answer (${entry.detail})` })),
+    );
+  }
+}
+
+/** The dotted names of the credential fields a request sets. */
+function credentialPaths(given: Partial<Record<ExternalSystem, Record<string, unknown> | null | undefined>>): Set<string> {
+  return new Set(SYSTEMS.flatMap((system) => Object.keys(given[system] ?? {}).filter((field) => field !== 'kind').map((field) => `${system}.${field}`)));
+}
 
 const stamp = { secretSet: z.literal(true).describe('The secret fields are stored (encrypted); they are never returned') };
 
@@ -40,13 +68,21 @@ const partnerViewSchema = z
     id: z.uuid(),
     name: z.string(),
     timezone: z.string(),
-    acronis: z.strictObject({ baseUrl: z.string(), clientId: z.string(), ...stamp }),
+    acronis: z.strictObject({
+      baseUrl: z.string(),
+      clientId: z.string(),
+      tenantId: z.string().nullable().describe('The Acronis partner tenant the API client acts for, read from Acronis when the credentials were saved'),
+      ...stamp,
+    }),
     psa: z.discriminatedUnion('kind', [
       z.strictObject({ kind: z.literal('connectwise-manage'), baseUrl: z.string(), companyId: z.string(), publicKey: z.string(), clientId: z.string(), ...stamp }),
       z.strictObject({ kind: z.literal('autotask'), baseUrl: z.string(), username: z.string(), ...stamp }),
     ]),
     rmm: z.strictObject({ kind: z.literal('connectwise-automate'), baseUrl: z.string(), username: z.string(), clientId: z.string(), ...stamp }).nullable(),
     workflow: z.strictObject({ id: z.string(), webUiUrl: z.string() }),
+    health: z
+      .enum(['ok', 'failing', 'credentials-rejected', 'unknown'])
+      .describe('The worst status of its systems (GET /v1/partners/{id}/health has each): credentials-rejected pauses the loops that need them until they are changed'),
     createdAt: z.iso.datetime(),
     updatedAt: z.iso.datetime(),
   })
@@ -66,7 +102,7 @@ export function partnerRoutes(deps: ApiDeps) {
   const schemas = partnerSchemas({ requireHttps: deps.production });
   const router = newRouter();
 
-  function view(partner: PartnerWithCredentials): PartnerView {
+  function view(partner: PartnerWithCredentials, health: readonly SystemHealthRecord[]): PartnerView {
     const shown = (system: ExternalSystem) => {
       const credential = partner.credentials[system];
       return credential ? { ...credential.visible, secretSet: true } : undefined;
@@ -77,10 +113,11 @@ export function partnerRoutes(deps: ApiDeps) {
       id: partner.id,
       name: partner.name,
       timezone: partner.timezone,
-      acronis: shown('acronis'),
+      acronis: { ...shown('acronis'), tenantId: partner.acronisTenantId },
       psa: { kind: partner.psaKind, ...shown('psa') },
       rmm: partner.rmmKind ? { kind: partner.rmmKind, ...shown('rmm') } : null,
       workflow: { id: partnerWorkflowId(partner.id), webUiUrl: workflows.webUiUrl(partnerWorkflowId(partner.id)) },
+      health: overallStatus(SYSTEMS.filter((system) => partner.credentials[system]).map((system) => healthStatus(health.find((record) => record.system === system)))),
       createdAt: partner.createdAt.toISOString(),
       updatedAt: partner.updatedAt.toISOString(),
     });
@@ -102,23 +139,36 @@ export function partnerRoutes(deps: ApiDeps) {
     const context = credentialContext(partnerId, system);
     let sealedSecrets = existing?.sealedSecrets;
     if (!sealedSecrets || Object.keys(secrets).length > 0) {
-      const kept = existing ? (JSON.parse(secretBox.open(existing.sealedSecrets, context)) as Record<string, string>) : {};
+      const kept = existing ? storedSecrets(partnerId, system, existing) : {};
       sealedSecrets = secretBox.seal(JSON.stringify({ ...kept, ...secrets }), context);
     }
     await saveCredential(tx, partnerId, { system, kind, visible: { ...existing?.visible, ...visible }, sealedSecrets });
     return [...Object.keys(visible), ...Object.keys(secrets)].map((field) => `${system}.${field}`);
   }
 
+  function storedSecrets(partnerId: string, system: ExternalSystem, stored: CredentialRow): Record<string, string> {
+    return JSON.parse(secretBox.open(stored.sealedSecrets, credentialContext(partnerId, system))) as Record<string, string>;
+  }
+
+  /** A credential as it would be after the change: what is stored, with the changed fields over it. */
+  function mergedCredential(partner: PartnerWithCredentials, system: ExternalSystem, change: Record<string, unknown>): Record<string, string> {
+    const stored = partner.credentials[system];
+    const given = Object.fromEntries(Object.entries(change).filter((entry): entry is [string, string] => typeof entry[1] === 'string'));
+    return { ...stored?.visible, ...(stored ? storedSecrets(partner.id, system, stored) : {}), ...given };
+  }
+
   /**
    * One Acronis account serves one live partner: two would each find the other's customer tenants
-   * under the one partner tenant and adopt them by name, whatever their PSAs. Checked under a lock,
-   * so that of two registrations at once only one gets the account.
+   * under the one partner tenant and adopt them by name, whatever their PSAs. The account is the
+   * partner tenant the API client acts for (any of its API clients), on the same data centre.
+   * Checked under a lock, so that of two registrations at once only one gets the account.
    */
   async function claimAcronisAccount(tx: Transaction<Database>, partnerId: string, account: AcronisAccount): Promise<void> {
     await lockAcronisAccounts(tx);
-    const holder = (await livePartnersWithAcronisClient(tx, account.clientId)).find((other) => other.id !== partnerId && sameAcronisAccount(other, account));
+    const holder = (await livePartnersOnAcronisAccount(tx, account)).find((other) => other.id !== partnerId && sameAcronisAccount(other, account));
     if (holder) {
-      throw problems.conflict('acronis.clientId', `is the Acronis API client of partner "${holder.name}" (${holder.id}) on ${account.baseUrl}; one Acronis account serves one partner`);
+      const tenant = account.tenantId ? ` (partner tenant ${account.tenantId})` : '';
+      throw problems.conflict('acronis.clientId', `reaches the Acronis account${tenant} of partner "${holder.name}" (${holder.id}) on ${account.baseUrl}; one Acronis account serves one partner`);
     }
   }
 
@@ -126,6 +176,10 @@ export function partnerRoutes(deps: ApiDeps) {
     const partner = await findPartner(db, id);
     if (!partner) throw problems.notFound(`Partner ${id}`);
     return partner;
+  }
+
+  async function viewOf(id: string): Promise<PartnerView> {
+    return view(await loadOr404(id), await readHealth(db, id));
   }
 
   router.openapi(
@@ -136,21 +190,25 @@ export function partnerRoutes(deps: ApiDeps) {
       tags: ['Partners'],
       security: bearerSecurity,
       request: { body: jsonBody(schemas.create.openapi('PartnerCreate'), 'The partner with its Acronis, PSA and optional RMM credentials') },
-      responses: { 201: jsonResponse(partnerViewSchema, 'Created; the partner workflow runs'), ...commonErrors, ...conflict, ...unavailable },
+      responses: { 201: jsonResponse(partnerViewSchema, 'Created; the partner workflow runs'), ...commonErrors, ...conflict, ...credentialsChecked, ...unavailable },
     }),
     async (c) => {
       const input = c.req.valid('json');
+      const check = await checkCredentials({ acronis: input.acronis, psa: input.psa, rmm: input.rmm }, credentialPaths(input));
+      refuseUnlessAccepted(check);
+      const acronisTenantId = check.acronisTenantId ?? null;
       const id = crypto.randomUUID();
       try {
         await db.transaction().execute(async (tx) => {
-          await claimAcronisAccount(tx, id, input.acronis);
-          await insertPartner(tx, { id, name: input.name, timezone: input.timezone, psaKind: input.psa.kind, rmmKind: input.rmm?.kind ?? null });
+          await claimAcronisAccount(tx, id, { ...input.acronis, tenantId: acronisTenantId });
+          await insertPartner(tx, { id, name: input.name, timezone: input.timezone, psaKind: input.psa.kind, rmmKind: input.rmm?.kind ?? null, acronisTenantId });
           const fieldsSet = [
             ...(await writeCredential(tx, id, 'acronis', 'acronis', input.acronis)),
             ...(await writeCredential(tx, id, 'psa', input.psa.kind, input.psa)),
             ...(input.rmm ? await writeCredential(tx, id, 'rmm', input.rmm.kind, input.rmm) : []),
           ];
           await insertDefaultSettings(tx, id);
+          await recordAcceptedCredentials(tx, id, check.accepted);
           await recordAudit(tx, auditEntry(c, {
             action: 'partner.create',
             partnerId: id,
@@ -166,7 +224,7 @@ export function partnerRoutes(deps: ApiDeps) {
         throw error;
       }
       c.header('Location', `/v1/partners/${id}`);
-      return c.json(view(await loadOr404(id)), 201);
+      return c.json(await viewOf(id), 201);
     },
   );
 
@@ -179,7 +237,12 @@ export function partnerRoutes(deps: ApiDeps) {
       security: bearerSecurity,
       responses: { 200: jsonResponse(z.object({ items: z.array(partnerViewSchema) }), 'All partners'), ...commonErrors },
     }),
-    async (c) => c.json({ items: (await listPartners(db)).map(view) }, 200),
+    async (c) => {
+      const scope = c.get('token').partnerId;
+      const partners = (await listPartners(db)).filter((partner) => scope === null || partner.id === scope);
+      const health = await readHealthOf(db, partners.map((partner) => partner.id));
+      return c.json({ items: partners.map((partner) => view(partner, health.get(partner.id) ?? [])) }, 200);
+    },
   );
 
   router.openapi(
@@ -192,7 +255,7 @@ export function partnerRoutes(deps: ApiDeps) {
       request: { params: partnerIdParams },
       responses: { 200: jsonResponse(partnerViewSchema, 'The partner'), ...commonErrors, ...notFound },
     }),
-    async (c) => c.json(view(await loadOr404(c.req.valid('param').id)), 200),
+    async (c) => c.json(await viewOf(c.req.valid('param').id), 200),
   );
 
   router.openapi(
@@ -203,21 +266,40 @@ export function partnerRoutes(deps: ApiDeps) {
       tags: ['Partners'],
       security: bearerSecurity,
       request: { params: partnerIdParams, body: jsonBody(schemas.update.openapi('PartnerUpdate'), 'Only the fields that change') },
-      responses: { 200: jsonResponse(partnerViewSchema, 'The changed partner'), ...commonErrors, ...notFound, ...conflict },
+      responses: { 200: jsonResponse(partnerViewSchema, 'The changed partner'), ...commonErrors, ...notFound, ...conflict, ...credentialsChecked },
     }),
     async (c) => {
       const { id } = c.req.valid('param');
       const change = c.req.valid('json');
+      // Changed credentials are checked as they will be stored (the stored fields with the change over them), before the transaction.
+      const touched = SYSTEMS.filter((system) => change[system] !== undefined && change[system] !== null);
+      let check: CredentialCheckResult | undefined;
+      if (touched.length > 0) {
+        const current = await loadOr404(id);
+        if (change.psa && change.psa.kind !== current.psaKind) {
+          throw problems.field('psa.kind', `is ${current.psaKind}; a partner's PSA cannot change (its mappings hold that PSA's IDs): remove the partner and register it again`);
+        }
+        if (change.rmm && !current.credentials.rmm) {
+          // Adding an RMM needs all of its fields; changing one needs only what changes.
+          const full = schemas.connectwiseAutomate.safeParse(change.rmm);
+          if (!full.success) throw problems.validation(zodFieldErrors(full.error, ['rmm']));
+        }
+        const merged: CredentialsToCheck = {};
+        if (change.acronis) merged.acronis = mergedCredential(current, 'acronis', change.acronis);
+        if (change.psa) merged.psa = { ...mergedCredential(current, 'psa', change.psa), kind: current.psaKind };
+        if (change.rmm) merged.rmm = mergedCredential(current, 'rmm', change.rmm);
+        check = await checkCredentials(merged, credentialPaths(change));
+        refuseUnlessAccepted(check);
+      }
       try {
         await db.transaction().execute(async (tx) => {
           const partner = await findPartner(tx, id, { forUpdate: true });
           if (!partner) throw problems.notFound(`Partner ${id}`);
-          if (change.psa && change.psa.kind !== partner.psaKind) {
-            throw problems.field('psa.kind', `is ${partner.psaKind}; a partner's PSA cannot change (its mappings hold that PSA's IDs): remove the partner and register it again`);
-          }
-          if (change.acronis?.baseUrl !== undefined || change.acronis?.clientId !== undefined) {
+          let acronisTenantId: string | undefined;
+          if (change.acronis) {
             const current = partner.credentials.acronis?.visible;
-            await claimAcronisAccount(tx, id, { baseUrl: change.acronis.baseUrl ?? current?.baseUrl ?? '', clientId: change.acronis.clientId ?? current?.clientId ?? '' });
+            acronisTenantId = check?.acronisTenantId;
+            await claimAcronisAccount(tx, id, { baseUrl: change.acronis.baseUrl ?? current?.baseUrl ?? '', clientId: change.acronis.clientId ?? current?.clientId ?? '', tenantId: acronisTenantId });
           }
           const changed: string[] = [];
           if (change.name !== undefined) changed.push('name');
@@ -236,16 +318,12 @@ export function partnerRoutes(deps: ApiDeps) {
             rmmKind = null;
             changed.push('rmm');
           } else if (change.rmm) {
-            // Adding an RMM needs all of its fields; changing one needs only what changes.
-            const existing = partner.credentials.rmm;
-            if (!existing) {
-              const full = schemas.connectwiseAutomate.safeParse(change.rmm);
-              if (!full.success) throw problems.validation(zodFieldErrors(full.error, ['rmm']));
-            }
-            changed.push(...(await writeCredential(tx, id, 'rmm', change.rmm.kind, change.rmm, existing)));
+            changed.push(...(await writeCredential(tx, id, 'rmm', change.rmm.kind, change.rmm, partner.credentials.rmm)));
             rmmKind = change.rmm.kind;
           }
-          await updatePartner(tx, id, { name: change.name, timezone: change.timezone, rmmKind });
+          await updatePartner(tx, id, { name: change.name, timezone: change.timezone, rmmKind, acronisTenantId });
+          // Credentials that were refused at run time and are now accepted: the paused loops resume.
+          if (check) await recordAcceptedCredentials(tx, id, check.accepted);
           await recordAudit(tx, auditEntry(c, {
             action: 'partner.update',
             partnerId: id,
@@ -258,7 +336,7 @@ export function partnerRoutes(deps: ApiDeps) {
         throw error;
       }
       await notifyChanged(id);
-      return c.json(view(await loadOr404(id)), 200);
+      return c.json(await viewOf(id), 200);
     },
   );
 

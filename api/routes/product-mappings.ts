@@ -6,6 +6,7 @@ import { recordAudit } from '../../db/audit-log.ts';
 import { listProductMappings, replaceProductMappings, type ProductMapping } from '../../db/mappings.ts';
 import { findPartner } from '../../db/partners.ts';
 import type { PsaProduct } from '../../psa/port.ts';
+import { productMappingProblem } from '../broken-mappings.ts';
 import { auditEntry, partnerClientsOr404, type ApiDeps } from '../context.ts';
 import { fieldPath, problems, type FieldError } from '../problem.ts';
 import { newRouter } from '../router.ts';
@@ -130,12 +131,6 @@ function isMapped(mapping: ProductMapping): boolean {
   return mapping.free || mapping.psaProductId !== null;
 }
 
-function mappingProblem(mapping: ProductMapping, product: PsaProduct | undefined, catalogComplete: boolean): string | null {
-  if (mapping.psaProductId === null) return null;
-  if (!product) return catalogComplete ? `PSA product ${mapping.psaProductId} no longer exists; map the item again` : null;
-  return product.active ? null : `PSA product "${product.name}" is inactive`;
-}
-
 export function productMappingRoutes(deps: ApiDeps, notifyChanged: (partnerId: string) => Promise<void>) {
   const { db } = deps;
   const router = newRouter();
@@ -184,7 +179,7 @@ export function productMappingRoutes(deps: ApiDeps, notifyChanged: (partnerId: s
           usageName: item.usage_name,
           measurementUnit: item.measurement_unit,
           mapping: mapped
-            ? { psaProductId: mapped.psaProductId, free: mapped.free, psaProductName: product?.name ?? null, problem: mappingProblem(mapped, product, !catalog.truncated) }
+            ? { psaProductId: mapped.psaProductId, free: mapped.free, psaProductName: product?.name ?? null, problem: productMappingProblem(mapped, product, !catalog.truncated) }
             : null,
           suggestion: suggestProduct(item, products),
         };

@@ -1,9 +1,10 @@
 import { createRoute, z } from '@hono/zod-openapi';
 import { recordAudit } from '../../db/audit-log.ts';
+import { rejectedSystems } from '../../db/partner-health.ts';
 import { findPartner } from '../../db/partners.ts';
 import { readSettings } from '../../db/settings.ts';
 import { capabilitiesOf } from '../../domain/settings.ts';
-import { CAPABILITY_LOOPS, type CapabilityName } from '../../workflows/contracts/loops.ts';
+import { CAPABILITY_LOOPS, LOOP_SYSTEMS, type CapabilityName } from '../../workflows/contracts/loops.ts';
 import { auditEntry, withTemporalDeadline, type ApiDeps } from '../context.ts';
 import { fieldPath, ProblemError, problems, type FieldError } from '../problem.ts';
 import { newRouter } from '../router.ts';
@@ -55,6 +56,7 @@ export function syncRoutes(deps: ApiDeps) {
       const stored = partner && (await readSettings(db, id));
       if (!partner || !stored) throw problems.notFound(`Partner ${id}`);
       const on = capabilitiesOf(stored.settings);
+      const rejected = await rejectedSystems(db, id);
       const refused: FieldError[] = [];
       what.forEach((kind, index) => {
         const capability = PASSES[kind];
@@ -62,6 +64,11 @@ export function syncRoutes(deps: ApiDeps) {
         // A capability without a loop answers 409 rather than being accepted and never run.
         if (!CAPABILITY_LOOPS[capability]) refused.push({ path, message: `${kind} passes are not available yet in this engine` });
         else if (!on[capability]) refused.push({ path, message: `${kind} is switched off for this partner (settings ${capability}.enabled)` });
+        else {
+          // Paused by the supervisor: a pass now would only be refused again by a locked account.
+          const locked = LOOP_SYSTEMS[capability].filter((system) => rejected.includes(system));
+          if (locked.length > 0) refused.push({ path, message: `${kind} is paused: ${locked.join(' and ')} refused the partner's credentials; change them with PATCH /v1/partners/${id}` });
+        }
       });
       if (refused.length > 0) throw new ProblemError(409, 'conflict', 'Conflict', 'Nothing was started: some passes cannot run.', refused);
 

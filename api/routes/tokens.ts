@@ -1,6 +1,7 @@
 import { createRoute, z } from '@hono/zod-openapi';
 import { createToken, listTokens, revokeToken, type ApiToken } from '../../db/api-tokens.ts';
 import { recordAudit } from '../../db/audit-log.ts';
+import { findPartner } from '../../db/partners.ts';
 import { auditEntry, type ApiDeps } from '../context.ts';
 import { requireAdmin } from '../auth.ts';
 import { problems } from '../problem.ts';
@@ -8,11 +9,18 @@ import { newRouter } from '../router.ts';
 import { bearerSecurity, commonErrors, jsonBody, jsonResponse, notFound } from '../schemas.ts';
 
 const tokenView = z
-  .object({ id: z.uuid(), name: z.string(), role: z.enum(['admin', 'read-only']), createdAt: z.iso.datetime(), lastUsedAt: z.iso.datetime().nullable() })
+  .object({
+    id: z.uuid(),
+    name: z.string(),
+    role: z.enum(['admin', 'read-only']),
+    partnerId: z.uuid().nullable().describe('Set: the token sees and changes only this partner'),
+    createdAt: z.iso.datetime(),
+    lastUsedAt: z.iso.datetime().nullable(),
+  })
   .openapi('ApiToken');
 
 function view(token: ApiToken): z.infer<typeof tokenView> {
-  return { id: token.id, name: token.name, role: token.role, createdAt: token.createdAt.toISOString(), lastUsedAt: token.lastUsedAt?.toISOString() ?? null };
+  return { id: token.id, name: token.name, role: token.role, partnerId: token.partnerId, createdAt: token.createdAt.toISOString(), lastUsedAt: token.lastUsedAt?.toISOString() ?? null };
 }
 
 export function tokenRoutes(deps: ApiDeps) {
@@ -42,7 +50,13 @@ export function tokenRoutes(deps: ApiDeps) {
       security: bearerSecurity,
       request: {
         body: jsonBody(
-          z.strictObject({ name: z.string().trim().min(1).max(100), role: z.enum(['admin', 'read-only']) }).openapi('ApiTokenCreate'),
+          z
+            .strictObject({
+              name: z.string().trim().min(1).max(100),
+              role: z.enum(['admin', 'read-only']),
+              partnerId: z.uuid({ error: 'must be a partner id (UUID)' }).optional().describe("The token reads (read-only) or reads and changes (admin) this partner only; other partners' routes answer 404, it cannot create tokens or partners"),
+            })
+            .openapi('ApiTokenCreate'),
           'Who the token is for and what it may do',
         ),
       },
@@ -52,13 +66,14 @@ export function tokenRoutes(deps: ApiDeps) {
       },
     }),
     async (c) => {
-      const { name, role } = c.req.valid('json');
-      const { token, record } = await createToken(db, name, role);
+      const { name, role, partnerId } = c.req.valid('json');
+      if (partnerId !== undefined && !(await findPartner(db, partnerId))) throw problems.field('partnerId', 'is not a partner');
+      const { token, record } = await createToken(db, name, role, partnerId ?? null);
       await recordAudit(db, auditEntry(c, {
         action: 'token.create',
-        partnerId: null,
+        partnerId: partnerId ?? null,
         target: `token/${record.id}`,
-        details: { name, role },
+        details: { name, role, partnerId: partnerId ?? null },
       }));
       return c.json({ ...view(record), token }, 201);
     },

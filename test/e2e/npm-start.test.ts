@@ -13,12 +13,14 @@ import { DEFAULT_CREDENTIALS } from '../../simulators/default-credentials.ts';
 import { SIMULATED_VENDORS, SIMULATOR_PORTS, type SimulatedVendor } from '../../simulators/ports.ts';
 import { autotaskCredentials } from '../../simulators/seeding/autotask.ts';
 import { connectWiseManageConfig } from '../../simulators/seeding/connectwise-manage.ts';
+import { acronisDistributor, createAcronisApiClient } from '../../simulators/seeding/acronis.ts';
 import { freePort } from '../free-port.ts';
 import { collect } from '../../clients/collect.ts';
 
 const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '../..');
 const ADMIN_TOKEN = 'aci_e2e-admin-token-0123456789abcdef';
-const SECRET = 'e2e-acronis-secret-77c1';
+/** The Acronis client secret of the partner the test registers: a client of its own, made at run time. */
+let SECRET: string;
 
 interface Stack {
   process: ChildProcess;
@@ -47,7 +49,7 @@ const DEMO_PARTNERS = ['Demo MSP (ConnectWise Manage)', 'Demo MSP (Autotask)'];
 describe('npm start (the whole stack, end to end over HTTP)', () => {
   const dataDir = mkdtempSync(join(tmpdir(), 'engine-e2e-'));
   chmodSync(dataDir, 0o755);
-  const ports: Record<'api' | 'temporal' | 'ui' | 'postgres' | SimulatedVendor, number> = { api: 0, temporal: 0, ui: 0, postgres: 0, acronis: 0, 'connectwise-manage': 0, autotask: 0, automate: 0 };
+  const ports: Record<'api' | 'metrics' | 'temporal' | 'ui' | 'postgres' | SimulatedVendor, number> = { api: 0, metrics: 0, temporal: 0, ui: 0, postgres: 0, acronis: 0, 'connectwise-manage': 0, autotask: 0, automate: 0 };
   const sim = {} as Record<SimulatedVendor, string>;
   let api: string;
   let ui: string;
@@ -60,6 +62,7 @@ describe('npm start (the whole stack, end to end over HTTP)', () => {
       ...process.env,
       DATA_DIR: dataDir,
       PORT: String(ports.api),
+      METRICS_PORT: String(ports.metrics),
       TEMPORAL_PORT: String(ports.temporal),
       TEMPORAL_UI_PORT: String(ports.ui),
       EMBEDDED_PG_PORT: String(ports.postgres),
@@ -185,22 +188,36 @@ describe('npm start (the whole stack, end to end over HTTP)', () => {
   it('shows the engine at work: automatic provisioning makes Acronis customers of the PSA companies with mapped lines', async () => {
     const { clientId, clientSecret } = DEFAULT_CREDENTIALS.acronis;
     const acronis = new AcronisClient({ baseUrl: sim.acronis, clientId, clientSecret });
-    const { tenant_id: partnerTenantId } = await acronis.getApiClient();
+    // Each demo partner has its own partner tenant under Sim Partner: its customers are in Sim Partner's subtree.
     const expected = ['Bayside Legal Partners', 'Cotswold Veterinary Practice', 'Hudson Valley Realty', 'Pennine Engineering Ltd', 'Riverside Dental Group', 'Thames Valley Accountants'];
     let customers: string[] = [];
     for (let tries = 0; tries < 40 && customers.length < expected.length; tries++) {
       if (tries > 0) await new Promise((wait) => setTimeout(wait, 500));
-      customers = (await collect(acronis.listTenants({ parentId: partnerTenantId }))).filter((tenant) => tenant.kind === 'customer').map((tenant) => tenant.name).sort();
+      customers = (await collect(acronis.listTenants())).filter((tenant) => tenant.kind === 'customer').map((tenant) => tenant.name).sort();
     }
     // The two that were customers already are adopted, not made twice; companies without lines stay out.
     expect(customers).toEqual(expected);
   });
 
+  it("serves the worker's health and metrics on METRICS_PORT: the Temporal SDK's and the engine's", async () => {
+    const health = await fetch(`http://localhost:${ports.metrics}/healthz`);
+    expect(health.status).toBe(200);
+    expect(await health.json()).toEqual({ status: 'ok', workers: { main: 'RUNNING', long: 'RUNNING' } });
+    // The SDK's worker metrics, then the engine's counters; the demo partners' loops have called the vendors by now.
+    const metrics = await (await fetch(`http://localhost:${ports.metrics}/metrics`)).text();
+    expect(metrics).toMatch(/^temporal_\w+/m);
+    expect(metrics).toMatch(/^engine_vendor_calls_total\{system="(autotask|connectwise-manage)",operation="[^"]+",outcome="ok"\} \d+$/m);
+  });
+
   it('registers a partner whose workflow partner/<id> the Web UI lists', async () => {
+    // Sim Partner itself, above the demo partners' own tenants: another Acronis account.
+    const distributor = acronisDistributor(sim.acronis);
+    const apiClient = await createAcronisApiClient(sim.acronis, (await distributor.getApiClient()).tenant_id, 'E2E MSP');
+    SECRET = apiClient.clientSecret;
     const response = await call('POST', '/v1/partners', {
       name: 'E2E MSP',
       timezone: 'Europe/Vienna',
-      acronis: { baseUrl: sim.acronis, clientId: 'sim-client', clientSecret: SECRET },
+      acronis: { baseUrl: sim.acronis, ...apiClient },
       psa: { kind: 'autotask', ...autotaskCredentials(sim.autotask) },
     });
     expect(response.status).toBe(201);

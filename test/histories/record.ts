@@ -20,6 +20,7 @@ import { TestWorkflowEnvironment } from '@temporalio/testing';
 import { connectDatabase, type Db } from '../../db/connection.ts';
 import { replaceProductMappings, upsertCompanyMapping } from '../../db/mappings.ts';
 import { migrateToLatest } from '../../db/migrate.ts';
+import { recordHealth } from '../../db/partner-health.ts';
 import { markPartnerDeleted } from '../../db/partners.ts';
 import { readSettings, writeSettings } from '../../db/settings.ts';
 import type { SettingsPatch } from '../../domain/settings.ts';
@@ -35,6 +36,8 @@ import { ProvisioningWorkflows } from '../../temporal/provisioning-workflows.ts'
 import { registerSearchAttributes } from '../../temporal/search-attributes.ts';
 import { configurationChangedSignal, syncNowSignal } from '../../workflows/contracts/loops.ts';
 import { partnerWorkflowId, supervisorStateQuery } from '../../workflows/contracts/partner.ts';
+import { TASK_QUEUE } from '../../workflows/contracts/task-queues.ts';
+import type { partnerSupervisor } from '../../workflows/partner-supervisor.ts';
 import { customerStateQuery, customerWorkflowId, provisioningLoopStateQuery, provisioningLoopWorkflowId } from '../../workflows/contracts/provisioning.ts';
 import { ENGINE_SEARCH_ATTRIBUTES } from '../../workflows/search-attributes.ts';
 import { freePort } from '../free-port.ts';
@@ -142,6 +145,17 @@ await (await createEngineWorker({ connection: skipping.nativeConnection, namespa
   await customer.signal(syncNowSignal);
   await customer.result();
   await save(skipping.client, 'customer-provisioning-ladder-rechecked', customer);
+
+  // A partner whose Acronis refused the credentials (as an activity records it): the supervisor marks
+  // it credentials-rejected, and its hourly probe finds them accepted again.
+  const rejectedId = await seedPartner(db, keyring, 'Replay credentials rejected', { urls: { acronis: simulators.urls.acronis, psa: simulators.urls.autotask } });
+  await recordHealth(db, rejectedId, [{ system: 'acronis', lastSuccessAt: null, lastFailureAt: new Date(), lastFailureKind: 'auth', lastFailureMessage: 'Acronis refused POST /api/2/idp/token: invalid_client' }]);
+  const rejected = await skipping.client.workflow.start<typeof partnerSupervisor>('partnerSupervisor', { workflowId: partnerWorkflowId(rejectedId), taskQueue: TASK_QUEUE, args: [{ v: 1, partnerId: rejectedId }] });
+  await until('credentials rejected', async () => (await rejected.query(supervisorStateQuery)).health === 'credentials-rejected');
+  await skipping.sleep('61 minutes');
+  await until('credentials accepted again', async () => (await rejected.query(supervisorStateQuery)).health === 'ok');
+  await rejected.terminate('recorded');
+  await save(skipping.client, 'partner-supervisor-credentials-rejected', rejected);
 });
 await skipping.teardown();
 

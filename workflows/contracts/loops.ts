@@ -1,4 +1,5 @@
 import { defineSignal } from '@temporalio/workflow';
+import type { ExternalSystem } from '../../domain/partner.ts';
 import type { Capabilities } from '../../domain/settings.ts';
 import { provisioningLoopWorkflowId } from './provisioning.ts';
 
@@ -34,6 +35,18 @@ export const CAPABILITY_LOOPS: { readonly [C in CapabilityName]?: LoopDefinition
 };
 
 export const LOOP_CAPABILITIES = Object.keys(CAPABILITY_LOOPS) as CapabilityName[];
+
+/**
+ * The systems each capability's loop calls: while one of them refuses the partner's credentials the
+ * supervisor pauses the loop (no retry storm against a locked account) and starts it again once
+ * the credentials are accepted.
+ */
+export const LOOP_SYSTEMS: { readonly [C in CapabilityName]: readonly ExternalSystem[] } = {
+  provisioning: ['acronis', 'psa'],
+  billing: ['acronis', 'psa'],
+  tickets: ['acronis', 'psa'],
+  agents: ['acronis', 'rmm'],
+};
 
 /** "Sync now": a loop runs its pass at once; an entity (a customer) re-reads what it depends on. */
 export const syncNowSignal = defineSignal<[]>('syncNow');

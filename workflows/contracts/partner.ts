@@ -1,5 +1,5 @@
 import { defineQuery, defineSignal } from '@temporalio/workflow';
-import type { PsaKind, RmmKind } from '../../domain/partner.ts';
+import type { ExternalSystem, PsaKind, RmmKind } from '../../domain/partner.ts';
 import type { Capabilities } from '../../domain/settings.ts';
 
 /** `partner/<id>`: the partner's supervisor; every loop of the partner hangs beneath it (`partner/<id>/usage` ...). */
@@ -16,6 +16,8 @@ export interface PartnerProfile {
   timezone: string;
   capabilities: Capabilities;
   settingsVersion: number;
+  /** Systems whose last word was a refusal of the partner's credentials (absent in profiles loaded before health was recorded). */
+  credentialsRejected?: ExternalSystem[];
 }
 
 export type PartnerProfileLoad = { status: 'live'; profile: PartnerProfile } | { status: 'removed' };
@@ -37,6 +39,10 @@ export interface PartnerSupervisorState {
   loopsOn?: string[];
   /** The settings version the running loops were last told about. */
   forwardedSettingsVersion?: number | null;
+  /** Capabilities that are on but whose loops are paused: a system they need refuses the credentials. */
+  loopsPaused?: string[];
+  /** The PartnerHealth search attribute as last set (`ok` when absent). */
+  health?: 'ok' | 'credentials-rejected';
 }
 
 /** The supervisor's one input: versioned, JSON-safe, and carrying all state across continue-as-new. */
@@ -59,6 +65,11 @@ export interface PartnerSupervisorResult {
 
 /** Sent by the API after it removed the partner; the supervisor ends every workflow of the partner, then itself. */
 export const partnerRemovedSignal = defineSignal<[]>('partnerRemoved');
+/**
+ * Sent by an activity that found a system refusing the partner's credentials (recorded in
+ * PostgreSQL): the supervisor reloads and pauses the loops that need that system.
+ */
+export const credentialsRejectedSignal = defineSignal<[]>('credentialsRejected');
 export const supervisorStateQuery = defineQuery<PartnerSupervisorState>('state');
 
 /** ApplicationFailure type thrown by loadPartnerProfile when the partner row never appears. */
