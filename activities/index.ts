@@ -2,8 +2,10 @@ import type { Client } from '@temporalio/client';
 import { PartnerClientsCache } from '../clients/partner-clients.ts';
 import type { Db } from '../db/connection.ts';
 import type { Keyring } from '../security/keyring.ts';
+import { AgentWorkflows } from '../temporal/agent-workflows.ts';
 import { CapabilityLoops } from '../temporal/capability-loops.ts';
 import { ProvisioningWorkflows } from '../temporal/provisioning-workflows.ts';
+import { createAgentActivities } from './agents/index.ts';
 import { createPartnerLoopActivities } from './partner-loops.ts';
 import { createPartnerProfileActivities } from './partner-profile.ts';
 import { createProvisioningActivities } from './provisioning/index.ts';
@@ -18,9 +20,11 @@ export interface ActivityDeps {
 
 export function createActivities(deps: ActivityDeps) {
   const workflows = new ProvisioningWorkflows(deps.client);
+  const clients = new PartnerClientsCache(deps.db, deps.keyring);
   return {
     ...createPartnerProfileActivities(deps.db),
     ...createPartnerLoopActivities(new CapabilityLoops(deps.client)),
-    ...createProvisioningActivities({ db: deps.db, clients: new PartnerClientsCache(deps.db, deps.keyring), workflows }),
+    ...createProvisioningActivities({ db: deps.db, clients, workflows }),
+    ...createAgentActivities({ db: deps.db, clients, workflows: new AgentWorkflows(deps.client) }),
   };
 }

@@ -7,6 +7,7 @@ import type {
   AutomateComputer,
   AutomateLocation,
   AutomateScript,
+  AutomateSoftware,
   AutomateTicket,
   BatchScriptResult,
   ClientInput,
@@ -229,6 +230,11 @@ export class ConnectWiseAutomateClient {
   async computer(id: number): Promise<AutomateComputer> {
     const computer = await this.#get<AutomateComputer>(`/Computers/${id}`, 'GET /Computers/{id}');
     return { ...computer, Id: Number(computer.Id) };
+  }
+
+  /** The computer's software inventory (as the agent last reported it). */
+  software(computerId: number, options: ListOptions = {}): AsyncGenerator<AutomateSoftware> {
+    return this.#list(`/Computers/${computerId}/Software`, 'GET /Computers/{id}/Software', options);
   }
 
   // --- Scripts --------------------------------------------------------------------------------

@@ -1,0 +1,115 @@
+import {
+  ActivityFailure,
+  ApplicationFailure,
+  CancellationScope,
+  condition,
+  continueAsNew,
+  isCancellation,
+  log,
+  proxyActivities,
+  setCurrentDetails,
+  setHandler,
+  workflowInfo,
+} from '@temporalio/workflow';
+import type { AgentActivities } from '../../activities/agents/types.ts';
+import { deploymentStateQuery, type DeploymentCounts, type DeploymentState, type DeploymentWorkflowInput } from '../contracts/agents.ts';
+import { CAPABILITY_OFF_FAILURE, syncNowSignal } from '../contracts/loops.ts';
+
+/** While a script's outcome is awaited (an agent registers a few seconds after its script), rounds come this often. */
+const OUTCOME_POLL_MS = 5_000;
+/** While only offline computers are waited for, Automate is asked this often whether they came online. */
+const OFFLINE_POLL_MS = 30_000;
+/** After a round that could not be retried (credentials refused ...), the next try. */
+const FAILED_ROUND_RETRY_MS = 5 * 60_000;
+
+// Vendor calls: an Automate or Acronis outage of any length only delays the deployment (F9.1) and
+// loses no computer's outcome, which is in PostgreSQL; each round heartbeats, so a dead worker is
+// noticed within 30 s and the next attempt re-reads what the last one recorded.
+const { advanceDeployment } = proxyActivities<AgentActivities>({
+  startToCloseTimeout: '10 minutes',
+  heartbeatTimeout: '30 seconds',
+  retry: { initialInterval: '5 seconds', backoffCoefficient: 2, maximumInterval: '5 minutes' },
+  summary: 'deployment round: read Automate and Acronis, send due scripts, record outcomes',
+});
+// PostgreSQL only.
+const { endDeployment } = proxyActivities<AgentActivities>({
+  startToCloseTimeout: '30 seconds',
+  retry: { initialInterval: '1 second', backoffCoefficient: 2, maximumInterval: '1 minute' },
+  summary: 'record the end of the deployment',
+});
+
+function describe(state: DeploymentState): void {
+  const counts: DeploymentCounts | null = state.counts;
+  setCurrentDetails(
+    [
+      `**${state.endReason ? `ended: ${state.endReason}` : counts && counts.pending + counts.running === 0 ? 'done' : 'running'}** · ${state.rounds} rounds`,
+      counts ? `${counts.total} computers: ${counts.succeeded} succeeded, ${counts.failed} failed, ${counts.running} running, ${counts.pending} pending` : '',
+      state.lastError ? `Last error: ${state.lastError}` : '',
+    ].filter(Boolean).join('\n\n'),
+  );
+}
+
+/**
+ * `partner/<p>/deployment/<id>`: rounds until every computer has its outcome or the window
+ * closes. Each computer's progress lives in PostgreSQL, so the history holds counts only. Ends
+ * cleanly when cancelled (agent management switched off, partner removed), recording why the
+ * computers still waiting have no outcome.
+ */
+export async function agentDeployment(input: DeploymentWorkflowInput): Promise<DeploymentState> {
+  const state: DeploymentState = input.carried ?? {
+    partnerId: input.partnerId,
+    deploymentId: input.deploymentId,
+    rounds: 0,
+    counts: null,
+    lastError: null,
+    previousRuns: 0,
+    endReason: null,
+  };
+  const ref = { partnerId: state.partnerId, deploymentId: state.deploymentId };
+  let poked = false;
+  // "Sync now": the next round runs at once (a computer came online, an operator is watching).
+  setHandler(syncNowSignal, () => {
+    poked = true;
+  });
+  setHandler(deploymentStateQuery, () => state);
+
+  const end = async (reason: string): Promise<DeploymentState> => {
+    state.endReason = reason;
+    await CancellationScope.nonCancellable(() => endDeployment({ ...ref, reason }));
+    describe(state);
+    log.info('deployment ended', { ...ref, reason });
+    return state;
+  };
+
+  try {
+    for (;;) {
+      let waitMs: number;
+      try {
+        const progress = await advanceDeployment(ref);
+        state.rounds++;
+        state.counts = progress.counts;
+        state.lastError = null;
+        if (progress.status === 'done') {
+          describe(state);
+          return state;
+        }
+        waitMs = progress.awaitingOutcome > 0 ? OUTCOME_POLL_MS : OFFLINE_POLL_MS;
+      } catch (error) {
+        if (!(error instanceof ActivityFailure && error.cause instanceof ApplicationFailure)) throw error;
+        if (error.cause.type === CAPABILITY_OFF_FAILURE) return await end(error.cause.message);
+        state.lastError = error.cause.message;
+        log.warn('deployment round failed', { ...ref, error: error.cause.message });
+        waitMs = FAILED_ROUND_RETRY_MS;
+      }
+      describe(state);
+      if (workflowInfo().continueAsNewSuggested) {
+        return continueAsNew<typeof agentDeployment>({ v: 1, partnerId: state.partnerId, deploymentId: state.deploymentId, carried: { ...state, previousRuns: state.previousRuns + 1 } });
+      }
+      await condition(() => poked, waitMs, { summary: 'wait for the computers: registrations, offline machines' });
+      poked = false;
+    }
+  } catch (error) {
+    if (isCancellation(error)) return await end('agent management was switched off or the partner removed');
+    throw error;
+  }
+}
