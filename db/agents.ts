@@ -259,13 +259,25 @@ export async function listDeploymentComputers(db: Queryable, deploymentId: strin
 }
 
 export async function countDeploymentComputers(db: Queryable, deploymentId: string): Promise<DeploymentCounts> {
-  const rows = await db.selectFrom('agent_deployment_computers').select(['status', db.fn.countAll<string>().as('count')]).where('deployment_id', '=', deploymentId).groupBy('status').execute();
-  const counts: DeploymentCounts = { total: 0, pending: 0, running: 0, succeeded: 0, failed: 0 };
+  return (await countsOfDeployments(db, [deploymentId])).get(deploymentId)!;
+}
+
+/** Counts of several deployments at once, for lists. */
+export async function countsOfDeployments(db: Queryable, deploymentIds: readonly string[]): Promise<Map<string, DeploymentCounts>> {
+  const result = new Map<string, DeploymentCounts>(deploymentIds.map((id) => [id, { total: 0, pending: 0, running: 0, succeeded: 0, failed: 0 }]));
+  if (deploymentIds.length === 0) return result;
+  const rows = await db
+    .selectFrom('agent_deployment_computers')
+    .select(['deployment_id', 'status', db.fn.countAll<string>().as('count')])
+    .where('deployment_id', 'in', [...deploymentIds])
+    .groupBy(['deployment_id', 'status'])
+    .execute();
   for (const row of rows) {
+    const counts = result.get(row.deployment_id)!;
     counts[row.status] = Number(row.count);
     counts.total += Number(row.count);
   }
-  return counts;
+  return result;
 }
 
 /**

@@ -43,6 +43,9 @@ export function protectionStatus(hasAgent: boolean, planStatuses: readonly strin
 
 // --- deployments -----------------------------------------------------------------------------------
 
+/** How long a deployment waits after a script (or an update request) for its outcome in Acronis. */
+export const REGISTRATION_TIMEOUT_S = 15 * 60;
+
 export type DeploymentActionName = 'install' | 'update' | 'uninstall';
 
 /** Where one computer of a deployment stands, as recorded. */

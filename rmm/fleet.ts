@@ -21,6 +21,8 @@ const IDS_PER_CONDITION = 200;
 /** Tenants (and inventories) read at once. */
 const CONCURRENCY = 8;
 const PAGE_SIZE = 1_000;
+/** Up to this many computers, their plans are read machine by machine rather than all of the partner's at once. */
+const FEW_COMPUTERS = 10;
 const PROTECTION_PLAN_TYPE = 'policy.protection.total';
 const MACHINE_TYPE = 'resource.machine';
 const AGENT_SOFTWARE = /acronis.*(agent|protect)/i;
@@ -176,6 +178,13 @@ function latest(values: readonly (string | null | undefined)[]): string | null {
   return present.sort((a, b) => Date.parse(b) - Date.parse(a))[0] ?? null;
 }
 
+/** The plans applied to these machines (one listing each), or to every machine in one paged listing. */
+async function readApplications(acronis: AcronisClient, machineIds: readonly string[] | undefined): Promise<PolicyApplication[]> {
+  if (machineIds === undefined) return collect(acronis.listPlanApplications({ policyType: PROTECTION_PLAN_TYPE }));
+  const perMachine = await mapConcurrently(machineIds, CONCURRENCY, (resourceId) => collect(acronis.listPlanApplications({ resourceId, policyType: PROTECTION_PLAN_TYPE })));
+  return perMachine.flat();
+}
+
 /** The computers the filter selects, and the clients they (or the filter) name, joined with Acronis. */
 export async function readFleet(sources: FleetSources, filter: ComputerFilter, options: FleetOptions): Promise<Fleet> {
   const computers = await listComputers(sources.automate, filter);
@@ -188,7 +197,7 @@ export async function readFleet(sources: FleetSources, filter: ComputerFilter, o
   const read = await mapConcurrently(tenantIds, CONCURRENCY, (tenantId) => readTenantMachines(sources, tenantId));
   const tenants = new Map(tenantIds.map((tenantId, index) => [tenantId, read[index]!]));
   const anyMachine = read.some((tenant) => tenant.machines.length > 0);
-  const applications = options.plans && anyMachine ? await collect(sources.acronis.listPlanApplications({ policyType: PROTECTION_PLAN_TYPE })) : [];
+  const applications = options.plans && anyMachine ? await readApplications(sources.acronis, computers.length <= FEW_COMPUTERS ? read.flatMap((tenant) => tenant.machines.map((machine) => machine.context.id)) : undefined) : [];
   const plansByMachine = new Map<string, FleetPlan[]>();
   for (const application of applications) plansByMachine.set(application.context.id, [...(plansByMachine.get(application.context.id) ?? []), planOf(application)]);
 

@@ -7,6 +7,7 @@
  * deployment whatever fails or restarts; a claim whose send has no known outcome is checked against
  * Automate's runs before anything is sent again.
  */
+import { activityInfo } from '@temporalio/activity';
 import { ApplicationFailure } from '@temporalio/common';
 import type { AcronisClient } from '../../clients/acronis/client.ts';
 import type { ConnectWiseAutomateClient } from '../../clients/connectwise-automate/client.ts';
@@ -31,11 +32,13 @@ import { mapConcurrently } from '../../api/vendor-lookups.ts';
 import { agentOfComputer, listComputers, readTenantAgents } from '../../rmm/fleet.ts';
 import { partnerDefaultPlan, planForTenant } from '../../rmm/plans.ts';
 import { batchOutcomes, findPluginScripts, PLUGIN_SCRIPT_NAMES, REGISTRATION_TOKEN_PARAMETER, scriptFailures, scriptQueuedSince, type PluginScript } from '../../rmm/plugin-scripts.ts';
-import type { DeploymentProgress } from '../../workflows/contracts/agents.ts';
+import { DEPLOYMENT_NOT_FOUND_FAILURE, type DeploymentProgress } from '../../workflows/contracts/agents.ts';
 import { agentsPartnerForStep, agentsScope, NO_RMM_REASON, type AgentDeps } from './shared.ts';
 import type { DeploymentRef } from './types.ts';
 
 const TENANT_CONCURRENCY = 8;
+/** With the workflow's backoff (5 s doubling), a few minutes for the API's commit to become visible. */
+const NOT_FOUND_ATTEMPTS = 5;
 /** Agent updates Acronis takes in one request. */
 const AGENTS_PER_UPDATE = 100;
 /** A registration token outlives the deployment's window by this much, so a script queued at its end still registers. */
@@ -184,7 +187,10 @@ export function createDeploymentActivities(deps: AgentDeps) {
     advanceDeployment: ({ partnerId, deploymentId }: DeploymentRef): Promise<DeploymentProgress> =>
       inScope(partnerId, async (context): Promise<DeploymentProgress> => {
         const deployment = await findDeployment(db, partnerId, deploymentId);
-        if (!deployment) throw ApplicationFailure.nonRetryable(`deployment ${deploymentId} of partner ${partnerId} is not in PostgreSQL`, 'DeploymentNotFound');
+        if (!deployment) {
+          // The API starts the workflow inside the transaction that records the deployment: the first round may come before the commit.
+          throw ApplicationFailure.create({ type: DEPLOYMENT_NOT_FOUND_FAILURE, message: `deployment ${deploymentId} of partner ${partnerId} is not in PostgreSQL`, nonRetryable: activityInfo().attempt >= NOT_FOUND_ATTEMPTS });
+        }
         if (deployment.status === 'done') return { status: 'done', counts: await countDeploymentComputers(db, deploymentId), awaitingOutcome: 0 };
         const partner = await agentsPartnerForStep(deps, partnerId);
         if (partner.status === 'no-rmm') {

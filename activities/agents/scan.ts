@@ -6,16 +6,14 @@
  */
 import { ApplicationFailure } from '@temporalio/common';
 import { findDeployment, insertDeployment, lastDeploymentOfComputers, listAgentPolicies, notePolicyScan, type AgentPolicy, type DeploymentTarget } from '../../db/agents.ts';
-import { derivedId, policyFor } from '../../domain/agents.ts';
+import { derivedId, policyFor, REGISTRATION_TIMEOUT_S } from '../../domain/agents.ts';
 import { readFleet, type FleetComputer } from '../../rmm/fleet.ts';
 import { partnerDefaultPlan, planForTenant } from '../../rmm/plans.ts';
 import type { AgentScanOutcome, AgentScanSummary } from '../../workflows/contracts/agents.ts';
 import { agentsPartner, agentsScope, NO_RMM_REASON, type AgentDeps } from './shared.ts';
 
 /** How long an automatic deployment waits for offline computers. */
-export const SCAN_DEPLOYMENT_WINDOW_MS = 24 * 3_600_000;
-/** How long a deployment waits for an agent to register after its script. */
-export const REGISTRATION_TIMEOUT_S = 15 * 60;
+const SCAN_DEPLOYMENT_WINDOW_MS = 24 * 3_600_000;
 /** A computer whose automatic install failed is tried again after this long. */
 const RETRY_FAILED_AFTER_MS = 24 * 3_600_000;
 

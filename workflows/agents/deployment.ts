@@ -12,13 +12,16 @@ import {
   workflowInfo,
 } from '@temporalio/workflow';
 import type { AgentActivities } from '../../activities/agents/types.ts';
-import { deploymentStateQuery, type DeploymentCounts, type DeploymentState, type DeploymentWorkflowInput } from '../contracts/agents.ts';
+import { DEPLOYMENT_NOT_FOUND_FAILURE, deploymentStateQuery, type DeploymentCounts, type DeploymentState, type DeploymentWorkflowInput } from '../contracts/agents.ts';
 import { CAPABILITY_OFF_FAILURE, syncNowSignal } from '../contracts/loops.ts';
 
-/** While a script's outcome is awaited (an agent registers a few seconds after its script), rounds come this often. */
-const OUTCOME_POLL_MS = 5_000;
+/**
+ * While outcomes are awaited (an agent registers seconds to minutes after its script), rounds come
+ * after 2 s, then twice as long after each round that changed nothing, up to 30 s.
+ */
+const OUTCOME_POLL_MS = { first: 2_000, max: 30_000 };
 /** While only offline computers are waited for, Automate is asked this often whether they came online. */
-const OFFLINE_POLL_MS = 30_000;
+const OFFLINE_POLL_MS = 15_000;
 /** After a round that could not be retried (credentials refused ...), the next try. */
 const FAILED_ROUND_RETRY_MS = 5 * 60_000;
 
@@ -81,22 +84,29 @@ export async function agentDeployment(input: DeploymentWorkflowInput): Promise<D
     return state;
   };
 
+  let quietRounds = 0;
   try {
     for (;;) {
       let waitMs: number;
       try {
         const progress = await advanceDeployment(ref);
         state.rounds++;
+        quietRounds = JSON.stringify(progress.counts) === JSON.stringify(state.counts) ? quietRounds + 1 : 0;
         state.counts = progress.counts;
         state.lastError = null;
         if (progress.status === 'done') {
           describe(state);
           return state;
         }
-        waitMs = progress.awaitingOutcome > 0 ? OUTCOME_POLL_MS : OFFLINE_POLL_MS;
+        waitMs = progress.awaitingOutcome > 0 ? Math.min(OUTCOME_POLL_MS.max, OUTCOME_POLL_MS.first * 2 ** quietRounds) : OFFLINE_POLL_MS;
       } catch (error) {
         if (!(error instanceof ActivityFailure && error.cause instanceof ApplicationFailure)) throw error;
         if (error.cause.type === CAPABILITY_OFF_FAILURE) return await end(error.cause.message);
+        if (error.cause.type === DEPLOYMENT_NOT_FOUND_FAILURE) {
+          state.endReason = error.cause.message;
+          describe(state);
+          return state;
+        }
         state.lastError = error.cause.message;
         log.warn('deployment round failed', { ...ref, error: error.cause.message });
         waitMs = FAILED_ROUND_RETRY_MS;

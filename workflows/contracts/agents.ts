@@ -89,3 +89,6 @@ export interface DeploymentWorkflowInput {
 }
 
 export const deploymentStateQuery = defineQuery<DeploymentState>('state');
+
+/** ApplicationFailure type of a round whose deployment never appeared in PostgreSQL (the API's transaction rolled back). */
+export const DEPLOYMENT_NOT_FOUND_FAILURE = 'DeploymentNotFound';
