@@ -17,18 +17,35 @@ describe('migrations', () => {
 
   it('create every table on an empty database', async () => {
     await migrateToLatest(database.db);
-    expect(await tables(database)).toEqual(['alert_mappings', 'api_tokens', 'audit_log', 'company_mappings', 'credentials', 'customer_line_fingerprints', 'partner_settings', 'partners', 'product_mappings']);
+    expect(await tables(database)).toEqual([
+      'acronis_tenant_numbers',
+      'activation_emails',
+      'agent_deployment_computers',
+      'agent_deployments',
+      'agent_policies',
+      'alert_mappings',
+      'api_tokens',
+      'audit_log',
+      'company_mappings',
+      'credentials',
+      'customer_line_fingerprints',
+      'imported_plans',
+      'partner_settings',
+      'partners',
+      'product_mappings',
+      'rmm_client_links',
+    ]);
   });
 
   it('are a no-op when run again, also from two processes at once', async () => {
     await Promise.all([migrateToLatest(database.db), migrateToLatest(database.db)]);
-    expect(await tables(database)).toHaveLength(9);
+    expect(await tables(database)).toHaveLength(16);
   });
 
   it('roll back to nothing and forward again', async () => {
     await migrateDownToNothing(database.db);
     expect(await tables(database)).toEqual([]);
     await migrateToLatest(database.db);
-    expect(await tables(database)).toHaveLength(9);
+    expect(await tables(database)).toHaveLength(16);
   });
 });

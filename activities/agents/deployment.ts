@@ -136,7 +136,7 @@ export function createDeploymentActivities(deps: AgentDeps) {
         await updateDeploymentComputers(db, deployment.id, claimed.map((computerId) => ({ computerId, status: 'failed', reason: `Automate refused the script: ${error.message}` })));
         continue;
       }
-      const waitUntil = new Date(Date.now() + deployment.registrationTimeoutSeconds * 1000);
+      const waitUntil = new Date(round.now.getTime() + deployment.registrationTimeoutSeconds * 1000);
       const queued = claimed.filter((computerId) => outcomes.get(computerId)?.kind === 'queued');
       await markSent(db, deployment.id, queued, waitUntil, deployment.action === 'install' ? 'waiting for the agent to register in Acronis' : 'waiting for the agent to leave Acronis');
       const offline = claimed.filter((computerId) => outcomes.get(computerId)?.kind === 'offline');
@@ -160,13 +160,14 @@ export function createDeploymentActivities(deps: AgentDeps) {
       const ids = batch.filter(({ computer }) => claimed.has(computer.computerId) || computer.scriptClaimedAt !== null);
       if (ids.length === 0) continue;
       await acronis.forceAgentUpdate(ids.map(({ agentId }) => agentId));
-      const waitUntil = new Date(Date.now() + deployment.registrationTimeoutSeconds * 1000);
+      const waitUntil = new Date(round.now.getTime() + deployment.registrationTimeoutSeconds * 1000);
       await markSent(db, deployment.id, ids.map(({ computer }) => computer.computerId), waitUntil, 'waiting for the agent to report the new version');
     }
   }
 
   interface Round {
     partnerId: string;
+    now: Date;
     deployment: Deployment;
     automate: ConnectWiseAutomateClient;
     acronis: AcronisClient;
@@ -174,35 +175,37 @@ export function createDeploymentActivities(deps: AgentDeps) {
     assertOn(): Promise<void>;
   }
 
-  async function progress(deploymentId: string, awaitingOutcome: number): Promise<DeploymentProgress> {
-    const counts = await countDeploymentComputers(db, deploymentId);
+  async function progress(deployment: Deployment, awaitingOutcome: number): Promise<DeploymentProgress> {
+    const counts = await countDeploymentComputers(db, deployment.id);
+    const windowEndsAt = deployment.windowEndsAt.toISOString();
     if (counts.pending + counts.running === 0) {
-      await finishDeployment(db, deploymentId, null);
-      return { status: 'done', counts, awaitingOutcome: 0 };
+      await finishDeployment(db, deployment.id, null);
+      return { status: 'done', counts, awaitingOutcome: 0, windowEndsAt };
     }
-    return { status: 'running', counts, awaitingOutcome };
+    return { status: 'running', counts, awaitingOutcome, windowEndsAt };
   }
 
   return {
-    advanceDeployment: ({ partnerId, deploymentId }: DeploymentRef): Promise<DeploymentProgress> =>
+    advanceDeployment: ({ partnerId, deploymentId, at }: DeploymentRef & { at?: number }): Promise<DeploymentProgress> =>
       inScope(partnerId, async (context): Promise<DeploymentProgress> => {
         const deployment = await findDeployment(db, partnerId, deploymentId);
         if (!deployment) {
           // The API starts the workflow inside the transaction that records the deployment: the first round may come before the commit.
           throw ApplicationFailure.create({ type: DEPLOYMENT_NOT_FOUND_FAILURE, message: `deployment ${deploymentId} of partner ${partnerId} is not in PostgreSQL`, nonRetryable: activityInfo().attempt >= NOT_FOUND_ATTEMPTS });
         }
-        if (deployment.status === 'done') return { status: 'done', counts: await countDeploymentComputers(db, deploymentId), awaitingOutcome: 0 };
+        if (deployment.status === 'done') return { status: 'done', counts: await countDeploymentComputers(db, deploymentId), awaitingOutcome: 0, windowEndsAt: deployment.windowEndsAt.toISOString() };
         const partner = await agentsPartnerForStep(deps, partnerId);
         if (partner.status === 'no-rmm') {
           await finishDeployment(db, deploymentId, NO_RMM_REASON);
-          return progress(deploymentId, 0);
+          return progress(deployment, 0);
         }
         const { automate } = partner;
         const { acronis } = partner.clients;
         const open = (await listDeploymentComputers(db, deploymentId)).filter(isOpen);
-        if (open.length === 0) return progress(deploymentId, 0);
+        if (open.length === 0) return progress(deployment, 0);
 
-        const now = new Date();
+        // The workflow's time: deadlines and the window follow the workflow's clock, which tests can skip ahead.
+        const now = new Date(at ?? Date.now());
         const timeoutMs = deployment.registrationTimeoutSeconds * 1000;
         const inAutomate = new Map((await listComputers(automate, { computerIds: open.map((computer) => computer.computerId) })).map((computer) => [computer.Id, computer]));
         const tenantIds = [...new Set(open.map((computer) => computer.tenantId))];
@@ -233,12 +236,12 @@ export function createDeploymentActivities(deps: AgentDeps) {
         }));
         await updateDeploymentComputers(db, deploymentId, steps.flatMap(({ computer, step }) => recordOf(computer, step) ?? []));
 
-        const round: Round = { partnerId, deployment, automate, acronis, scripts, assertOn: context.assertOn };
+        const round: Round = { partnerId, now, deployment, automate, acronis, scripts, assertOn: context.assertOn };
         const due = steps.filter(({ step }) => step.kind === 'act').map(({ computer }) => computer);
         // A claim whose send has no known outcome: sent if Automate has the run, else released and sent now.
         for (const { computer } of steps.filter(({ step }) => step.kind === 'verify-claim')) {
           if (await scriptQueuedSince(automate, computer.computerId, scriptIds, computer.scriptClaimedAt!)) {
-            await markSent(db, deploymentId, [computer.computerId], new Date(Date.now() + timeoutMs), 'the script reached Automate; waiting for its outcome in Acronis');
+            await markSent(db, deploymentId, [computer.computerId], new Date(now.getTime() + timeoutMs), 'the script reached Automate; waiting for its outcome in Acronis');
             continue;
           }
           await releaseClaims(db, deploymentId, [computer.computerId], null);
@@ -253,7 +256,7 @@ export function createDeploymentActivities(deps: AgentDeps) {
           await sendScripts(round, due);
         }
         const awaiting = steps.filter(({ step }) => step.kind === 'wait' && step.status === 'running').length + due.length;
-        return progress(deploymentId, awaiting);
+        return progress(deployment, awaiting);
       }),
 
     endDeployment: async ({ deploymentId, reason }: DeploymentRef & { reason: string }): Promise<void> => {

@@ -16,8 +16,9 @@ export interface AgentActivities {
   /**
    * One round of a deployment (F6.2): reads what Automate and Acronis show of its computers, records
    * each outcome, sends the scripts (or update requests) that are due, exactly once per computer.
+   * `at` (epoch ms, the workflow's time) is the round's "now" for the window and the deadlines.
    */
-  advanceDeployment(deployment: DeploymentRef): Promise<DeploymentProgress>;
+  advanceDeployment(deployment: DeploymentRef & { at?: number }): Promise<DeploymentProgress>;
   /** Ends the deployment: computers still without an outcome fail with the reason. */
   endDeployment(deployment: DeploymentRef & { reason: string }): Promise<void>;
 }

@@ -20,8 +20,12 @@ import { CAPABILITY_OFF_FAILURE, syncNowSignal } from '../contracts/loops.ts';
  * after 2 s, then twice as long after each round that changed nothing, up to 30 s.
  */
 const OUTCOME_POLL_MS = { first: 2_000, max: 30_000 };
-/** While only offline computers are waited for, Automate is asked this often whether they came online. */
-const OFFLINE_POLL_MS = 15_000;
+/**
+ * While only offline computers are waited for, Automate is asked whether they came online after
+ * 15 s, then twice as long after each round that changed nothing, up to 5 minutes; the round at the
+ * window's end fails those still offline.
+ */
+const OFFLINE_POLL_MS = { first: 15_000, max: 5 * 60_000 };
 /** After a round that could not be retried (credentials refused ...), the next try. */
 const FAILED_ROUND_RETRY_MS = 5 * 60_000;
 
@@ -89,7 +93,7 @@ export async function agentDeployment(input: DeploymentWorkflowInput): Promise<D
     for (;;) {
       let waitMs: number;
       try {
-        const progress = await advanceDeployment(ref);
+        const progress = await advanceDeployment({ ...ref, at: Date.now() });
         state.rounds++;
         quietRounds = JSON.stringify(progress.counts) === JSON.stringify(state.counts) ? quietRounds + 1 : 0;
         state.counts = progress.counts;
@@ -98,7 +102,9 @@ export async function agentDeployment(input: DeploymentWorkflowInput): Promise<D
           describe(state);
           return state;
         }
-        waitMs = progress.awaitingOutcome > 0 ? Math.min(OUTCOME_POLL_MS.max, OUTCOME_POLL_MS.first * 2 ** quietRounds) : OFFLINE_POLL_MS;
+        const poll = progress.awaitingOutcome > 0 ? OUTCOME_POLL_MS : OFFLINE_POLL_MS;
+        const untilWindowEnd = Date.parse(progress.windowEndsAt) - Date.now();
+        waitMs = Math.min(poll.max, poll.first * 2 ** quietRounds, untilWindowEnd > 0 ? untilWindowEnd : poll.max);
       } catch (error) {
         if (!(error instanceof ActivityFailure && error.cause instanceof ApplicationFailure)) throw error;
         if (error.cause.type === CAPABILITY_OFF_FAILURE) return await end(error.cause.message);

@@ -68,6 +68,8 @@ export interface DeploymentProgress {
   counts: DeploymentCounts;
   /** Computers whose script (or update) was sent and whose outcome Acronis has not shown yet. */
   awaitingOutcome: number;
+  /** When offline computers stop being waited for. */
+  windowEndsAt: string;
 }
 
 export interface DeploymentState {
