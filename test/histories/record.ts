@@ -12,6 +12,7 @@ import type { WorkflowHandle } from '@temporalio/client';
 import { historyToJSON } from '@temporalio/common/lib/proto-utils.js';
 import { TestWorkflowEnvironment } from '@temporalio/testing';
 import { TASK_QUEUE } from '../../workflows/contracts/task-queues.ts';
+import { insertDeployment, saveClientLink } from '../../db/agents.ts';
 import { connectDatabase } from '../../db/connection.ts';
 import { replaceProductMappings, upsertCompanyMapping } from '../../db/mappings.ts';
 import { migrateToLatest } from '../../db/migrate.ts';
@@ -20,15 +21,19 @@ import { readSettings, writeSettings } from '../../db/settings.ts';
 import { startPostgresServer } from '../../dev/postgres-server.ts';
 import { resolveTemporalExecutable } from '../../dev/temporal-binaries.ts';
 import { encryptedDataConverter } from '../../temporal/data-converter.ts';
+import { AgentWorkflows } from '../../temporal/agent-workflows.ts';
 import { createEngineWorker } from '../../temporal/engine-worker.ts';
 import { startSimulators } from '../../simulators/index.ts';
 import { connectWiseManageSeeder } from '../../simulators/seeding/connectwise-manage.ts';
 import { ProvisioningWorkflows } from '../../temporal/provisioning-workflows.ts';
 import { registerSearchAttributes } from '../../temporal/search-attributes.ts';
+import type { agentsLoop as agentsLoopWorkflow } from '../../workflows/agents/loop.ts';
+import { agentsLoopStateQuery, agentsLoopWorkflowId, deploymentWorkflowId } from '../../workflows/contracts/agents.ts';
 import { configurationChangedSignal, syncNowSignal } from '../../workflows/contracts/loops.ts';
 import { partnerRemovedSignal, partnerWorkflowId, supervisorStateQuery, type PartnerSupervisorInput } from '../../workflows/contracts/partner.ts';
 import { customerStateQuery, customerWorkflowId } from '../../workflows/contracts/provisioning.ts';
 import type { partnerSupervisor } from '../../workflows/partner-supervisor.ts';
+import { AgentsWorld } from '../agents-world.ts';
 import { freePort } from '../free-port.ts';
 import { testKeyring } from '../fixtures/test-keys.ts';
 import { seedPartner } from '../partners.ts';
@@ -115,6 +120,32 @@ await worker.runUntil(async () => {
   await until(async () => (await customer.query(customerStateQuery)).phase === 'deprovisioning');
   await customer.result();
   await save('customer-provisioning-lifecycle', customer);
+
+  // A deployment against the simulators: one computer installed, one offline until its window closes.
+  const world = new AgentsWorld(simulators);
+  await world.fastScripts();
+  const agentsPartner = await seedPartner(db, keyring, 'Replay agents', { urls: { acronis: simulators.urls.acronis, automate: simulators.urls.automate } });
+  const agentSettings = (await readSettings(db, agentsPartner))!.settings;
+  await writeSettings(db, agentsPartner, { ...agentSettings, agents: { enabled: true } });
+  const tenantId = await world.customerTenant('Replay Agents Ltd');
+  const place = await world.client('Replay Agents Ltd');
+  await saveClientLink(db, agentsPartner, { clientId: place.clientId, tenantId });
+  const target = async (name: string, online: boolean) => ({ computerId: await world.computer(place, name, { online }), name, clientId: place.clientId, locationId: place.locationId, tenantId, withBackupMonitor: false });
+  const deploymentId = '5e1f6a2b-0c3d-4e5f-8a9b-0c1d2e3f4a5b';
+  await insertDeployment(db, { id: deploymentId, partnerId: agentsPartner, action: 'install', trigger: 'api', windowEndsAt: new Date(Date.now() + 30 * 60_000), registrationTimeoutSeconds: 900, requestedBy: 'replay' }, [await target('RPL-PC', true), await target('RPL-LAPTOP', false)]);
+  await new AgentWorkflows(env.client).startDeployment({ partnerId: agentsPartner, psaKind: 'autotask', deploymentId, what: 'agent install on 2 computers' });
+  const deployment = env.client.workflow.getHandle(deploymentWorkflowId(agentsPartner, deploymentId));
+  await deployment.result();
+  await save('agent-deployment-window', deployment);
+
+  // The agents loop: a scan with no policy, "sync now", a second scan, then switched off.
+  const agentsLoop = await env.client.workflow.start<typeof agentsLoopWorkflow>('agentsLoop', { workflowId: agentsLoopWorkflowId(agentsPartner), taskQueue: TASK_QUEUE, args: [{ v: 1, partnerId: agentsPartner }] });
+  await until(async () => (await agentsLoop.query(agentsLoopStateQuery)).passes === 1);
+  await agentsLoop.signal(syncNowSignal);
+  await until(async () => (await agentsLoop.query(agentsLoopStateQuery)).passes === 2);
+  await agentsLoop.cancel();
+  await agentsLoop.result();
+  await save('agents-loop-switched-off', agentsLoop);
   await simulators.close();
 });
 
