@@ -6,6 +6,13 @@ import type { Database, DeploymentAction, DeploymentComputerStatus, DeploymentTr
 
 type Queryable = Db | Transaction<Database>;
 
+/**
+ * Vendor text (computer names, script output, plan settings) on its way into PostgreSQL, whose text
+ * and jsonb refuse the NUL character.
+ */
+const storable = (text: string): string => text.replaceAll('\u0000', '');
+const storableJson = (value: unknown): string => JSON.stringify(value, (_key, item: unknown) => (typeof item === 'string' ? storable(item) : item));
+
 // --- links of Automate clients to tenants (F6.8) ---------------------------------------------------
 
 export interface ClientLink {
@@ -81,7 +88,7 @@ export async function replaceAgentPolicies(db: Queryable, partnerId: string, pol
 export async function notePolicyScan(db: Queryable, partnerId: string, policy: Pick<AgentPolicy, 'clientId' | 'locationId'>, note: string): Promise<void> {
   await db
     .updateTable('agent_policies')
-    .set({ last_scan_at: new Date(), last_scan_note: note })
+    .set({ last_scan_at: new Date(), last_scan_note: storable(note) })
     .where('partner_id', '=', partnerId)
     .where('automate_client_id', '=', policy.clientId)
     .where((eb) => (policy.locationId === null ? eb('automate_location_id', 'is', null) : eb('automate_location_id', '=', policy.locationId)))
@@ -108,14 +115,15 @@ export async function listImportedPlans(db: Queryable, partnerId: string): Promi
 /** Imports the plan, or refreshes an earlier import of it; `makeDefault` makes it the partner's one default. */
 export async function saveImportedPlan(db: Queryable, partnerId: string, plan: Omit<ImportedPlan, 'isDefault' | 'importedAt'>, makeDefault: boolean): Promise<void> {
   if (makeDefault) await db.updateTable('imported_plans').set({ is_default: false }).where('partner_id', '=', partnerId).where('is_default', '=', true).execute();
-  const policies = JSON.stringify(plan.policies);
+  const policies = storableJson(plan.policies);
+  const name = storable(plan.name);
   await db
     .insertInto('imported_plans')
-    .values({ partner_id: partnerId, plan_id: plan.planId, source_tenant_id: plan.sourceTenantId, name: plan.name, policies, is_default: makeDefault })
+    .values({ partner_id: partnerId, plan_id: plan.planId, source_tenant_id: plan.sourceTenantId, name, policies, is_default: makeDefault })
     .onConflict((conflict) =>
       conflict.columns(['partner_id', 'plan_id']).doUpdateSet((eb) => ({
         source_tenant_id: plan.sourceTenantId,
-        name: plan.name,
+        name,
         policies,
         is_default: makeDefault ? true : eb.ref('imported_plans.is_default'),
         imported_at: new Date(),
@@ -234,7 +242,7 @@ export async function insertDeployment(db: Queryable, deployment: NewDeployment,
           partner_id: deployment.partnerId,
           automate_client_id: target.clientId,
           automate_location_id: target.locationId,
-          computer_name: target.name,
+          computer_name: storable(target.name),
           tenant_id: target.tenantId,
           with_backup_monitor: target.withBackupMonitor,
           status: 'pending' as const,
@@ -302,7 +310,7 @@ export async function markSent(db: Queryable, deploymentId: string, computerIds:
   if (computerIds.length === 0) return;
   await db
     .updateTable('agent_deployment_computers')
-    .set((eb) => ({ script_sent_at: new Date(), scripts_sent: eb('scripts_sent', '+', 1), wait_until: waitUntil, status: 'running', reason, updated_at: new Date() }))
+    .set((eb) => ({ script_sent_at: new Date(), scripts_sent: eb('scripts_sent', '+', 1), wait_until: waitUntil, status: 'running', reason: storable(reason), updated_at: new Date() }))
     .where('deployment_id', '=', deploymentId)
     .where('computer_id', 'in', [...computerIds])
     .where('script_sent_at', 'is', null)
@@ -314,7 +322,7 @@ export async function releaseClaims(db: Queryable, deploymentId: string, compute
   if (computerIds.length === 0) return;
   await db
     .updateTable('agent_deployment_computers')
-    .set({ script_claimed_at: null, status: 'pending', reason, updated_at: new Date() })
+    .set({ script_claimed_at: null, status: 'pending', reason: reason === null ? null : storable(reason), updated_at: new Date() })
     .where('deployment_id', '=', deploymentId)
     .where('computer_id', 'in', [...computerIds])
     .where('script_sent_at', 'is', null)
@@ -336,7 +344,7 @@ export async function updateDeploymentComputers(db: Queryable, deploymentId: str
       .updateTable('agent_deployment_computers')
       .set({
         status: update.status,
-        reason: update.reason,
+        reason: update.reason === null ? null : storable(update.reason),
         ...(update.agentId !== undefined ? { agent_id: update.agentId } : {}),
         ...(final ? { finished_at: new Date() } : {}),
         updated_at: new Date(),
@@ -354,7 +362,7 @@ export async function finishDeployment(db: Queryable, deploymentId: string, reas
     if (reason !== null) {
       await tx
         .updateTable('agent_deployment_computers')
-        .set({ status: 'failed', reason, finished_at: new Date(), updated_at: new Date() })
+        .set({ status: 'failed', reason: storable(reason), finished_at: new Date(), updated_at: new Date() })
         .where('deployment_id', '=', deploymentId)
         .where('status', 'in', ['pending', 'running'])
         .execute();

@@ -99,6 +99,11 @@ const listQuery = z.object({
   clientId: automateId('an Automate client').optional(),
   locationId: automateId('an Automate location').optional(),
   state: z.enum(COMPUTER_STATES).optional(),
+  inventory: z
+    .enum(['true', 'false'])
+    .default('true')
+    .transform((value) => value === 'true')
+    .describe("Read Automate's software inventory of computers whose agent Acronis does not know (one call each); `false` skips it"),
 });
 
 const planInput = z.strictObject({ planId: z.uuid({ error: 'must be a protection plan id (UUID)' }) }).openapi('ComputerPlanInput');
@@ -133,7 +138,7 @@ export function computerRoutes(deps: ApiDeps) {
     }),
     async (c) => {
       const { id } = c.req.valid('param');
-      const { clientId, locationId, state } = c.req.valid('query');
+      const { clientId, locationId, state, inventory } = c.req.valid('query');
       const rmm = await rmmPartner(deps, id, { change: false });
       if (clientId !== undefined && (await listClients(rmm.automate, [clientId])).length === 0) throw problems.field('clientId', 'is not a client in Automate');
       if (locationId !== undefined) {
@@ -144,7 +149,7 @@ export function computerRoutes(deps: ApiDeps) {
       const fleet = await readFleet(
         { db, partnerId: id, automate: rmm.automate, acronis: rmm.clients.acronis },
         { ...(clientId !== undefined ? { clientIds: [clientId] } : {}), ...(locationId !== undefined ? { locationIds: [locationId] } : {}) },
-        { plans: true, inventory: true },
+        { plans: true, inventory },
       );
       const items = fleet.computers.map(computerView).filter((computer) => !state || computer.states.includes(state));
       return c.json({ items }, 200);
@@ -203,48 +208,36 @@ export function computerRoutes(deps: ApiDeps) {
     },
   );
 
-  router.openapi(
-    createRoute({
-      method: 'post',
-      path: '/partners/{id}/computers/{computerId}/backup',
-      summary: 'Start a backup now with the plans on the computer (SPEC F6.5)',
-      tags: ['Agents'],
-      security: bearerSecurity,
-      request: { params: computerParams },
-      responses: { 202: jsonResponse(z.object({ computerId: z.int(), plans: z.array(z.string()) }), 'Started'), ...commonErrors, ...notFound, ...conflict, ...vendorFailure },
-    }),
-    async (c) => {
-      const { id, computerId } = c.req.valid('param');
-      const rmm = await rmmPartner(deps, id, { change: true });
-      const computer = await machineOf(id, computerId, rmm);
-      if (computer.plans.length === 0) throw problems.conflict('computerId', 'has no protection plan: apply one with PUT /v1/partners/{id}/computers/{computerId}/plan');
-      for (const plan of computer.plans) await rmm.clients.acronis.runPlan(plan.planId, [computer.machineId]);
-      await recordAudit(db, auditEntry(c, { action: 'computer.backup.start', partnerId: id, target: `partner/${id}/computer/${computerId}`, details: { planIds: computer.plans.map((plan) => plan.planId) } }));
-      return c.json({ computerId, plans: computer.plans.map((plan) => plan.name) }, 202);
-    },
-  );
+  const backupAnswer = z.object({ computerId: z.int(), plans: z.array(z.string()).describe('The plans whose backup was started or stopped') });
 
-  router.openapi(
-    createRoute({
-      method: 'delete',
-      path: '/partners/{id}/computers/{computerId}/backup',
-      summary: 'Stop the running backup on the computer (SPEC F6.5); the next one runs as scheduled',
-      tags: ['Agents'],
-      security: bearerSecurity,
-      request: { params: computerParams },
-      responses: { 202: jsonResponse(z.object({ computerId: z.int(), plans: z.array(z.string()) }), 'Stopped'), ...commonErrors, ...notFound, ...conflict, ...vendorFailure },
-    }),
-    async (c) => {
-      const { id, computerId } = c.req.valid('param');
-      const rmm = await rmmPartner(deps, id, { change: true });
-      const computer = await machineOf(id, computerId, rmm);
-      const running = computer.plans.filter((plan) => plan.running);
-      if (running.length === 0) throw problems.conflict('computerId', 'has no backup running');
-      for (const plan of running) await rmm.clients.acronis.stopPlan(plan.planId, [computer.machineId]);
-      await recordAudit(db, auditEntry(c, { action: 'computer.backup.stop', partnerId: id, target: `partner/${id}/computer/${computerId}`, details: { planIds: running.map((plan) => plan.planId) } }));
-      return c.json({ computerId, plans: running.map((plan) => plan.name) }, 202);
-    },
-  );
+  /** Start or stop: the plans on the computer it concerns, one Acronis call each, audited; 409 when none. */
+  const backupRoute = (method: 'post' | 'delete', summary: string, action: 'start' | 'stop') =>
+    router.openapi(
+      createRoute({
+        method,
+        path: '/partners/{id}/computers/{computerId}/backup',
+        summary,
+        tags: ['Agents'],
+        security: bearerSecurity,
+        request: { params: computerParams },
+        responses: { 202: jsonResponse(backupAnswer, action === 'start' ? 'Started' : 'Stopped'), ...commonErrors, ...notFound, ...conflict, ...vendorFailure },
+      }),
+      async (c) => {
+        const { id, computerId } = c.req.valid('param');
+        const rmm = await rmmPartner(deps, id, { change: true });
+        const computer = await machineOf(id, computerId, rmm);
+        const { acronis } = rmm.clients;
+        const plans = action === 'start' ? computer.plans : computer.plans.filter((plan) => plan.running);
+        if (plans.length === 0) {
+          throw problems.conflict('computerId', action === 'start' ? 'has no protection plan: apply one with PUT /v1/partners/{id}/computers/{computerId}/plan' : 'has no backup running');
+        }
+        for (const plan of plans) await (action === 'start' ? acronis.runPlan(plan.planId, [computer.machineId]) : acronis.stopPlan(plan.planId, [computer.machineId]));
+        await recordAudit(db, auditEntry(c, { action: `computer.backup.${action}`, partnerId: id, target: `partner/${id}/computer/${computerId}`, details: { planIds: plans.map((plan) => plan.planId) } }));
+        return c.json({ computerId, plans: plans.map((plan) => plan.name) }, 202);
+      },
+    );
+  backupRoute('post', 'Start a backup now with the plans on the computer (SPEC F6.5)', 'start');
+  backupRoute('delete', 'Stop the running backup on the computer (SPEC F6.5); the next one runs as scheduled', 'stop');
 
   return router;
 }
