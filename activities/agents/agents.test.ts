@@ -4,7 +4,7 @@ import { Client, Connection } from '@temporalio/client';
 import { MockActivityEnvironment } from '@temporalio/testing';
 import { afterAll, beforeAll, beforeEach, describe, expect, inject, it } from 'vitest';
 import { PartnerClientsCache } from '../../clients/partner-clients.ts';
-import { insertDeployment, listDeploymentComputers, saveClientLink, type DeploymentTarget } from '../../db/agents.ts';
+import { insertDeployment, listAgentPolicies, listDeploymentComputers, listDeployments, replaceAgentPolicies, saveClientLink, type DeploymentTarget } from '../../db/agents.ts';
 import { readSettings, writeSettings } from '../../db/settings.ts';
 import type { DeploymentAction } from '../../db/schema.ts';
 import { mergeSettings, settingsSchema } from '../../domain/settings.ts';
@@ -16,12 +16,12 @@ import { createTestDatabase, type TestDatabase } from '../../test/database.ts';
 import { testKeyring } from '../../test/fixtures/test-keys.ts';
 import { seedPartner } from '../../test/partners.ts';
 import { addFault, startTestSimulators } from '../../test/simulators.ts';
-import type { DeploymentProgress } from '../../workflows/contracts/agents.ts';
+import { deploymentWorkflowId, type DeploymentProgress } from '../../workflows/contracts/agents.ts';
 import { createAgentActivities } from './index.ts';
 import type { AgentActivities } from './types.ts';
 
 /**
- * Deployment rounds against the simulated Automate and Acronis (one world: the plugin's install
+ * Deployment rounds and the scan against the simulated Automate and Acronis (one world: the plugin's install
  * script with a registration token makes the agent appear in the tenant) and a real PostgreSQL.
  */
 
@@ -31,12 +31,13 @@ let database: TestDatabase;
 let connection: Connection;
 let activities: AgentActivities;
 let world: AgentsWorld;
+let temporal: Client;
 
 beforeAll(async () => {
   sims = await startTestSimulators();
   database = await createTestDatabase();
   connection = await Connection.connect({ address: inject('temporalAddress') });
-  const temporal = new Client({ connection, dataConverter: encryptedDataConverter(keyring) });
+  temporal = new Client({ connection, dataConverter: encryptedDataConverter(keyring) });
   activities = createAgentActivities({ db: database.db, clients: new PartnerClientsCache(database.db, keyring), workflows: new AgentWorkflows(temporal) });
   world = new AgentsWorld(sims);
 });
@@ -212,5 +213,27 @@ describe('update and uninstall', () => {
     const id = await deploy(fx.partnerId, 'update', [target(fx, pc, 'CON-NONE')]);
     expect((await round(fx.partnerId, id)).status).toBe('done');
     expect(byName(await listDeploymentComputers(database.db, id))['CON-NONE']).toMatchObject({ status: 'failed', reason: 'no Acronis agent to update on this computer' });
+  });
+});
+
+describe('the scan', () => {
+  it('starts one deployment per scan, also when the scan is retried after it made it', async () => {
+    const fx = await fixture();
+    await world.computer(fx.place, 'CON-SCANNED');
+    await replaceAgentPolicies(database.db, fx.partnerId, [{ clientId: fx.place.clientId, locationId: null, autoDeploy: true, withBackupMonitor: true, defaultPlanId: null }]);
+    const passId = randomUUID();
+    const scan = () => new MockActivityEnvironment().run(activities.scanAgents, { partnerId: fx.partnerId, passId });
+    try {
+      const first = await scan();
+      expect(first).toMatchObject({ status: 'done', summary: { policies: 1, computers: 1, queued: 1, deploymentId: expect.any(String) } });
+      const again = await scan();
+      expect(again).toMatchObject({ status: 'done', summary: { queued: 0, deploymentId: (first as any).summary.deploymentId } });
+      const deployments = await listDeployments(database.db, fx.partnerId, 10);
+      expect(deployments.map((deployment) => [deployment.trigger, deployment.action])).toEqual([['scan', 'install']]);
+      expect((await listDeploymentComputers(database.db, deployments[0]!.id)).map((computer) => [computer.name, computer.withBackupMonitor])).toEqual([['CON-SCANNED', true]]);
+      expect((await listAgentPolicies(database.db, fx.partnerId))[0]?.lastScanNote).toBe('1 computer');
+    } finally {
+      for (const deployment of await listDeployments(database.db, fx.partnerId, 10)) await temporal.workflow.getHandle(deploymentWorkflowId(fx.partnerId, deployment.id)).terminate('test over').catch(() => undefined);
+    }
   });
 });
