@@ -8,14 +8,22 @@ import { problems } from './problem.ts';
 import { partnerIdParams } from './schemas.ts';
 
 /** Automate ids are 32-bit integers; anything larger is refused before it reaches a query. */
-export const automateId = (what: string) => z.coerce.number({ error: `must be ${what} id` }).int({ error: `must be ${what} id` }).min(1, { error: `must be ${what} id` }).max(2_147_483_647, { error: `must be ${what} id` });
+export const automateId = (what: string) => z.int({ error: `must be ${what} id` }).min(1, { error: `must be ${what} id` }).max(2_147_483_647, { error: `must be ${what} id` });
+
+/** The same, read from a path or query string. */
+export const automateIdText = (what: string) =>
+  z
+    .string()
+    .regex(/^\d{1,10}$/, { error: `must be ${what} id` })
+    .transform(Number)
+    .pipe(automateId(what));
 
 export const computerParams = partnerIdParams.extend({
-  computerId: automateId('an Automate computer').openapi({ param: { name: 'computerId', in: 'path' }, description: "The computer's id in Automate" }),
+  computerId: automateIdText('an Automate computer').openapi({ param: { name: 'computerId', in: 'path' }, description: "The computer's id in Automate" }),
 });
 
 export const clientParams = partnerIdParams.extend({
-  clientId: automateId('an Automate client').openapi({ param: { name: 'clientId', in: 'path' }, description: "The client's id in Automate" }),
+  clientId: automateIdText('an Automate client').openapi({ param: { name: 'clientId', in: 'path' }, description: "The client's id in Automate" }),
 });
 
 export interface RmmPartner {

@@ -21,8 +21,6 @@ const IDS_PER_CONDITION = 200;
 /** Tenants (and inventories) read at once. */
 const CONCURRENCY = 8;
 const PAGE_SIZE = 1_000;
-/** Up to this many computers, their plans are read machine by machine rather than all of the partner's at once. */
-const FEW_COMPUTERS = 10;
 const PROTECTION_PLAN_TYPE = 'policy.protection.total';
 const MACHINE_TYPE = 'resource.machine';
 const AGENT_SOFTWARE = /acronis.*(agent|protect)/i;
@@ -158,8 +156,11 @@ export interface Fleet {
 }
 
 export interface FleetOptions {
-  /** Read the plans applied to the machines (next backup, plan status). */
-  plans: boolean;
+  /**
+   * Read the plans applied to the machines (next backup, plan status): `all` in one paged listing
+   * of every application, `of-these-machines` one listing per machine (for a computer or two).
+   */
+  plans: 'all' | 'of-these-machines' | false;
   /** Read Automate's software inventory of computers without a registered agent. */
   inventory: boolean;
 }
@@ -196,36 +197,37 @@ export async function readFleet(sources: FleetSources, filter: ComputerFilter, o
   const tenantIds = [...new Set(computers.map((computer) => tenantOf(computer.Client.Id).tenantId).filter((id): id is string => id !== null))];
   const read = await mapConcurrently(tenantIds, CONCURRENCY, (tenantId) => readTenantMachines(sources, tenantId));
   const tenants = new Map(tenantIds.map((tenantId, index) => [tenantId, read[index]!]));
-  const anyMachine = read.some((tenant) => tenant.machines.length > 0);
-  const applications = options.plans && anyMachine ? await readApplications(sources.acronis, computers.length <= FEW_COMPUTERS ? read.flatMap((tenant) => tenant.machines.map((machine) => machine.context.id)) : undefined) : [];
-  const plansByMachine = new Map<string, FleetPlan[]>();
-  for (const application of applications) plansByMachine.set(application.context.id, [...(plansByMachine.get(application.context.id) ?? []), planOf(application)]);
-
-  const joined = computers.map((computer): FleetComputer => {
+  const matched = computers.map((computer) => {
     const tenant = tenantOf(computer.Client.Id);
     const machines = tenant.tenantId ? tenants.get(tenant.tenantId) : undefined;
     const agent = machines ? agentOfComputer(machines.agents, computer.ComputerName) : undefined;
     const machine = agent ? machines?.machines.find((status) => status.context.agent_id === agent.id) : undefined;
-    return {
-      computerId: computer.Id,
-      name: computer.ComputerName,
-      clientId: computer.Client.Id,
-      clientName: computer.Client.Name,
-      locationId: computer.Location.Id,
-      locationName: computer.Location.Name,
-      os: computer.OperatingSystemName,
-      type: computer.Type,
-      online: computer.Status === 'Online',
-      lastContactAt: computer.RemoteAgentLastContact ?? null,
-      tenant,
-      agent: agent ? agentView(agent) : null,
-      installedAgentVersion: null,
-      machineId: machine?.context.id ?? null,
-      plans: machine ? (plansByMachine.get(machine.context.id) ?? []) : [],
-      lastBackupAt: latest(machine?.policies.map((policy) => policy.last_run) ?? []),
-      lastSuccessfulBackupAt: latest(machine?.policies.map((policy) => policy.last_success_run) ?? []),
-    };
+    return { computer, tenant, agent, machine };
   });
+  const machineIds = matched.flatMap(({ machine }) => (machine ? [machine.context.id] : []));
+  const applications = options.plans && machineIds.length > 0 ? await readApplications(sources.acronis, options.plans === 'of-these-machines' ? machineIds : undefined) : [];
+  const plansByMachine = new Map<string, FleetPlan[]>();
+  for (const application of applications) plansByMachine.set(application.context.id, [...(plansByMachine.get(application.context.id) ?? []), planOf(application)]);
+
+  const joined = matched.map(({ computer, tenant, agent, machine }): FleetComputer => ({
+    computerId: computer.Id,
+    name: computer.ComputerName,
+    clientId: computer.Client.Id,
+    clientName: computer.Client.Name,
+    locationId: computer.Location.Id,
+    locationName: computer.Location.Name,
+    os: computer.OperatingSystemName,
+    type: computer.Type,
+    online: computer.Status === 'Online',
+    lastContactAt: computer.RemoteAgentLastContact ?? null,
+    tenant,
+    agent: agent ? agentView(agent) : null,
+    installedAgentVersion: null,
+    machineId: machine?.context.id ?? null,
+    plans: machine ? (plansByMachine.get(machine.context.id) ?? []) : [],
+    lastBackupAt: latest(machine?.policies.map((policy) => policy.last_run) ?? []),
+    lastSuccessfulBackupAt: latest(machine?.policies.map((policy) => policy.last_success_run) ?? []),
+  }));
 
   if (options.inventory) {
     const unregistered = joined.filter((computer) => computer.agent === null);

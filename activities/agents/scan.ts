@@ -51,7 +51,7 @@ export function createScanActivities(deps: AgentDeps) {
         const summary: AgentScanSummary = { policies: policies.length, computers: 0, queued: 0, deploymentId: null, plansApplied: 0, skipped: 0 };
         if (policies.length === 0) return { status: 'done', summary };
 
-        const fleet = await readFleet({ db, partnerId, automate, acronis }, { clientIds: [...new Set(policies.map((policy) => policy.clientId))] }, { plans: true, inventory: false });
+        const fleet = await readFleet({ db, partnerId, automate, acronis }, { clientIds: [...new Set(policies.map((policy) => policy.clientId))] }, { plans: 'all', inventory: false });
         const fallbackPlan = await partnerDefaultPlan(db, partnerId);
         const lastDeployments = await lastDeploymentOfComputers(db, partnerId);
         const tallies = new Map(policies.map((policy) => [placeKey(policy), { policy, computers: 0, queued: 0, plansApplied: 0, problems: new Set<string>() } as PolicyTally]));

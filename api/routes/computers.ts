@@ -8,7 +8,7 @@ import { noTenantMessage } from '../../rmm/client-tenants.ts';
 import { planForTenant } from '../../rmm/plans.ts';
 import { auditEntry, type ApiDeps } from '../context.ts';
 import { problems } from '../problem.ts';
-import { automateId, computerParams, rmmPartner, type RmmPartner } from '../rmm-partner.ts';
+import { automateIdText, computerParams, rmmPartner, type RmmPartner } from '../rmm-partner.ts';
 import { newRouter } from '../router.ts';
 import { bearerSecurity, commonErrors, conflict, jsonBody, jsonResponse, notFound, partnerIdParams, vendorFailure } from '../schemas.ts';
 
@@ -96,8 +96,8 @@ export function computerView(computer: FleetComputer): z.infer<typeof computerSc
 }
 
 const listQuery = z.object({
-  clientId: automateId('an Automate client').optional(),
-  locationId: automateId('an Automate location').optional(),
+  clientId: automateIdText('an Automate client').optional(),
+  locationId: automateIdText('an Automate location').optional(),
   state: z.enum(COMPUTER_STATES).optional(),
   inventory: z
     .enum(['true', 'false'])
@@ -115,7 +115,7 @@ export function computerRoutes(deps: ApiDeps) {
 
   /** The computer with its tenant and Acronis machine: 404 unknown, 409 without tenant or agent. */
   async function machineOf(partnerId: string, computerId: number, rmm: RmmPartner): Promise<FleetComputer & { machineId: string; tenant: { tenantId: string } }> {
-    const fleet = await readFleet({ db, partnerId, automate: rmm.automate, acronis: rmm.clients.acronis }, { computerIds: [computerId] }, { plans: true, inventory: false });
+    const fleet = await readFleet({ db, partnerId, automate: rmm.automate, acronis: rmm.clients.acronis }, { computerIds: [computerId] }, { plans: 'of-these-machines', inventory: false });
     const computer = fleet.computers[0];
     if (!computer) throw problems.notFound(`Computer ${computerId} in Automate`);
     if (!computer.tenant.tenantId) throw problems.conflict('computerId', `belongs to ${noTenantMessage({ Id: computer.clientId, Name: computer.clientName ?? '' }, computer.tenant)}`);
@@ -149,7 +149,7 @@ export function computerRoutes(deps: ApiDeps) {
       const fleet = await readFleet(
         { db, partnerId: id, automate: rmm.automate, acronis: rmm.clients.acronis },
         { ...(clientId !== undefined ? { clientIds: [clientId] } : {}), ...(locationId !== undefined ? { locationIds: [locationId] } : {}) },
-        { plans: true, inventory },
+        { plans: 'all', inventory },
       );
       const items = fleet.computers.map(computerView).filter((computer) => !state || computer.states.includes(state));
       return c.json({ items }, 200);

@@ -4,7 +4,7 @@ import { protectionStatus } from '../../domain/agents.ts';
 import { listClients, readFleet, type FleetComputer } from '../../rmm/fleet.ts';
 import type { ApiDeps } from '../context.ts';
 import { problems } from '../problem.ts';
-import { automateId, rmmPartner } from '../rmm-partner.ts';
+import { automateIdText, rmmPartner } from '../rmm-partner.ts';
 import { newRouter } from '../router.ts';
 import { bearerSecurity, commonErrors, conflict, jsonResponse, notFound, partnerIdParams, vendorFailure } from '../schemas.ts';
 
@@ -76,7 +76,7 @@ export function protectionRoutes(deps: ApiDeps) {
         'or not protected (no tenant, no agent, no plan).',
       tags: ['Agents'],
       security: bearerSecurity,
-      request: { params: partnerIdParams, query: z.object({ clientId: automateId('an Automate client').optional() }) },
+      request: { params: partnerIdParams, query: z.object({ clientId: automateIdText('an Automate client').optional() }) },
       responses: {
         200: jsonResponse(z.object({ clients: z.array(clientStatusSchema), computers: z.array(computerStatusSchema) }), 'Per client and per computer'),
         ...commonErrors,
@@ -91,7 +91,7 @@ export function protectionRoutes(deps: ApiDeps) {
       const rmm = await rmmPartner(deps, id, { change: false });
       if (clientId !== undefined && (await listClients(rmm.automate, [clientId])).length === 0) throw problems.field('clientId', 'is not a client in Automate');
       const { acronis } = rmm.clients;
-      const fleet = await readFleet({ db, partnerId: id, automate: rmm.automate, acronis }, clientId === undefined ? {} : { clientIds: [clientId] }, { plans: true, inventory: false });
+      const fleet = await readFleet({ db, partnerId: id, automate: rmm.automate, acronis }, clientId === undefined ? {} : { clientIds: [clientId] }, { plans: 'all', inventory: false });
       const computers = fleet.computers.map(statusOf);
 
       const tenantIds = [...new Set(fleet.clients.map((client) => client.tenant.tenantId).filter((tenantId): tenantId is string => tenantId !== null))];
