@@ -28,6 +28,9 @@ const OUTCOME_POLL_MS = { first: 2_000, max: 30_000 };
 const OFFLINE_POLL_MS = { first: 15_000, max: 5 * 60_000 };
 /** After a round that could not be retried (credentials refused ...), the next try. */
 const FAILED_ROUND_RETRY_MS = 5 * 60_000;
+/** Rounds that keep failing end the deployment this long after its window (or, window unknown, after the longest window). */
+const GIVE_UP_AFTER_WINDOW_MS = 24 * 3_600_000;
+const LONGEST_WINDOW_MS = 7 * 24 * 3_600_000;
 
 // Vendor calls: an Automate or Acronis outage of any length only delays the deployment (F9.1) and
 // loses no computer's outcome, which is in PostgreSQL; each round heartbeats, so a dead worker is
@@ -69,6 +72,7 @@ export async function agentDeployment(input: DeploymentWorkflowInput): Promise<D
     rounds: 0,
     counts: null,
     lastError: null,
+    windowEndsAt: null,
     previousRuns: 0,
     endReason: null,
   };
@@ -97,6 +101,7 @@ export async function agentDeployment(input: DeploymentWorkflowInput): Promise<D
         state.rounds++;
         quietRounds = JSON.stringify(progress.counts) === JSON.stringify(state.counts) ? quietRounds + 1 : 0;
         state.counts = progress.counts;
+        state.windowEndsAt = progress.windowEndsAt;
         state.lastError = null;
         if (progress.status === 'done') {
           describe(state);
@@ -115,6 +120,8 @@ export async function agentDeployment(input: DeploymentWorkflowInput): Promise<D
         }
         state.lastError = error.cause.message;
         log.warn('deployment round failed', { ...ref, error: error.cause.message });
+        const windowEndMs = state.windowEndsAt ? Date.parse(state.windowEndsAt) : workflowInfo().runStartTime.getTime() + LONGEST_WINDOW_MS;
+        if (Date.now() >= windowEndMs + GIVE_UP_AFTER_WINDOW_MS) return await end(`its rounds kept failing past its window: ${error.cause.message}`);
         waitMs = FAILED_ROUND_RETRY_MS;
       }
       describe(state);

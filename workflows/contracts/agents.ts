@@ -79,6 +79,8 @@ export interface DeploymentState {
   counts: DeploymentCounts | null;
   /** The last round's failure when it could not be retried (credentials refused ...); the next round tries again. */
   lastError: string | null;
+  /** When offline computers stop being waited for, as the last round read it. */
+  windowEndsAt?: string | null;
   previousRuns: number;
   endReason: string | null;
 }
