@@ -2,9 +2,11 @@ import type { Client } from '@temporalio/client';
 import { PartnerClientsCache, type PartnerClientsOptions } from '../clients/partner-clients.ts';
 import type { Db } from '../db/connection.ts';
 import type { Keyring } from '../security/keyring.ts';
+import { AgentWorkflows } from '../temporal/agent-workflows.ts';
 import { CapabilityLoops } from '../temporal/capability-loops.ts';
 import { ProvisioningWorkflows } from '../temporal/provisioning-workflows.ts';
 import { createPartnerHealthActivities } from './partner-health.ts';
+import { createAgentActivities } from './agents/index.ts';
 import { createPartnerLoopActivities } from './partner-loops.ts';
 import { createPartnerProfileActivities } from './partner-profile.ts';
 import { createProvisioningActivities } from './provisioning/index.ts';
@@ -28,5 +30,6 @@ export function createActivities(deps: ActivityDeps) {
     ...createPartnerLoopActivities(new CapabilityLoops(deps.client)),
     ...createPartnerHealthActivities(deps.db, clients),
     ...createProvisioningActivities({ db: deps.db, clients, workflows }),
+    ...createAgentActivities({ db: deps.db, clients, workflows: new AgentWorkflows(deps.client) }),
   };
 }

@@ -12,12 +12,17 @@ import { docsRoutes } from './docs.ts';
 import { ProblemError, problems, respondWithProblem } from './problem.ts';
 import { newRouter } from './router.ts';
 import { withAppWideAnswers } from './schemas.ts';
+import { agentRoutes } from './routes/agents.ts';
 import { auditLogRoutes } from './routes/audit-log.ts';
+import { computerRoutes } from './routes/computers.ts';
 import { customerRoutes } from './routes/customers.ts';
 import { healthRoutes } from './routes/health.ts';
 import { partnerHealthRoutes } from './routes/partner-health.ts';
 import { partnerRoutes } from './routes/partners.ts';
+import { planRoutes } from './routes/plans.ts';
 import { productMappingRoutes } from './routes/product-mappings.ts';
+import { protectionRoutes } from './routes/protection.ts';
+import { rmmClientRoutes } from './routes/rmm-clients.ts';
 import { settingsRoutes } from './routes/settings.ts';
 import { syncRoutes } from './routes/sync.ts';
 import { tokenRoutes } from './routes/tokens.ts';
@@ -88,7 +93,9 @@ export function createApp(deps: ApiDeps): OpenAPIHono<ApiEnv> {
 
   app.use('/v1/*', bodyLimit({ maxSize: MAX_BODY_BYTES, onError: tooLarge }));
   app.use('/v1/*', async (c, next) => {
-    if (BODY_METHODS.has(c.req.method) && !/^application\/([\w.+-]+\+)?json\b/i.test(c.req.header('Content-Type') ?? '')) {
+    // A POST that carries no body (start a backup, make a client's tenant) needs no Content-Type.
+    const hasBody = c.req.header('Transfer-Encoding') !== undefined || Number(c.req.header('Content-Length') ?? '0') > 0;
+    if (BODY_METHODS.has(c.req.method) && hasBody && !/^application\/([\w.+-]+\+)?json\b/i.test(c.req.header('Content-Type') ?? '')) {
       throw problems.unsupportedMediaType();
     }
     await next();
@@ -104,6 +111,11 @@ export function createApp(deps: ApiDeps): OpenAPIHono<ApiEnv> {
   app.route('/v1', workflowRoutes(deps));
   app.route('/v1', tokenRoutes(deps));
   app.route('/v1', auditLogRoutes(deps));
+  app.route('/v1', computerRoutes(deps));
+  app.route('/v1', agentRoutes(deps));
+  app.route('/v1', planRoutes(deps));
+  app.route('/v1', protectionRoutes(deps));
+  app.route('/v1', rmmClientRoutes(deps));
 
   app.openAPIRegistry.registerComponent('securitySchemes', 'bearerAuth', {
     type: 'http',

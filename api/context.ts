@@ -7,6 +7,7 @@ import type { AuditEntry } from '../db/audit-log.ts';
 import type { Logger } from '../log.ts';
 import type { Keyring } from '../security/keyring.ts';
 import { CALL_DEADLINE_MS, type PartnerWorkflows } from '../temporal/partner-workflows.ts';
+import type { AgentWorkflows } from '../temporal/agent-workflows.ts';
 import type { CapabilityLoops } from '../temporal/capability-loops.ts';
 import type { ProvisioningWorkflows } from '../temporal/provisioning-workflows.ts';
 import { problems } from './problem.ts';
@@ -20,6 +21,8 @@ export interface ApiDeps {
   provisioning: ProvisioningWorkflows;
   /** The partners' capability loops ("sync now"); built on `temporal` like `provisioning`. */
   loops: CapabilityLoops;
+  /** Agent deployments (F6.2); built on `temporal` like `provisioning`. */
+  agents: AgentWorkflows;
   /** Vendor calls the API makes itself: offering items, PSA products and companies, tenant checks. */
   partnerClients: PartnerClientsCache;
   logger: Logger;

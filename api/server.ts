@@ -13,6 +13,7 @@ import { createLogger, type Logger } from '../log.ts';
 import { runMain } from '../run-main.ts';
 import { encryptedDataConverter } from '../temporal/data-converter.ts';
 import { PartnerWorkflows } from '../temporal/partner-workflows.ts';
+import { AgentWorkflows } from '../temporal/agent-workflows.ts';
 import { CapabilityLoops } from '../temporal/capability-loops.ts';
 import { ProvisioningWorkflows } from '../temporal/provisioning-workflows.ts';
 import { ensureSearchAttributes } from '../temporal/search-attributes.ts';
@@ -65,6 +66,7 @@ runMain('api', async () => {
     workflows,
     provisioning: new ProvisioningWorkflows(temporal),
     loops: new CapabilityLoops(temporal),
+    agents: new AgentWorkflows(temporal),
     partnerClients: new PartnerClientsCache(db, config.keyring),
     logger,
     production: config.production,

@@ -13,6 +13,7 @@ Runtime.install({ logger: new DefaultLogger('WARN') });
 const BENCHMARKS: Record<string, () => Promise<{ run: Benchmark }>> = {
   fuzz: () => import('./fuzz.ts'),
   discovery: () => import('./discovery.ts'),
+  'agent-deploy': () => import('./agent-deploy.ts'),
 };
 
 export function formatFigures(name: string, figures: Figures): string {

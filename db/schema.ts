@@ -141,6 +141,87 @@ export interface AuditLogTable {
   request_id: string | null;
 }
 
+/** F6.8: an Automate client tied to an Acronis customer tenant by an admin. */
+export interface RmmClientLinksTable {
+  partner_id: string;
+  automate_client_id: number;
+  acronis_tenant_id: string;
+  created_at: CreatedAt;
+}
+
+/** F6.3, F6.4: a client's (location null) or a location's agent policy, with what the last scan did. */
+export interface AgentPoliciesTable {
+  partner_id: string;
+  automate_client_id: number;
+  automate_location_id: number | null;
+  auto_deploy: boolean;
+  with_backup_monitor: boolean;
+  default_plan_id: string | null;
+  last_scan_at: Date | null;
+  last_scan_note: string | null;
+  updated_at: UpdatedAt;
+}
+
+/** F6.7: a customer's protection plan made available to every customer of the partner. */
+export interface ImportedPlansTable {
+  partner_id: string;
+  /** The plan as Acronis knows it in its own tenant. */
+  plan_id: string;
+  source_tenant_id: string;
+  name: string;
+  /** The plan's policies with their settings, copied into other customers' tenants on first use. */
+  policies: JSONColumnType<Record<string, unknown>[]>;
+  is_default: boolean;
+  imported_at: ColumnType<Date, Date | undefined, Date>;
+}
+
+export interface AcronisTenantNumbersTable {
+  partner_id: string;
+  tenant_id: string;
+  numeric_id: string;
+}
+
+export type DeploymentAction = 'install' | 'update' | 'uninstall';
+export type DeploymentTrigger = 'api' | 'scan';
+export type DeploymentComputerStatus = 'pending' | 'running' | 'succeeded' | 'failed';
+
+export interface AgentDeploymentsTable {
+  id: string;
+  partner_id: string;
+  action: DeploymentAction;
+  trigger: DeploymentTrigger;
+  status: 'running' | 'done';
+  window_ends_at: Date;
+  registration_timeout_seconds: number;
+  requested_by: string;
+  created_at: CreatedAt;
+  finished_at: Date | null;
+  end_reason: string | null;
+}
+
+export interface AgentDeploymentComputersTable {
+  deployment_id: string;
+  computer_id: number;
+  partner_id: string;
+  automate_client_id: number;
+  automate_location_id: number;
+  computer_name: string;
+  tenant_id: string;
+  with_backup_monitor: boolean;
+  status: DeploymentComputerStatus;
+  agent_id: string | null;
+  /** Why the computer failed, or what it waits for. */
+  reason: string | null;
+  /** Written before the script is sent, and only once: the guard against scripting a computer twice. */
+  script_claimed_at: Date | null;
+  script_sent_at: Date | null;
+  scripts_sent: ColumnType<number, number | undefined, number>;
+  /** Registration (or removal, or update) must be seen by then. */
+  wait_until: Date | null;
+  finished_at: Date | null;
+  updated_at: ColumnType<Date, Date | undefined, Date>;
+}
+
 export interface Database {
   partners: PartnersTable;
   credentials: CredentialsTable;
@@ -155,4 +236,10 @@ export interface Database {
   api_tokens: ApiTokensTable;
   partner_health: PartnerHealthTable;
   audit_log: AuditLogTable;
+  rmm_client_links: RmmClientLinksTable;
+  agent_policies: AgentPoliciesTable;
+  imported_plans: ImportedPlansTable;
+  acronis_tenant_numbers: AcronisTenantNumbersTable;
+  agent_deployments: AgentDeploymentsTable;
+  agent_deployment_computers: AgentDeploymentComputersTable;
 }

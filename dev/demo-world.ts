@@ -70,6 +70,8 @@ interface DemoPsa {
   closedStatus: string;
   seeder: (url: string) => PsaSeeder;
   companies: DemoCompany[];
+  /** The Automate client whose computers get the agent and its plan without anyone asking (SPEC F6.3, F6.4). */
+  autoDeployClient?: string;
 }
 
 const WINDOWS_SERVER = 'Microsoft Windows Server 2022 Standard';
@@ -86,6 +88,7 @@ const DEMO_PSAS: DemoPsa[] = [
     timezone: 'America/New_York',
     closedStatus: 'Completed',
     seeder: connectWiseManageSeeder,
+    autoDeployClient: 'Riverside Dental Group',
     companies: [
       {
         name: 'Riverside Dental Group',
@@ -320,9 +323,8 @@ async function seedAutomate(automate: ConnectWiseAutomateClient, url: string, cu
   for (const psa of DEMO_PSAS) {
     for (const company of psa.companies) {
       if (!company.computers) continue;
-      // Automate links a client to its ConnectWise Manage company by the company's id.
-      const externalId = psa.kind === 'connectwise-manage' ? Number(psaIds.get(company)) : null;
-      const client = await automate.createClient({ Name: company.name, ExternalId: externalId });
+      // Automate's PSA integration links a client to its PSA company by the company's id.
+      const client = await automate.createClient({ Name: company.name, ExternalId: Number(psaIds.get(company)) });
       const location = await automate.createLocation({ Name: 'Main Office', ClientId: client.Id });
       clients++;
       const withAgent: number[] = [];
@@ -344,29 +346,32 @@ async function seedAutomate(automate: ConnectWiseAutomateClient, url: string, cu
   made.push({ label: 'Automate', what: `${count(clients, 'client')}, ${count(computers, 'computer')} (${offline} offline); the Acronis agent install runs on ${installs}` });
 }
 
-/** Once the installs have made the agents: the protection plan on their machines, one machine's backups failing, a first run. */
-async function protectMachines(acronis: AcronisClient, url: string, made: DemoWorld['made']): Promise<void> {
-  const computers = DEMO_PSAS.flatMap((psa) => psa.companies).flatMap((company) => company.computers ?? []).filter((computer) => computer.agent);
+/** Once the installs have made the agents: each customer's protection plan on its machines, one machine's backups failing, a first run. */
+async function protectMachines(acronis: AcronisClient, url: string, customers: AcronisCustomer[], made: DemoWorld['made']): Promise<void> {
+  const computers = customers.flatMap((customer) => customer.company.computers ?? []).filter((computer) => computer.agent);
   const expected = new Set(computers.map((computer) => computer.name));
   const deadline = Date.now() + AGENT_WAIT_MS;
-  let agents = await collect(acronis.listAgents());
-  while (agents.filter((agent) => expected.has(agent.hostname)).length < expected.size) {
+  while ((await collect(acronis.listAgents())).filter((agent) => expected.has(agent.hostname)).length < expected.size) {
     if (Date.now() > deadline) throw new Error(`the Acronis agents did not all appear within ${AGENT_WAIT_MS / 1000} s`);
     await delay(500);
-    agents = await collect(acronis.listAgents());
   }
-  const agentIds = new Set(agents.filter((agent) => expected.has(agent.hostname)).map((agent) => agent.id));
-  const machines = (await collect(acronis.listResources({ type: 'resource.machine' }))).filter((resource) => resource.agent_id !== null && agentIds.has(resource.agent_id));
-  const planId = await acronis.createProtectionPlan({ name: PROTECTION_PLAN, schedule: { type: 'daily', time: '01:00' } });
-  const issues = await acronis.applyPlan(planId, machines.map((machine) => machine.id));
-  if (issues.length) throw new Error(`the protection plan was not applied: ${issues.map((issue) => issue.message).join('; ')}`);
   const failing = computers.filter((computer) => computer.failingBackups).map((computer) => computer.name);
-  for (const machine of machines.filter((candidate) => failing.includes(candidate.name))) {
-    // Acronis has no API that makes a backup fail.
-    await simControl(url, 'POST', '/backups/outcome', { resourceId: machine.id, outcome: 'fail', error: BACKUP_ERROR });
+  let protectedMachines = 0;
+  for (const customer of customers) {
+    const machines = (await collect(acronis.listResources({ tenantId: customer.tenantId, type: 'resource.machine' }))).filter((resource) => expected.has(resource.name));
+    if (!machines.length) continue;
+    // Plans belong to a customer's tenant, as an MSP makes them in the backup console.
+    const planId = await acronis.createProtectionPlan({ name: PROTECTION_PLAN, tenantId: customer.tenantId, schedule: { type: 'daily', time: '01:00' } });
+    const issues = await acronis.applyPlan(planId, machines.map((machine) => machine.id));
+    if (issues.length) throw new Error(`the protection plan was not applied: ${issues.map((issue) => issue.message).join('; ')}`);
+    for (const machine of machines.filter((candidate) => failing.includes(candidate.name))) {
+      // Acronis has no API that makes a backup fail.
+      await simControl(url, 'POST', '/backups/outcome', { resourceId: machine.id, outcome: 'fail', error: BACKUP_ERROR });
+    }
+    await acronis.runPlan(planId);
+    protectedMachines += machines.length;
   }
-  await acronis.runPlan(planId);
-  made.push({ label: 'Acronis agents', what: `${count(machines.length, 'machine')} protected by "${PROTECTION_PLAN}", backing up now; ${failing.join(', ')} fails (BackupFailed alert in about a minute)` });
+  made.push({ label: 'Acronis agents', what: `${count(protectedMachines, 'machine')} protected by their customer's "${PROTECTION_PLAN}", backing up now; ${failing.join(', ')} fails (BackupFailed alert in about a minute)` });
 }
 
 async function seedVendors(urls: SimulatorUrls, made: DemoWorld['made']): Promise<void> {
@@ -375,7 +380,7 @@ async function seedVendors(urls: SimulatorUrls, made: DemoWorld['made']): Promis
   const acronis = acronisDistributor(urls.acronis);
   const customers = await seedAcronisCustomers(acronis, urls.acronis, made);
   await seedAutomate(new ConnectWiseAutomateClient({ baseUrl: urls.automate, ...DEFAULT_CREDENTIALS.automate }), urls.automate, customers, psaIds, made);
-  await protectMachines(acronis, urls.acronis, made);
+  await protectMachines(acronis, urls.acronis, customers, made);
 }
 
 /** A new API client of the demo partner's own Acronis partner tenant (seeded under `Sim Partner` with the partner's name). */
@@ -414,6 +419,25 @@ function demoSettings(psa: DemoPsa) {
   };
 }
 
+type ApiCall = <T>(method: string, path: string, body?: unknown) => Promise<T>;
+
+/**
+ * Agent management as an admin sets it up through the API: the client is tied to its Acronis
+ * tenant, the customer's plan is imported as the partner's default, and the client deploys agents
+ * automatically (with the backup monitor) and gets the default plan on machines without one.
+ */
+async function autoDeployAgents(call: ApiCall, partnerId: string, clientName: string, automateUrl: string): Promise<void> {
+  const automate = new ConnectWiseAutomateClient({ baseUrl: automateUrl, ...DEFAULT_CREDENTIALS.automate });
+  const [client] = await collect(automate.clients({ condition: where.eq('Name', clientName) }));
+  if (!client) throw new Error(`Automate has no client named ${clientName}`);
+  const { tenantId } = await call<{ tenantId: string }>('POST', `/v1/partners/${partnerId}/rmm-clients/${client.Id}/tenant`);
+  const { items } = await call<{ items: { planId: string; name: string; tenantId: string | null }[] }>('GET', `/v1/partners/${partnerId}/plans`);
+  const plan = items.find((candidate) => candidate.tenantId === tenantId && candidate.name === PROTECTION_PLAN);
+  if (!plan) throw new Error(`${clientName}'s tenant has no plan named ${PROTECTION_PLAN}`);
+  await call('POST', `/v1/partners/${partnerId}/plans/import`, { tenantId, planId: plan.planId, default: true });
+  await call('PUT', `/v1/partners/${partnerId}/agents/policies`, [{ clientId: client.Id, autoDeploy: true, withBackupMonitor: true, defaultPlanId: plan.planId }]);
+}
+
 /**
  * Registers the demo partners through the admin API, against these simulators. A demo partner of a
  * previous start is removed first: its mappings point at tenants of a simulated world that is gone
@@ -422,7 +446,7 @@ function demoSettings(psa: DemoPsa) {
  */
 export async function registerDemoPartners(api: { url: string; token: string }, simulators: SimulatorUrls): Promise<DemoPartners> {
   const result: DemoPartners = { partners: [], problems: [] };
-  const call = async <T>(method: string, path: string, body?: unknown): Promise<T> => {
+  const call: ApiCall = async <T>(method: string, path: string, body?: unknown): Promise<T> => {
     const response = await fetch(`${api.url}${path}`, {
       method,
       headers: { authorization: `Bearer ${api.token}`, ...(body === undefined ? {} : { 'content-type': 'application/json' }) },
@@ -446,6 +470,7 @@ export async function registerDemoPartners(api: { url: string; token: string }, 
       // Mappings first: provisioning's first pass, once switched on, already finds what to provision.
       await call('PUT', `/v1/partners/${id}/product-mappings`, productMappings());
       await call('PUT', `/v1/partners/${id}/settings`, demoSettings(psa));
+      if (psa.autoDeployClient) await autoDeployAgents(call, id, psa.autoDeployClient, simulators.automate);
       result.partners.push({ name: psa.partnerName, id, replaced: previous?.id ?? null });
     } catch (error) {
       result.problems.push(`demo partner ${psa.partnerName}: ${problemText(error)}`);

@@ -12,6 +12,7 @@ import type { Keyring } from '../security/keyring.ts';
 import { encryptedDataConverter } from '../temporal/data-converter.ts';
 import { createEngineWorker, type EngineWorker } from '../temporal/engine-worker.ts';
 import { PartnerWorkflows } from '../temporal/partner-workflows.ts';
+import { AgentWorkflows } from '../temporal/agent-workflows.ts';
 import { CapabilityLoops } from '../temporal/capability-loops.ts';
 import { ProvisioningWorkflows } from '../temporal/provisioning-workflows.ts';
 
@@ -58,6 +59,7 @@ export async function startApiHarness(db: Db, keyring: Keyring, options: ApiHarn
     workflows: new PartnerWorkflows(temporal, TEMPORAL_UI_URL),
     provisioning: new ProvisioningWorkflows(temporal),
     loops: new CapabilityLoops(temporal),
+    agents: new AgentWorkflows(temporal),
     partnerClients: new PartnerClientsCache(db, keyring, options.partnerClients),
     logger: pino({ level: 'silent' }),
     production: false,

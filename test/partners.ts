@@ -12,7 +12,7 @@ export interface SeedPartnerOptions {
   psaKind?: PsaKind;
   timezone?: string;
   /** Base URLs of the simulators the credentials point at (the default ports when absent). */
-  urls?: { acronis?: string; psa?: string };
+  urls?: { acronis?: string; psa?: string; automate?: string };
 }
 
 const DEFAULT_PSA_URLS: Record<PsaKind, string> = { 'connectwise-manage': 'http://localhost:4102', autotask: 'http://localhost:4103' };
@@ -27,10 +27,12 @@ export async function seedPartner(db: Db, keyring: Keyring, name = `Partner ${ra
     acronis: splitCredential('acronis', { baseUrl: options.urls?.acronis ?? 'http://localhost:4101', clientId, clientSecret }),
     psa: splitCredential(psaKind, { baseUrl: options.urls?.psa ?? DEFAULT_PSA_URLS[psaKind], ...DEFAULT_CREDENTIALS[psaKind] }),
   };
+  const rmm = options.urls?.automate ? splitCredential('connectwise-automate', { baseUrl: options.urls.automate, ...DEFAULT_CREDENTIALS.automate }) : undefined;
   await db.transaction().execute(async (tx) => {
-    await insertPartner(tx, { id, name, timezone: options.timezone ?? 'Europe/Berlin', psaKind, rmmKind: null });
+    await insertPartner(tx, { id, name, timezone: options.timezone ?? 'Europe/Berlin', psaKind, rmmKind: rmm ? 'connectwise-automate' : null });
     await saveCredential(tx, id, { system: 'acronis', kind: 'acronis', visible: credentials.acronis.visible, sealedSecrets: box.seal(JSON.stringify(credentials.acronis.secrets), credentialContext(id, 'acronis')) });
     await saveCredential(tx, id, { system: 'psa', kind: psaKind, visible: credentials.psa.visible, sealedSecrets: box.seal(JSON.stringify(credentials.psa.secrets), credentialContext(id, 'psa')) });
+    if (rmm) await saveCredential(tx, id, { system: 'rmm', kind: 'connectwise-automate', visible: rmm.visible, sealedSecrets: box.seal(JSON.stringify(rmm.secrets), credentialContext(id, 'rmm')) });
     await insertDefaultSettings(tx, id);
   });
   return id;

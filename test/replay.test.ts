@@ -34,6 +34,8 @@ describe('replaying committed histories (no server needed)', () => {
         'partner-supervisor-loop-registry.json',
         'provisioning-loop-cancelled.json',
         'customer-provisioning-ladder-rechecked.json',
+        'agent-deployment-window.json',
+        'agents-loop-switched-off.json',
       ]),
     );
   });

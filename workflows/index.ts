@@ -2,3 +2,5 @@
 export { partnerSupervisor } from './partner-supervisor.ts';
 export { customerProvisioning } from './provisioning/customer.ts';
 export { provisioningLoop } from './provisioning/loop.ts';
+export { agentDeployment } from './agents/deployment.ts';
+export { agentsLoop } from './agents/loop.ts';

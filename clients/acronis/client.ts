@@ -31,8 +31,10 @@ import type {
   ProtectionPlan,
   ProtectionPlanCreate,
   RegistrationToken,
+  PolicyCreate,
   Resource,
   ResourceFilter,
+  ResourceStatus,
   Tenant,
   TenantCreate,
   TenantFilter,
@@ -375,6 +377,11 @@ export class AcronisClient {
     return this.#items({ method: 'GET', path: `${RESOURCES}/resources`, query: { tenant_id: filter.tenantId, type: filter.type, agent_id: filter.agentId } });
   }
 
+  /** Each machine's protection as Acronis aggregates it (F6.6): one read per page, not one per machine. */
+  listResourceStatuses(filter: { tenantId?: string } = {}): AsyncGenerator<ResourceStatus> {
+    return this.#items({ method: 'GET', path: `${RESOURCES}/resource_statuses`, query: { tenant_id: filter.tenantId } });
+  }
+
   getResource(id: string): Promise<Resource> {
     return this.#json({ method: 'GET', path: `${RESOURCES}/resources/${id}`, operation: `GET ${RESOURCES}/resources/{id}` });
   }
@@ -388,6 +395,14 @@ export class AcronisClient {
     ];
     await this.#json({ method: 'POST', path: `${POLICIES}/policies`, json: { subject: { policy } } });
     return rootId;
+  }
+
+  /**
+   * Creates a protection plan from its policies as given (ids included: Acronis accepts ids chosen by
+   * the client, so a copy made with derived ids is looked up before it is made again).
+   */
+  async createPolicies(policies: PolicyCreate[], options: { tenantId: string }): Promise<void> {
+    await this.#json({ method: 'POST', path: `${POLICIES}/policies`, json: { subject: { policy: policies }, override_tenant_id: options.tenantId } });
   }
 
   listProtectionPlans(filter: { tenantId?: string; planId?: string; includeSettings?: boolean; includeAppliedContext?: boolean } = {}): AsyncGenerator<ProtectionPlan> {
@@ -413,8 +428,14 @@ export class AcronisClient {
     await this.#call({ method: 'PUT', path: `${POLICIES}/applications/run`, json: { state: 'running', policy_id: planId, ...(resourceIds ? { context_ids: resourceIds } : {}) } });
   }
 
-  listPlanApplications(filter: { planId?: string; resourceId?: string; agentId?: string } = {}): AsyncGenerator<PolicyApplication> {
-    return this.#items({ method: 'GET', path: `${POLICIES}/applications`, query: { policy_id: filter.planId, context_id: filter.resourceId, agent_id: filter.agentId } });
+  /** Stops the plan's running backup (on the given resources, or everywhere it runs). */
+  async stopPlan(planId: string, resourceIds?: string[]): Promise<void> {
+    await this.#call({ method: 'PUT', path: `${POLICIES}/applications/run`, json: { state: 'stopped', policy_id: planId, ...(resourceIds ? { context_ids: resourceIds } : {}) } });
+  }
+
+  /** `policyType` `policy.protection.total` lists each plan once per machine instead of once per policy of the plan. */
+  listPlanApplications(filter: { planId?: string; resourceId?: string; agentId?: string; policyType?: string } = {}): AsyncGenerator<PolicyApplication> {
+    return this.#items({ method: 'GET', path: `${POLICIES}/applications`, query: { policy_id: filter.planId, context_id: filter.resourceId, agent_id: filter.agentId, policy_type: filter.policyType } });
   }
 
   // --- agents ----------------------------------------------------------------------------------

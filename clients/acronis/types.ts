@@ -323,6 +323,14 @@ export interface Resource {
   updated_at: string;
 }
 
+/** `GET /resource_statuses`: a machine and its protection as Acronis aggregates it. */
+export interface ResourceStatus {
+  /** `ok`, `error`, `warning`, `running`, `not_protected`, `idle` ... */
+  aggregate: { status: string; names?: string };
+  context: Resource;
+  policies: { type: string; last_run?: string | null; last_success_run?: string | null }[];
+}
+
 export interface ResourceFilter {
   /** Numeric ids or UUIDs. */
   tenantId?: string;
@@ -346,6 +354,16 @@ export interface Policy {
 export interface ProtectionPlan {
   policy: Policy[];
   context?: { items: string[] };
+}
+
+/** A policy of a plan as `POST /policies` takes it; the root has no `parent_ids`. */
+export interface PolicyCreate {
+  id: string;
+  type: string;
+  name: string;
+  enabled?: boolean;
+  parent_ids?: string[];
+  settings?: Record<string, unknown>;
 }
 
 /** The simulator-documented simple schedule for a plan's backup policy. */

@@ -8,6 +8,7 @@ import type {
   AutomateComputer,
   AutomateLocation,
   AutomateScript,
+  AutomateSoftware,
   AutomateTicket,
   BatchScriptResult,
   ClientInput,
@@ -230,6 +231,11 @@ export class ConnectWiseAutomateClient {
   async computer(id: number): Promise<AutomateComputer> {
     const computer = await this.#get<AutomateComputer>(`/Computers/${id}`, 'GET /Computers/{id}');
     return { ...computer, Id: Number(computer.Id) };
+  }
+
+  /** The computer's software inventory (as the agent last reported it). */
+  software(computerId: number, options: ListOptions = {}): AsyncGenerator<AutomateSoftware> {
+    return this.#list(`/Computers/${computerId}/Software`, 'GET /Computers/{id}/Software', options);
   }
 
   // --- Scripts --------------------------------------------------------------------------------

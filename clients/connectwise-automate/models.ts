@@ -77,6 +77,14 @@ export interface AutomateComputer {
   OpenPortsUDP: number[];
 }
 
+/** One entry of `/Computers/{id}/Software`. */
+export interface AutomateSoftware {
+  Id: number;
+  Name: string;
+  Version: string | null;
+  Publisher: string | null;
+}
+
 export interface AutomateScript {
   Id: number;
   Name: string;

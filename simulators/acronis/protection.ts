@@ -133,6 +133,17 @@ export class BackupEngine {
     }
   }
 
+  /** Stops the running backup: its activity ends `cancelled`; the plan's schedule and last result stay as they were. */
+  stop(application: PlanApplication, atMs: number): boolean {
+    const activityId = application.runningActivityId;
+    const activity = activityId === null ? undefined : this.#store.data.activities[activityId];
+    if (!activityId || !activity) return false;
+    this.#cancel(`done:${activityId}`);
+    Object.assign(activity, { state: 'completed', resultCode: 'cancelled', completedAtMs: atMs, updatedAtMs: atMs });
+    application.runningActivityId = null;
+    return true;
+  }
+
   unschedule(application: PlanApplication): void {
     this.#cancel(`next:${application.id}`);
   }
@@ -205,7 +216,7 @@ const policyInput = z.object({
 });
 const policiesPost = z.object({ subject: z.object({ policy: z.array(policyInput).min(1) }), override_tenant_id: z.string().optional(), ensure_applications: z.boolean().optional() });
 const applicationsPost = z.object({ policy_id: z.string(), context: z.object({ items: z.array(z.string()).min(1) }) });
-const applicationsRun = z.object({ state: z.literal('running'), policy_id: z.string(), context_ids: z.array(z.string()).optional() });
+const applicationsRun = z.object({ state: z.enum(['running', 'stopped']), policy_id: z.string(), context_ids: z.array(z.string()).optional() });
 
 export function protectionRoutes(store: AcronisStore, backups: BackupEngine): { resources: Hono<AcronisEnv>; policies: Hono<AcronisEnv> } {
   const resources = new Hono<AcronisEnv>();
@@ -362,6 +373,11 @@ export function protectionRoutes(store: AcronisStore, backups: BackupEngine): { 
   policies.put('/applications/run', async (c) => {
     const body = await bodyOf(c, 'policies', applicationsRun);
     const plan = planInScope(c, body.policy_id);
+    if (body.state === 'stopped') {
+      // [INFER] Stopping what does not run is not an error: the state asked for already holds.
+      for (const application of applicationsOf(plan.root.id)) if (!body.context_ids || body.context_ids.includes(application.resourceId)) backups.stop(application, store.now());
+      return c.body(null, 202);
+    }
     if (!plan.root.enabled || (plan.backup && !plan.backup.enabled)) throw rpError('policies', 422, 'FailedEnabledInvariantError', 'The policy is disabled');
     const applied = applicationsOf(plan.root.id).filter((application) => !body.context_ids || body.context_ids.includes(application.resourceId));
     if (!applied.length || (body.context_ids && applied.length !== body.context_ids.length)) throw rpError('policies', 422, 'NoApplicationsError', 'The policy is not applied to the given resources');

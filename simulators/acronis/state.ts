@@ -192,7 +192,7 @@ export interface Activity {
   uuid: string;
   type: string;
   state: 'enqueued' | 'started' | 'completed';
-  resultCode: 'ok' | 'error' | null;
+  resultCode: 'ok' | 'error' | 'cancelled' | null;
   errorText: string | null;
   tenantId: string;
   resourceId: string;

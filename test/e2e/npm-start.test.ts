@@ -209,6 +209,37 @@ describe('npm start (the whole stack, end to end over HTTP)', () => {
     expect(metrics).toMatch(/^engine_vendor_calls_total\{system="(autotask|connectwise-manage)",operation="[^"]+",outcome="ok"\} \d+$/m);
   });
 
+  it('shows the demo machines’ protection, and gives a computer added to the auto-deploy client the agent and the default plan unasked', async () => {
+    const [manageDemo] = demoPartnerIds;
+    const riverside = (await (await call('GET', `/v1/partners/${manageDemo}/protection`)).json()) as any;
+    expect(riverside.computers.filter((computer: any) => computer.name.startsWith('RDG-')).map((computer: any) => [computer.name, computer.reason])).toEqual([
+      ['RDG-FS01', null],
+      ['RDG-FRONTDESK-01', null],
+      ['RDG-XRAY-02', null],
+      ['RDG-LAPTOP-07', 'no-agent'],
+    ]);
+    const { items: policies } = (await (await call('GET', `/v1/partners/${manageDemo}/agents/policies`)).json()) as any;
+    expect(policies).toEqual([expect.objectContaining({ clientName: 'Riverside Dental Group', autoDeploy: true, defaultPlanId: expect.any(String) })]);
+
+    const automate = new ConnectWiseAutomateClient({ baseUrl: sim.automate, ...DEFAULT_CREDENTIALS.automate });
+    const client = (await collect(automate.clients())).find((candidate) => candidate.Name === 'Riverside Dental Group')!;
+    const added = await fetch(`${sim.automate}/_sim/computers`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({ clientId: client.Id, locationId: client.Locations[0]!.Id, name: 'RDG-NEW-08', os: 'Microsoft Windows 11 Pro x64' }),
+    });
+    expect(added.status).toBe(201);
+    // The scan runs every 6 minutes; "sync now" instead of waiting for it.
+    expect((await call('POST', `/v1/partners/${manageDemo}/sync`, { what: ['agents'] })).status).toBe(202);
+    let newcomer: any;
+    for (let tries = 0; tries < 120 && !newcomer?.plans?.length; tries++) {
+      if (tries > 0) await new Promise((wait) => setTimeout(wait, 500));
+      const { items } = (await (await call('GET', `/v1/partners/${manageDemo}/computers?clientId=${client.Id}`)).json()) as any;
+      newcomer = items.find((computer: any) => computer.name === 'RDG-NEW-08');
+    }
+    expect(newcomer).toMatchObject({ agent: { state: expect.stringMatching(/current|outdated/) }, plans: [expect.objectContaining({ name: 'Servers and workstations – daily' })] });
+  });
+
   it('registers a partner whose workflow partner/<id> the Web UI lists', async () => {
     // Sim Partner itself, above the demo partners' own tenants: another Acronis account.
     const distributor = acronisDistributor(sim.acronis);

@@ -17,6 +17,7 @@ import { fileURLToPath } from 'node:url';
 import type { Client, WorkflowHandle } from '@temporalio/client';
 import { historyToJSON } from '@temporalio/common/lib/proto-utils.js';
 import { TestWorkflowEnvironment } from '@temporalio/testing';
+import { insertDeployment, saveClientLink } from '../../db/agents.ts';
 import { connectDatabase, type Db } from '../../db/connection.ts';
 import { replaceProductMappings, upsertCompanyMapping } from '../../db/mappings.ts';
 import { migrateToLatest } from '../../db/migrate.ts';
@@ -30,16 +31,20 @@ import { resolveTemporalExecutable } from '../../dev/temporal-binaries.ts';
 import { startSimulators } from '../../simulators/index.ts';
 import { connectWiseManageSeeder } from '../../simulators/seeding/connectwise-manage.ts';
 import { encryptedDataConverter } from '../../temporal/data-converter.ts';
+import { AgentWorkflows } from '../../temporal/agent-workflows.ts';
 import { createEngineWorker } from '../../temporal/engine-worker.ts';
 import { PartnerWorkflows } from '../../temporal/partner-workflows.ts';
 import { ProvisioningWorkflows } from '../../temporal/provisioning-workflows.ts';
 import { registerSearchAttributes } from '../../temporal/search-attributes.ts';
+import type { agentsLoop as agentsLoopWorkflow } from '../../workflows/agents/loop.ts';
+import { agentsLoopStateQuery, agentsLoopWorkflowId, deploymentWorkflowId } from '../../workflows/contracts/agents.ts';
 import { configurationChangedSignal, syncNowSignal } from '../../workflows/contracts/loops.ts';
 import { partnerWorkflowId, supervisorStateQuery } from '../../workflows/contracts/partner.ts';
 import { TASK_QUEUE } from '../../workflows/contracts/task-queues.ts';
 import type { partnerSupervisor } from '../../workflows/partner-supervisor.ts';
 import { customerStateQuery, customerWorkflowId, provisioningLoopStateQuery, provisioningLoopWorkflowId } from '../../workflows/contracts/provisioning.ts';
 import { ENGINE_SEARCH_ATTRIBUTES } from '../../workflows/search-attributes.ts';
+import { AgentsWorld } from '../agents-world.ts';
 import { freePort } from '../free-port.ts';
 import { testKeyring } from '../fixtures/test-keys.ts';
 import { seedPartner } from '../partners.ts';
@@ -145,6 +150,32 @@ await (await createEngineWorker({ connection: skipping.nativeConnection, namespa
   await customer.signal(syncNowSignal);
   await customer.result();
   await save(skipping.client, 'customer-provisioning-ladder-rechecked', customer);
+
+  // A deployment against the simulators: one computer installed, one offline until its window closes.
+  const world = new AgentsWorld(simulators);
+  await world.fastScripts();
+  const agentsPartner = await seedPartner(db, keyring, 'Replay agents', { urls: { acronis: simulators.urls.acronis, automate: simulators.urls.automate } });
+  const agentSettings = (await readSettings(db, agentsPartner))!.settings;
+  await writeSettings(db, agentsPartner, { ...agentSettings, agents: { enabled: true } });
+  const tenantId = await world.customerTenant('Replay Agents Ltd');
+  const place = await world.client('Replay Agents Ltd');
+  await saveClientLink(db, agentsPartner, { clientId: place.clientId, tenantId });
+  const target = async (name: string, online: boolean) => ({ computerId: await world.computer(place, name, { online }), name, clientId: place.clientId, locationId: place.locationId, tenantId, withBackupMonitor: false });
+  const deploymentId = '5e1f6a2b-0c3d-4e5f-8a9b-0c1d2e3f4a5b';
+  await insertDeployment(db, { id: deploymentId, partnerId: agentsPartner, action: 'install', trigger: 'api', windowEndsAt: new Date(Date.now() + 30 * 60_000), registrationTimeoutSeconds: 900, requestedBy: 'replay' }, [await target('RPL-PC', true), await target('RPL-LAPTOP', false)]);
+  await new AgentWorkflows(skipping.client).startDeployment({ partnerId: agentsPartner, psaKind: 'autotask', deploymentId, what: 'agent install on 2 computers' });
+  const deployment = skipping.client.workflow.getHandle(deploymentWorkflowId(agentsPartner, deploymentId));
+  await deployment.result();
+  await save(skipping.client, 'agent-deployment-window', deployment);
+
+  // The agents loop: a scan with no policy, "sync now", a second scan, then switched off.
+  const agentsLoop = await skipping.client.workflow.start<typeof agentsLoopWorkflow>('agentsLoop', { workflowId: agentsLoopWorkflowId(agentsPartner), taskQueue: TASK_QUEUE, args: [{ v: 1, partnerId: agentsPartner }] });
+  await until('a scan', async () => (await agentsLoop.query(agentsLoopStateQuery)).passes === 1);
+  await agentsLoop.signal(syncNowSignal);
+  await until('a scan', async () => (await agentsLoop.query(agentsLoopStateQuery)).passes === 2);
+  await agentsLoop.cancel();
+  await agentsLoop.result();
+  await save(skipping.client, 'agents-loop-switched-off', agentsLoop);
 
   // A partner whose Acronis refused the credentials (as an activity records it): the supervisor marks
   // it credentials-rejected, and its hourly probe finds them accepted again.

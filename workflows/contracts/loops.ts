@@ -1,6 +1,7 @@
 import { defineSignal } from '@temporalio/workflow';
 import type { ExternalSystem } from '../../domain/partner.ts';
 import type { Capabilities } from '../../domain/settings.ts';
+import { agentsLoopWorkflowId } from './agents.ts';
 import { provisioningLoopWorkflowId } from './provisioning.ts';
 
 /** A capability as the settings name it (`provisioning.enabled`, `billing.enabled` ...). */
@@ -31,6 +32,13 @@ export const CAPABILITY_LOOPS: { readonly [C in CapabilityName]?: LoopDefinition
     attribute: 'provisioning',
     entities: ['customer'],
     title: 'customer discovery and provisioning',
+  },
+  agents: {
+    workflowType: 'agentsLoop',
+    workflowId: agentsLoopWorkflowId,
+    attribute: 'agents',
+    entities: ['deployment'],
+    title: 'agent deployment and default plans',
   },
 };
 
