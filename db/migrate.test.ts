@@ -8,7 +8,7 @@ async function tables(database: TestDatabase): Promise<string[]> {
   return rows.map((row) => row.name);
 }
 
-const TABLES = ['activation_emails', 'alert_mappings', 'api_tokens', 'audit_log', 'company_mappings', 'credentials', 'customer_line_fingerprints', 'discovery_watermarks', 'partner_health', 'partner_settings', 'partners', 'product_mappings', 'psa_company_lines'];
+const TABLES = ['acronis_tenant_numbers', 'activation_emails', 'agent_deployment_computers', 'agent_deployments', 'agent_policies', 'alert_mappings', 'api_tokens', 'audit_log', 'company_mappings', 'credentials', 'customer_line_fingerprints', 'discovery_watermarks', 'imported_plans', 'partner_health', 'partner_settings', 'partners', 'product_mappings', 'psa_company_lines', 'rmm_client_links'];
 
 describe('migrations', () => {
   let database: TestDatabase;

@@ -1,4 +1,5 @@
-import { z } from 'zod';
+// Extended for OpenAPI, whichever module loads first: the admin API documents these schemas as they are.
+import { z } from '@hono/zod-openapi';
 import { outboundUrlProblem, type OutboundUrlPolicy } from './outbound-url.ts';
 
 export const PSA_KINDS = ['connectwise-manage', 'autotask'] as const;

@@ -1,4 +1,5 @@
-import { z } from 'zod';
+// Extended for OpenAPI, whichever module loads first: the admin API documents these schemas as they are.
+import { z } from '@hono/zod-openapi';
 
 const days = (min: number, max: number) => z.int().min(min).max(max);
 

@@ -1,4 +1,5 @@
 // First: the API's zod-openapi extension must load before any schema is built (the engine worker's modules build some).
+import { newAcronisPartnerAccount } from './partners.ts';
 import { startApiHarness, type ApiHarness } from './api-harness.ts';
 import { randomUUID } from 'node:crypto';
 import { NativeConnection } from '@temporalio/worker';
@@ -69,7 +70,8 @@ const unique = (name: string) => `${name} ${randomUUID().slice(0, 6)}`;
 
 /** A partner on ConnectWise Manage with the Automate RMM, agent management switched on. */
 async function partnerWithAgents(): Promise<string> {
-  const { clientId, clientSecret } = DEFAULT_CREDENTIALS.acronis;
+  // One Acronis account per partner: registration refuses a second partner on one.
+  const { tenantId, clientId, clientSecret } = await newAcronisPartnerAccount(sims.urls.acronis);
   const partner = await call('POST', '/v1/partners', {
     name: unique('MSP'),
     timezone: 'Europe/Berlin',
@@ -78,12 +80,16 @@ async function partnerWithAgents(): Promise<string> {
     rmm: { kind: 'connectwise-automate', baseUrl: sims.urls.automate, ...DEFAULT_CREDENTIALS.automate },
   });
   await call('PUT', `/v1/partners/${partner.id}/settings`, { agents: { enabled: true } });
+  accountTenants.set(partner.id, tenantId);
   return partner.id;
 }
 
+/** Each partner's own Acronis partner tenant, where its customers live. */
+const accountTenants = new Map<string, string>();
+
 /** An Acronis customer and its Automate client (same name), tied together with F6.8's route. */
 async function customer(partnerId: string, name = unique('Contoso')) {
-  const tenantId = await world.customerTenant(name);
+  const tenantId = await world.customerTenant(name, accountTenants.get(partnerId));
   const place = await world.client(name);
   const tied = await call('POST', `/v1/partners/${partnerId}/rmm-clients/${place.clientId}/tenant`);
   expect(tied).toEqual({ clientId: place.clientId, tenantId, name, created: false, via: 'rmm-link' });
@@ -313,7 +319,7 @@ describe('which tenant a computer belongs to', () => {
   it('follows the client’s PSA company to its mapped tenant', async () => {
     const partnerId = await partnerWithAgents();
     const name = unique('Mapped');
-    const tenantId = await world.customerTenant(name);
+    const tenantId = await world.customerTenant(name, accountTenants.get(partnerId));
     const companyId = await connectWiseManageSeeder(sims.urls['connectwise-manage']).createCompany(name);
     await call('PUT', `/v1/partners/${partnerId}/customers/${companyId}/mapping`, { tenantId });
     const place = await world.client(name, Number(companyId));

@@ -35,9 +35,10 @@ export class AgentsWorld {
     await this.#control('automate', 'PATCH', '/settings', { scriptDurationMs: ms });
   }
 
-  async customerTenant(name: string): Promise<string> {
-    const partnerTenantId = (await this.acronis.getApiClient()).tenant_id;
-    return (await this.acronis.createTenant({ name, kind: 'customer', parent_id: partnerTenantId })).id;
+  /** A customer tenant under `parentId` (the partner's own Acronis account), or under Sim Partner. */
+  async customerTenant(name: string, parentId?: string): Promise<string> {
+    const parent = parentId ?? (await this.acronis.getApiClient()).tenant_id;
+    return (await this.acronis.createTenant({ name, kind: 'customer', parent_id: parent })).id;
   }
 
   async disableTenant(tenantId: string): Promise<void> {
