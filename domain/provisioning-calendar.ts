@@ -4,7 +4,8 @@
  */
 import { DateTime } from 'luxon';
 
-function inZone(ms: number, timeZone: string): DateTime {
+/** `ms` on the partner's calendar; an unknown zone is an error, not a silent UTC. */
+export function inZone(ms: number, timeZone: string): DateTime {
   const at = DateTime.fromMillis(ms, { zone: timeZone });
   if (!at.isValid) throw new RangeError(`invalid time zone ${timeZone}: ${at.invalidExplanation ?? at.invalidReason ?? ''}`);
   return at;
