@@ -10,7 +10,7 @@ describe('the quantity a PAYG line carries', () => {
     [7, 'quantity', 7, 'pieces stay pieces'],
     [5.5 * GIB, 'bytes', 5.5, 'bytes are binary GB'],
     [5400, 'seconds', 1.5, 'seconds are hours'],
-  ] as const)('%s %s → %s (%s)', (value, unit, expected) => {
+  ] as const)('%s %s → %s (%s)', (value, unit, expected, _why) => {
     expect(inSoldUnit(value, unit)).toBe(expected);
   });
 
@@ -23,7 +23,7 @@ describe('the quantity a PAYG line carries', () => {
     [storage(false, false, true), 80, 100, 0, 'nothing above the prepaid amount'],
     [storage(false, false, true), 80, 0, 80, 'no prepaid line: all of it is billed'],
     [storage(false, true, false), 80, 0, 0, 'no prepaid line: nothing is free'],
-  ] as const)('storage %j, %s GB used, %s GB prepaid → %s (%s)', (choice, usedGb, prepaidGb, expected) => {
+  ] as const)('storage %j, %s GB used, %s GB prepaid → %s (%s)', (choice, usedGb, prepaidGb, expected, _why) => {
     expect(reportedQuantity({ usage: usedGb * GIB, unit: 'bytes', prepaid: prepaidGb, storage: choice })).toBe(expected);
   });
 
