@@ -7,6 +7,7 @@ import { ProvisioningWorkflows } from '../temporal/provisioning-workflows.ts';
 import { createPartnerLoopActivities } from './partner-loops.ts';
 import { createPartnerProfileActivities } from './partner-profile.ts';
 import { createProvisioningActivities } from './provisioning/index.ts';
+import { createUsageActivities } from './usage/index.ts';
 
 export interface ActivityDeps {
   db: Db;
@@ -22,5 +23,6 @@ export function createActivities(deps: ActivityDeps) {
     ...createPartnerProfileActivities(deps.db),
     ...createPartnerLoopActivities(new CapabilityLoops(deps.client)),
     ...createProvisioningActivities({ db: deps.db, clients: new PartnerClientsCache(deps.db, deps.keyring), workflows }),
+    ...createUsageActivities({ db: deps.db, clients: new PartnerClientsCache(deps.db, deps.keyring) }),
   };
 }

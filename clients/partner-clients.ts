@@ -35,7 +35,13 @@ function fields(partner: PartnerWithCredentials, system: ExternalSystem, box: Se
   return { ...credential.visible, ...secrets, kind: credential.kind };
 }
 
-function build(partner: PartnerWithCredentials, box: SecretBox): PartnerClients {
+/** Tests shorten the vendor calls' timeout (30 s by default) to see a lost answer quickly. */
+export interface PartnerClientsOptions {
+  timeoutMs?: number;
+}
+
+function build(partner: PartnerWithCredentials, box: SecretBox, options: PartnerClientsOptions): PartnerClients {
+  const { timeoutMs } = options;
   const acronis = fields(partner, 'acronis', box);
   const psa = fields(partner, 'psa', box);
   const rmm = partner.credentials.rmm ? fields(partner, 'rmm', box) : undefined;
@@ -49,12 +55,12 @@ function build(partner: PartnerWithCredentials, box: SecretBox): PartnerClients 
     partnerName: partner.name,
     psaKind: partner.psaKind,
     timezone: partner.timezone,
-    acronis: new AcronisClient({ baseUrl: req(acronis, 'baseUrl'), clientId: req(acronis, 'clientId'), clientSecret: req(acronis, 'clientSecret') }),
+    acronis: new AcronisClient({ baseUrl: req(acronis, 'baseUrl'), clientId: req(acronis, 'clientId'), clientSecret: req(acronis, 'clientSecret'), timeoutMs }),
     psa:
       partner.psaKind === 'connectwise-manage'
-        ? new ConnectWiseManagePsa({ baseUrl: req(psa, 'baseUrl'), companyId: req(psa, 'companyId'), publicKey: req(psa, 'publicKey'), privateKey: req(psa, 'privateKey'), clientId: req(psa, 'clientId') })
-        : new AutotaskPsa({ baseUrl: req(psa, 'baseUrl'), username: req(psa, 'username'), secret: req(psa, 'secret'), integrationCode: req(psa, 'integrationCode') }),
-    rmm: rmm && new ConnectWiseAutomateClient({ baseUrl: req(rmm, 'baseUrl'), username: req(rmm, 'username'), password: req(rmm, 'password'), clientId: req(rmm, 'clientId') }),
+        ? new ConnectWiseManagePsa({ baseUrl: req(psa, 'baseUrl'), companyId: req(psa, 'companyId'), publicKey: req(psa, 'publicKey'), privateKey: req(psa, 'privateKey'), clientId: req(psa, 'clientId'), timeoutMs })
+        : new AutotaskPsa({ baseUrl: req(psa, 'baseUrl'), username: req(psa, 'username'), secret: req(psa, 'secret'), integrationCode: req(psa, 'integrationCode'), timeoutMs }),
+    rmm: rmm && new ConnectWiseAutomateClient({ baseUrl: req(rmm, 'baseUrl'), username: req(rmm, 'username'), password: req(rmm, 'password'), clientId: req(rmm, 'clientId'), timeoutMs }),
   };
 }
 
@@ -67,10 +73,12 @@ export class PartnerClientsCache {
   readonly #db: Db;
   readonly #box: SecretBox;
   readonly #cache = new Map<string, { stamp: string; clients: PartnerClients }>();
+  readonly #options: PartnerClientsOptions;
 
-  constructor(db: Db, keyring: Keyring) {
+  constructor(db: Db, keyring: Keyring, options: PartnerClientsOptions = {}) {
     this.#db = db;
     this.#box = new SecretBox(keyring);
+    this.#options = options;
   }
 
   async forPartner(partnerId: string): Promise<PartnerClients> {
@@ -82,7 +90,7 @@ export class PartnerClientsCache {
     const stamp = [partner.updatedAt.toISOString(), ...Object.values(partner.credentials).map((credential) => credential.sealedSecrets + JSON.stringify(credential.visible))].join('|');
     const cached = this.#cache.get(partnerId);
     if (cached?.stamp === stamp) return cached.clients;
-    const clients = build(partner, this.#box);
+    const clients = build(partner, this.#box, this.#options);
     this.#cache.set(partnerId, { stamp, clients });
     return clients;
   }

@@ -5,7 +5,7 @@
  * own claim and a second run cannot write the same line meanwhile.
  */
 import { sql, type Transaction } from 'kysely';
-import type { BillingRunStatus, LedgerStatus } from '../domain/usage-lines.ts';
+import { runStatus, type BillingRunStatus, type LedgerStatus } from '../domain/usage-lines.ts';
 import type { Db } from './connection.ts';
 import type { Database } from './schema.ts';
 
@@ -125,10 +125,12 @@ export async function listRuns(db: Queryable, partnerId: string, filter: { statu
   return (await query.execute()).map(toRun);
 }
 
-export async function finishRun(db: Queryable, runId: string, outcome: { status: BillingRunStatus; unchanged?: number; note?: string | null }): Promise<void> {
+/** Ends the run: its status follows from its lines. */
+export async function completeRun(db: Queryable, runId: string, outcome: { unchanged: number; note?: string }): Promise<void> {
+  const status = runStatus(await runLines(db, runId));
   await db
     .updateTable('billing_runs')
-    .set({ status: outcome.status, completed_at: new Date(), ...(outcome.unchanged !== undefined ? { unchanged: outcome.unchanged } : {}), ...(outcome.note !== undefined ? { note: outcome.note } : {}) })
+    .set({ status, completed_at: new Date(), unchanged: outcome.unchanged, ...(outcome.note !== undefined ? { note: outcome.note } : {}) })
     .where('id', '=', runId)
     .execute();
 }
@@ -223,19 +225,31 @@ function isUniqueViolation(error: unknown, constraint: string): boolean {
 }
 
 /**
- * Claims the write of the line before the PSA call: a `writing` row, or the run's own claim from an
- * attempt that did not finish (its PSA call may have landed). Fails with `LineBusyError` while
- * another run holds a claim on the line and period.
+ * Claims the write of the line before the PSA call: a `writing` row (a held line of the run becomes
+ * one when approved), or the run's own claim from an attempt that did not finish (`resumed`: its PSA
+ * call may have landed). Fails with `LineBusyError` while another run holds a claim on the line and period.
  */
-export async function claimWrite(db: Db, partnerId: string, line: Omit<LineRecord, 'status'>): Promise<UsageWrite> {
+export async function claimWrite(db: Db, partnerId: string, line: Omit<LineRecord, 'status'>): Promise<{ write: UsageWrite; resumed: boolean }> {
   const existing = await findRunLine(db, partnerId, line.billingRunId, { psaCompanyId: line.psaCompanyId, offeringItem: line.offeringItem, periodStart: line.period.start });
-  if (existing?.status === 'writing') return existing;
+  if (existing?.status === 'writing') return { write: existing, resumed: true };
   try {
-    return await recordLine(db, partnerId, { ...line, status: 'writing' });
+    return { write: await recordLine(db, partnerId, { ...line, status: 'writing' }), resumed: false };
   } catch (error) {
     if (isUniqueViolation(error, 'usage_writes_one_in_flight')) throw new LineBusyError(`another billing run is writing ${line.offeringItem} of PSA company ${line.psaCompanyId} for ${line.period.start} – ${line.period.end}`);
     throw error;
   }
+}
+
+/** A claim whose PSA call found the value already there: nothing was written. */
+export async function dropClaim(db: Queryable, id: string): Promise<void> {
+  await db.deleteFrom('usage_writes').where('id', '=', id).where('status', '=', 'writing').execute();
+}
+
+/** Sets the run's status from its lines (after a pass, an approval, a rejection, a newer figure). */
+export async function refreshRunStatus(db: Queryable, runId: string): Promise<BillingRunStatus> {
+  const status = runStatus(await runLines(db, runId));
+  await db.updateTable('billing_runs').set({ status }).where('id', '=', runId).where('status', '!=', 'running').execute();
+  return status;
 }
 
 /** The claims a pass left behind for these lines and period: the PSA may hold their value. */
@@ -294,6 +308,12 @@ export async function listWrites(db: Queryable, partnerId: string, filter: { dat
   if (filter.date) query = query.where('period_start', '<=', filter.date).where('period_end', '>=', filter.date);
   if (filter.psaCompanyId) query = query.where('psa_company_id', '=', filter.psaCompanyId);
   return (await query.execute()).map(toWrite);
+}
+
+/** Lines of the partner waiting for approval. */
+export async function countHeld(db: Queryable, partnerId: string): Promise<number> {
+  const row = await db.selectFrom('usage_writes').select(sql<string>`count(*)`.as('count')).where('partner_id', '=', partnerId).where('status', '=', 'held').executeTakeFirstOrThrow();
+  return Number(row.count);
 }
 
 /** Counts of a run's lines by status, for the loop's summary. */
