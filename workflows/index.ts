@@ -2,3 +2,4 @@
 export { partnerSupervisor } from './partner-supervisor.ts';
 export { customerProvisioning } from './provisioning/customer.ts';
 export { provisioningLoop } from './provisioning/loop.ts';
+export { usageLoop } from './usage/loop.ts';

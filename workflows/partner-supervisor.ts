@@ -13,7 +13,7 @@ import {
 } from '@temporalio/workflow';
 import type { PartnerLoopActivities } from '../activities/partner-loops.ts';
 import type { PartnerProfileActivities } from '../activities/partner-profile.ts';
-import { configurationChangedSignal, LOOP_CAPABILITIES, type CapabilityName } from './contracts/loops.ts';
+import { configurationChangedSignal, LOOP_CAPABILITIES, loopReportSignal, type CapabilityName } from './contracts/loops.ts';
 import {
   PARTNER_NOT_FOUND_FAILURE,
   partnerRemovedSignal,
@@ -63,6 +63,7 @@ function currentDetailsMarkdown(state: PartnerSupervisorState): string {
     `**${state.phase}**${profile.name ? ` · ${profile.name}` : ''} · PSA: ${profile.psaKind}${profile.rmmKind ? ` · RMM: ${profile.rmmKind}` : ''}`,
     `Capabilities on: ${on.length ? on.join(', ') : 'none'}`,
     state.loopsOn ? `Loops running: ${state.loopsOn.length ? state.loopsOn.join(', ') : 'none'}` : '',
+    ...Object.entries(state.loopReports ?? {}).map(([capability, report]) => (report ? `${capability}: ${report.text}` : '')),
     `Settings version ${profile.settingsVersion}, loaded ${state.profileLoadedAt}`,
   ].filter(Boolean).join('\n\n');
 }
@@ -104,6 +105,12 @@ export async function partnerSupervisor(input: PartnerSupervisorInput): Promise<
     removalRequested = true;
   });
   setHandler(supervisorStateQuery, () => state);
+  // Not a command: shown in the current details only, so older histories replay unchanged.
+  setHandler(loopReportSignal, (report) => {
+    signalsThisRun++;
+    state.loopReports = { ...state.loopReports, [report.capability]: { at: report.at, text: report.text } };
+    if (state.profile) setCurrentDetails(currentDetailsMarkdown(state));
+  });
 
   const stop = (reason: string): PartnerSupervisorResult => {
     state.phase = 'stopped';

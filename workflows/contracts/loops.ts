@@ -1,6 +1,7 @@
 import { defineSignal } from '@temporalio/workflow';
 import type { Capabilities } from '../../domain/settings.ts';
 import { provisioningLoopWorkflowId } from './provisioning.ts';
+import { usageLoopWorkflowId } from './usage.ts';
 
 /** A capability as the settings name it (`provisioning.enabled`, `billing.enabled` ...). */
 export type CapabilityName = keyof Capabilities;
@@ -31,6 +32,13 @@ export const CAPABILITY_LOOPS: { readonly [C in CapabilityName]?: LoopDefinition
     entities: ['customer'],
     title: 'customer discovery and provisioning',
   },
+  billing: {
+    workflowType: 'usageLoop',
+    workflowId: usageLoopWorkflowId,
+    attribute: 'usage',
+    entities: [],
+    title: 'usage reporting to the PSA',
+  },
 };
 
 export const LOOP_CAPABILITIES = Object.keys(CAPABILITY_LOOPS) as CapabilityName[];
@@ -44,6 +52,17 @@ export const syncNowSignal = defineSignal<[]>('syncNow');
  * day, a new interval, automatic mode switched on).
  */
 export const configurationChangedSignal = defineSignal<[]>('configurationChanged');
+
+/** What a loop tells the supervisor after a pass, for the supervisor's current details: a line of text, no figures. */
+export interface LoopReport {
+  capability: CapabilityName;
+  /** ISO instant of the pass. */
+  at: string;
+  text: string;
+}
+
+/** Sent by a loop to its partner's supervisor after each pass (best effort: a supervisor that is not running misses it). */
+export const loopReportSignal = defineSignal<[LoopReport]>('loopReport');
 
 /**
  * ApplicationFailure type of an activity that found, at the moment it was to act, its partner

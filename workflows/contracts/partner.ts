@@ -37,6 +37,8 @@ export interface PartnerSupervisorState {
   loopsOn?: string[];
   /** The settings version the running loops were last told about. */
   forwardedSettingsVersion?: number | null;
+  /** What each loop last reported after a pass (`loopReport` signal), by capability. */
+  loopReports?: Partial<Record<string, { at: string; text: string }>>;
 }
 
 /** The supervisor's one input: versioned, JSON-safe, and carrying all state across continue-as-new. */

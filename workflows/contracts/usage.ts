@@ -90,6 +90,8 @@ export interface UsageLoopState {
   queued: QueuedBackfill[];
   /** The last pass's failure; cleared by a good pass. */
   lastError: string | null;
+  /** Lines of the partner waiting for approval, and open conflicts, after the last pass or review. */
+  pending: { held: number; conflicts: number };
   /** Passes that failed in a row: the loop waits longer after each before it tries again. */
   consecutiveFailures: number;
   retryAt: string | null;
@@ -103,8 +105,8 @@ export interface UsageLoopInput {
   carried?: UsageLoopState;
   /** "Sync now" arrived but had not run when the previous run continued as new. */
   syncPending?: boolean;
-  /** The configuration changed and the next pass was not yet planned anew. */
-  replanPending?: boolean;
+  /** A pass that failed and waits for its retry, with its run id, so the retry resumes the same run. */
+  pendingPass?: UsagePassInput;
   /** Signals and updates one run takes before it continues as new (default 1,000); tests lower it. */
   signalsPerRun?: number;
 }
