@@ -15,6 +15,8 @@ export interface ActivityDeps {
   keyring: Keyring;
   /** Starts and signals workflows (discovery pokes customer workflows, the supervisor its loops). */
   client: Client;
+  /** Vendor calls' timeout (30 s when absent); tests shorten it to see lost answers quickly. */
+  vendorTimeoutMs?: number;
 }
 
 export function createActivities(deps: ActivityDeps) {
@@ -22,7 +24,7 @@ export function createActivities(deps: ActivityDeps) {
   return {
     ...createPartnerProfileActivities(deps.db),
     ...createPartnerLoopActivities(new CapabilityLoops(deps.client)),
-    ...createProvisioningActivities({ db: deps.db, clients: new PartnerClientsCache(deps.db, deps.keyring), workflows }),
-    ...createUsageActivities({ db: deps.db, clients: new PartnerClientsCache(deps.db, deps.keyring) }),
+    ...createProvisioningActivities({ db: deps.db, clients: new PartnerClientsCache(deps.db, deps.keyring, { timeoutMs: deps.vendorTimeoutMs }), workflows }),
+    ...createUsageActivities({ db: deps.db, clients: new PartnerClientsCache(deps.db, deps.keyring, { timeoutMs: deps.vendorTimeoutMs }) }),
   };
 }

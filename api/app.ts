@@ -12,6 +12,7 @@ import { docsRoutes } from './docs.ts';
 import { ProblemError, problems, respondWithProblem } from './problem.ts';
 import { newRouter } from './router.ts';
 import { auditLogRoutes } from './routes/audit-log.ts';
+import { billingRunRoutes } from './routes/billing-runs.ts';
 import { customerRoutes } from './routes/customers.ts';
 import { healthRoutes } from './routes/health.ts';
 import { partnerRoutes } from './routes/partners.ts';
@@ -19,6 +20,7 @@ import { productMappingRoutes } from './routes/product-mappings.ts';
 import { settingsRoutes } from './routes/settings.ts';
 import { syncRoutes } from './routes/sync.ts';
 import { tokenRoutes } from './routes/tokens.ts';
+import { usageRoutes } from './routes/usage.ts';
 import { workflowRoutes } from './routes/workflows.ts';
 
 const MAX_BODY_BYTES = 1024 * 1024;
@@ -108,6 +110,8 @@ export function createApp(deps: ApiDeps): OpenAPIHono<ApiEnv> {
   app.route('/v1', workflowRoutes(deps));
   app.route('/v1', tokenRoutes(deps));
   app.route('/v1', auditLogRoutes(deps));
+  app.route('/v1', usageRoutes(deps));
+  app.route('/v1', billingRunRoutes(deps));
 
   app.openAPIRegistry.registerComponent('securitySchemes', 'bearerAuth', {
     type: 'http',

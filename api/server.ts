@@ -14,6 +14,7 @@ import { encryptedDataConverter } from '../temporal/data-converter.ts';
 import { PartnerWorkflows } from '../temporal/partner-workflows.ts';
 import { CapabilityLoops } from '../temporal/capability-loops.ts';
 import { ProvisioningWorkflows } from '../temporal/provisioning-workflows.ts';
+import { UsageWorkflows } from '../temporal/usage-workflows.ts';
 import { ensureSearchAttributes } from '../temporal/search-attributes.ts';
 import { createApp } from './app.ts';
 
@@ -63,6 +64,7 @@ runMain('api', async () => {
     workflows,
     provisioning: new ProvisioningWorkflows(temporal),
     loops: new CapabilityLoops(temporal),
+    usage: new UsageWorkflows(temporal, new CapabilityLoops(temporal)),
     partnerClients: new PartnerClientsCache(db, config.keyring),
     logger,
     production: config.production,

@@ -90,7 +90,10 @@ function toRun(row: { period_start: string; period_end: string } & Omit<BillingR
   return { ...rest, period: { start: period_start, end: period_end } };
 }
 
-/** Creates the run unless it exists (a retried pass finds its own); the run as stored. */
+/**
+ * Creates the run unless it exists (a retried pass finds its own; a backfill's run is made when the
+ * API queues it); while it runs, the workflow run that works on it is noted. The run as stored.
+ */
 export async function ensureRun(db: Queryable, run: Pick<BillingRun, 'runId' | 'partnerId' | 'trigger' | 'period' | 'dueAt' | 'workflowId' | 'workflowRunId'>): Promise<BillingRun> {
   await db
     .insertInto('billing_runs')
@@ -105,7 +108,14 @@ export async function ensureRun(db: Queryable, run: Pick<BillingRun, 'runId' | '
       workflow_id: run.workflowId,
       workflow_run_id: run.workflowRunId,
     })
-    .onConflict((conflict) => conflict.column('id').doNothing())
+    .onConflict((conflict) =>
+      conflict
+        .column('id')
+        .doUpdateSet((eb) => ({ workflow_id: eb.ref('excluded.workflow_id'), workflow_run_id: eb.ref('excluded.workflow_run_id') }))
+        .where('billing_runs.status', '=', 'running')
+        .where('billing_runs.partner_id', '=', run.partnerId)
+        .where((eb) => eb('excluded.workflow_run_id', '!=', '')),
+    )
     .execute();
   const stored = await findRun(db, run.partnerId, run.runId);
   if (!stored) throw new Error(`billing run ${run.runId} belongs to another partner`);

@@ -18,6 +18,8 @@ export interface EngineWorkerDeps {
   client: Client;
   /** Tests bundle the workflows once and share the bundle between workers. */
   workflowBundle?: WorkerOptions['workflowBundle'];
+  /** Vendor calls' timeout (30 s when absent); tests shorten it. */
+  vendorTimeoutMs?: number;
 }
 
 /** Bundles the workflow code; webpack's build report is left out of the logs. */
@@ -78,7 +80,7 @@ export class EngineWorker {
 
 /** The worker as production runs it; tests build theirs here too, so they test the same wiring. */
 export async function createEngineWorker(deps: EngineWorkerDeps): Promise<EngineWorker> {
-  const activities = createActivities({ db: deps.db, keyring: deps.keyring, client: deps.client });
+  const activities = createActivities({ db: deps.db, keyring: deps.keyring, client: deps.client, vendorTimeoutMs: deps.vendorTimeoutMs });
   const dataConverter = encryptedDataConverter(deps.keyring);
   const main = await Worker.create({
     connection: deps.connection,

@@ -14,6 +14,7 @@ import { createEngineWorker, type EngineWorker } from '../temporal/engine-worker
 import { PartnerWorkflows } from '../temporal/partner-workflows.ts';
 import { CapabilityLoops } from '../temporal/capability-loops.ts';
 import { ProvisioningWorkflows } from '../temporal/provisioning-workflows.ts';
+import { UsageWorkflows } from '../temporal/usage-workflows.ts';
 
 export const TEMPORAL_UI_URL = 'http://localhost:8233';
 
@@ -31,7 +32,7 @@ export interface ApiHarness {
  * The admin API on a real port, with a real engine worker, against the shared Temporal dev server.
  * `temporalAddress` can point at a closed port to see how the API behaves without Temporal.
  */
-export async function startApiHarness(db: Db, keyring: Keyring, options: { temporalAddress?: string; runWorker?: boolean } = {}): Promise<ApiHarness> {
+export async function startApiHarness(db: Db, keyring: Keyring, options: { temporalAddress?: string; runWorker?: boolean; vendorTimeoutMs?: number } = {}): Promise<ApiHarness> {
   const address = options.temporalAddress ?? inject('temporalAddress');
   const connection = Connection.lazy({ address });
   const temporal = new Client({ connection, dataConverter: encryptedDataConverter(keyring) });
@@ -42,6 +43,7 @@ export async function startApiHarness(db: Db, keyring: Keyring, options: { tempo
     workflows: new PartnerWorkflows(temporal, TEMPORAL_UI_URL),
     provisioning: new ProvisioningWorkflows(temporal),
     loops: new CapabilityLoops(temporal),
+    usage: new UsageWorkflows(temporal, new CapabilityLoops(temporal)),
     partnerClients: new PartnerClientsCache(db, keyring),
     logger: pino({ level: 'silent' }),
     production: false,
@@ -57,7 +59,7 @@ export async function startApiHarness(db: Db, keyring: Keyring, options: { tempo
   let workerConnection: NativeConnection | undefined;
   if (options.runWorker !== false) {
     workerConnection = await NativeConnection.connect({ address });
-    worker = await createEngineWorker({ connection: workerConnection, namespace: 'default', db, keyring, client: temporal });
+    worker = await createEngineWorker({ connection: workerConnection, namespace: 'default', db, keyring, client: temporal, vendorTimeoutMs: options.vendorTimeoutMs });
     workerRun = worker.run();
   }
 

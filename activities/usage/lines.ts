@@ -5,7 +5,8 @@
  * and what the engine knows of it. Knows nothing of Temporal.
  */
 import type { AcronisClient } from '../../clients/acronis/client.ts';
-import type { Usage } from '../../clients/acronis/types.ts';
+import type { TenantUsages, Usage } from '../../clients/acronis/types.ts';
+import { VendorApiError } from '../../clients/http.ts';
 import type { PartnerClients } from '../../clients/partner-clients.ts';
 import type { UsageWrite } from '../../db/billing-runs.ts';
 import type { Db } from '../../db/connection.ts';
@@ -48,18 +49,36 @@ export async function itemUnits(acronis: AcronisClient): Promise<ItemUnits> {
 }
 
 /**
+ * Usages of up to 100 tenants in one call. Acronis refuses the whole call when one tenant is gone
+ * (deleted since it was mapped): then each is read alone, and a tenant that is gone has no figures.
+ */
+async function usagesOf(acronis: AcronisClient, tenantIds: readonly string[]): Promise<TenantUsages[]> {
+  try {
+    return await acronis.usagesOfTenants([...tenantIds]);
+  } catch (error) {
+    if (!(error instanceof VendorApiError && error.kind === 'not-found')) throw error;
+    if (tenantIds.length === 1) return [];
+    const answers: TenantUsages[] = [];
+    for (const tenantId of tenantIds) answers.push(...(await usagesOf(acronis, [tenantId])));
+    return answers;
+  }
+}
+
+/**
  * Reads the usages of these tenants, 100 per call, as figures of the billed items: Acronis's
  * `absolute_value` (what pay-as-you-go bills), summed over storages; an item without usage is 0.
+ * A tenant Acronis no longer has gets no figures, so its lines are left out.
  */
 export async function readFigures(acronis: AcronisClient, tenantIds: readonly string[], scope: Pick<BillingScope, 'items'>, units: ItemUnits, onBatch?: (figures: UsageFigure[]) => Promise<void>): Promise<UsageFigure[]> {
   const all: UsageFigure[] = [];
   for (let start = 0; start < tenantIds.length; start += TENANTS_PER_USAGE_CALL) {
     const batch = tenantIds.slice(start, start + TENANTS_PER_USAGE_CALL);
-    const answers = await acronis.usagesOfTenants(batch);
+    const answers = await usagesOf(acronis, batch);
     const readAt = new Date();
     const byTenant = new Map(answers.map((answer) => [answer.tenant, answer.usages]));
     const figures = batch.flatMap((tenantId) => {
-      const usages: Usage[] = byTenant.get(tenantId) ?? [];
+      const usages: Usage[] | undefined = byTenant.get(tenantId);
+      if (!usages) return [];
       return [...scope.items].map((item) => {
         const matching = usages.filter((usage) => usage.name === item);
         const unit = units.get(item) ?? matching[0]?.measurement_unit ?? 'quantity';
