@@ -14,5 +14,8 @@ const types = {
 
 export function connectDatabase(url: string, options: { maxConnections?: number } = {}): Db {
   const pool = new pg.Pool({ connectionString: url, max: options.maxConnections ?? 10, connectionTimeoutMillis: 5_000, types });
+  // An idle connection the server closes (a restart, a failover) is dropped from the pool and the next
+  // query opens a new one; unheard, pg's 'error' event would end the process.
+  pool.on('error', () => undefined);
   return new Kysely<Database>({ dialect: new PostgresDialect({ pool }) });
 }

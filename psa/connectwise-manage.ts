@@ -28,7 +28,7 @@ const SUMMARY_MAX = 100;
 /** Companies per `company/id in (...)` condition: keeps the URL well within what servers accept. */
 const COMPANIES_PER_QUERY = 100;
 /** Additions lists read at once when many agreements are read. */
-const PARALLEL_READS = 4;
+const PARALLEL_READS = 8;
 
 function invalid(operation: string, message: string): VendorApiError {
   return new VendorApiError({ system: 'connectwise-manage', kind: 'validation', operation, message });

@@ -4,11 +4,11 @@
  */
 import { activityInfo, ApplicationFailure } from '@temporalio/activity';
 import type { PartnerClientsCache } from '../../clients/partner-clients.ts';
-import { completeRun, countHeld, ensureRun, failedLines, heldLines, inFlightWrites, LineBusyError, recordLine, refreshRunStatus, runCounts, settleLine, type BillingRun, type UsageWrite } from '../../db/billing-runs.ts';
+import { completeRun, countHeld, ensureRun, failedLines, heldLines, inFlightWrites, LineBusyError, recordLine, refreshRunStatus, runCounts, runLines as ledgerOfRun, settleLine, type BillingRun, type UsageWrite } from '../../db/billing-runs.ts';
 import type { Db } from '../../db/connection.ts';
 import { findPartner } from '../../db/partners.ts';
 import { readSettings } from '../../db/settings.ts';
-import { lineKey, openConflicts, storeFigures } from '../../db/usage-lines.ts';
+import { lineKey, openConflicts, saveLineState, storeFigures } from '../../db/usage-lines.ts';
 import { freshFrom, nextPass, periodStatus, periodToReport } from '../../domain/billing-periods.ts';
 import { capabilitiesOf } from '../../domain/settings.ts';
 import { decideLine, figureMoved, type LinePolicy } from '../../domain/usage-lines.ts';
@@ -22,15 +22,41 @@ export interface UsageDeps {
   clients: PartnerClientsCache;
 }
 
-/** Lines written at once: different lines of different customers, within what the PSAs allow in flight. */
-const PARALLEL_LINES = 4;
+/** Lines asked of the PSA at once: different lines, mostly of different customers; the clients keep within what each PSA allows in flight. */
+const PARALLEL_LINES = 8;
 
-/** Heartbeat details of a pass: a retry skips the tenants already read and the lines already handled. */
+/**
+ * Heartbeat details of a pass: a retry skips the tenants already read. Lines need no bookmark: a
+ * line handled before the retry has its state saved, so its figure no longer counts as moved.
+ */
 interface PassProgress {
   tenantsRead: number;
   figuresDone: boolean;
-  linesDone: number;
-  unchanged: number;
+  linesHandled: number;
+}
+
+/** What a pass does with a line before asking the PSA anything. */
+type LineFate = 'unchanged' | 'skip' | 'ask-psa';
+
+/**
+ * Runs `work` over every item, `concurrency` at a time. The first failure stops the taking of new
+ * items; those in flight finish (so no write is abandoned half-way), then the failure is thrown.
+ */
+async function forEachConcurrently<T>(items: readonly T[], concurrency: number, work: (item: T) => Promise<void>): Promise<void> {
+  let next = 0;
+  let failure: { error: unknown } | undefined;
+  const worker = async () => {
+    while (!failure && next < items.length) {
+      const item = items[next++] as T;
+      try {
+        await work(item);
+      } catch (error) {
+        failure ??= { error };
+      }
+    }
+  };
+  await Promise.all(Array.from({ length: Math.min(concurrency, items.length) }, worker));
+  if (failure) throw failure.error;
 }
 
 export function usageScope(db: Db) {
@@ -61,13 +87,21 @@ export function createPassActivities(deps: UsageDeps) {
   const { db } = deps;
   const inScope = usageScope(db);
 
-  /** One line of a pass: nothing when its figure did not move, else the PSA is asked and the line written, held or reported. */
-  async function reportLine(context: WriteContext, line: RunLine, known: { held: UsageWrite[]; failed: UsageWrite | undefined; force: boolean }): Promise<keyof RunCounts | null> {
-    const { policy } = context;
-    if (line.conflict && policy.onDrift === 'report') return null;
+  /**
+   * A line whose figure did not move needs nothing; an open conflict, a hold of the same figure by an
+   * earlier run, or a refusal of the same figure (unless forced) leaves it as it is; the rest ask the PSA.
+   */
+  function lineFate(policy: LinePolicy, runId: string, line: RunLine, known: { held: UsageWrite[]; failed: UsageWrite | undefined; force: boolean }): LineFate {
+    if (line.conflict && policy.onDrift === 'report') return 'skip';
     if (!figureMoved(line.next, line.baseline) && line.baseline.inFlight === undefined) return 'unchanged';
-    if (known.held.some((held) => held.newValue === line.next && held.billingRunId !== context.runId)) return null;
-    if (!known.force && known.failed?.newValue === line.next && known.failed.lineId === line.target.lineId) return null;
+    if (known.held.some((held) => held.newValue === line.next && held.billingRunId !== runId)) return 'skip';
+    if (!known.force && known.failed?.newValue === line.next && known.failed.lineId === line.target.lineId) return 'skip';
+    return 'ask-psa';
+  }
+
+  /** A line whose figure moved: written, held or reported as a conflict; or found in the PSA already. */
+  async function reportLine(context: WriteContext, line: RunLine, held: UsageWrite[]): Promise<keyof RunCounts> {
+    const { policy } = context;
     const mayHold = policy.review === 'always' || policy.holdChangesAbovePercent !== null;
     // Without holds, and with a value the engine knows is there, a guarded write is enough: the adapter
     // reads and writes only over that value. A line written for the first time is read first, so the
@@ -82,10 +116,14 @@ export function createPassActivities(deps: UsageDeps) {
         await recordConflict(context, line, psaNow, decision.reason ?? 'changed by hand');
         return 'conflicts';
       case 'hold':
-        await holdLine(context, line, psaNow, decision.reason, known.held);
+        await holdLine(context, line, psaNow, decision.reason, held);
         return 'held';
       case 'unchanged':
-        return outcomeCount(await writeLine(context, line, { psaNow }));
+        // A claim of this run may have landed: settling it is the write's own business.
+        if (line.baseline.inFlight !== undefined) return outcomeCount(await writeLine(context, line, { psaNow }));
+        await context.assertOn();
+        await saveLineState(db, context.partnerId, { psaCompanyId: line.psaCompanyId, offeringItem: line.offeringItem, period: line.target.period, agreementId: line.target.agreementId, lineId: line.target.lineId, reportedValue: line.next, psaValue: psaNow });
+        return 'unchanged';
     }
   }
 
@@ -162,7 +200,7 @@ export function createPassActivities(deps: UsageDeps) {
           return { status: 'done', summary: await runSummary(db, await ensureRun(db, run)) };
         }
 
-        const progress: PassProgress = context.resumed ?? { tenantsRead: 0, figuresDone: false, linesDone: 0, unchanged: 0 };
+        const progress: PassProgress = context.resumed ?? { tenantsRead: 0, figuresDone: false, linesHandled: 0 };
         const scope = await billingScope(db, partnerId);
         if (!progress.figuresDone) {
           await readAndStoreFigures(context, progress, input, clients, scope, lagHours);
@@ -190,24 +228,27 @@ export function createPassActivities(deps: UsageDeps) {
         const knowledge = await lineKnowledge(db, partnerId, period, clients.psaKind, claims.filter((claim) => claim.billingRunId === runId));
         const lines = runLines({ scope, period, psaKind: clients.psaKind, storage: settings.billing.storage, psaLines, figures, ...knowledge });
 
-        for (let start = progress.linesDone; start < lines.length; start += PARALLEL_LINES) {
-          const outcomes = await Promise.all(
-            lines.slice(start, start + PARALLEL_LINES).map(async (line) => {
-              try {
-                return await reportLine(writeContext, line, { held: held.get(lineKey(line)) ?? [], failed: failed.get(lineKey(line)), force: input.force });
-              } catch (error) {
-                if (error instanceof LineBusyError) throw ApplicationFailure.create({ type: 'LineBusy', message: error.message, nextRetryDelay: '30 seconds' });
-                throw error;
-              }
-            }),
-          );
-          progress.unchanged += outcomes.filter((outcome) => outcome === 'unchanged').length;
-          progress.linesDone = Math.min(lines.length, start + PARALLEL_LINES);
-          context.report(progress);
-        }
+        const fates = lines.map((line) => ({ line, fate: lineFate(writeContext.policy, runId, line, { held: held.get(lineKey(line)) ?? [], failed: failed.get(lineKey(line)), force: input.force }) }));
+        const unchanged = new Set(fates.filter(({ fate }) => fate === 'unchanged').map(({ line }) => lineKey(line)));
+        await forEachConcurrently(
+          fates.filter(({ fate }) => fate === 'ask-psa').map(({ line }) => line),
+          PARALLEL_LINES,
+          async (line) => {
+            try {
+              if ((await reportLine(writeContext, line, held.get(lineKey(line)) ?? [])) === 'unchanged') unchanged.add(lineKey(line));
+            } catch (error) {
+              if (error instanceof LineBusyError) throw ApplicationFailure.create({ type: 'LineBusy', message: error.message, nextRetryDelay: '30 seconds' });
+              throw error;
+            }
+            progress.linesHandled++;
+            context.report(progress);
+          },
+        );
 
         await context.assertOn();
-        await completeRun(db, runId, { unchanged: progress.unchanged });
+        // A line an earlier attempt of this run wrote looks unchanged now; it counts as written.
+        for (const row of await ledgerOfRun(db, runId)) unchanged.delete(lineKey(row));
+        await completeRun(db, runId, { unchanged: unchanged.size });
         run = await ensureRun(db, run);
         return { status: 'done', summary: await runSummary(db, run) };
       }),
