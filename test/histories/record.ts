@@ -1,5 +1,6 @@
 /**
- * Records the histories the replay test replays: `npm run histories:record`.
+ * Records the histories the replay test replays: `npm run histories:record` (all of them), or
+ * `npm run histories:record -- <workflow type> ...` (only those workflows' histories).
  * Re-record when the workflow changes on purpose, and keep the old files whenever running
  * workflows may still carry the old shape (then the change needs patched()).
  */
@@ -29,11 +30,18 @@ import { configurationChangedSignal, syncNowSignal } from '../../workflows/contr
 import { partnerRemovedSignal, partnerWorkflowId, supervisorStateQuery, type PartnerSupervisorInput } from '../../workflows/contracts/partner.ts';
 import { customerStateQuery, customerWorkflowId } from '../../workflows/contracts/provisioning.ts';
 import type { partnerSupervisor } from '../../workflows/partner-supervisor.ts';
+import { AcronisClient } from '../../clients/acronis/client.ts';
+import { periodContaining } from '../../domain/billing-periods.ts';
+import { DEFAULT_CREDENTIALS } from '../../simulators/default-credentials.ts';
+import { backfillUpdate, reviewUpdate, usageLoopStateQuery, usageLoopWorkflowId } from '../../workflows/contracts/usage.ts';
+import type { usageLoop } from '../../workflows/usage/loop.ts';
 import { freePort } from '../free-port.ts';
 import { testKeyring } from '../fixtures/test-keys.ts';
 import { seedPartner } from '../partners.ts';
 
 const HERE = dirname(fileURLToPath(import.meta.url));
+const asked = process.argv.slice(2).filter((arg) => arg !== '--');
+const wanted = (workflowType: string) => asked.length === 0 || asked.includes(workflowType);
 const keyring = testKeyring();
 const root = mkdtempSync(join(tmpdir(), 'record-histories-'));
 chmodSync(root, 0o755);
@@ -66,6 +74,12 @@ async function save(name: string, handle: WorkflowHandle, runId?: string): Promi
 }
 
 await worker.runUntil(async () => {
+  if (wanted('partnerSupervisor')) await recordSupervisor();
+  if (wanted('customerProvisioning')) await recordCustomer();
+  if (wanted('usageLoop')) await recordUsageLoop();
+});
+
+async function recordSupervisor(): Promise<void> {
   // A whole life: first load, a signalled settings change, an hourly check, removal.
   const lifecycleId = await seedPartner(db, keyring, 'Replay lifecycle');
   const lifecycle = await start(lifecycleId);
@@ -94,7 +108,9 @@ await worker.runUntil(async () => {
   await env.client.workflow.getHandle(rollover.workflowId).result();
   await save('partner-supervisor-continued-as-new', rollover, firstRun);
   await save('partner-supervisor-from-carried-state', rollover);
+}
 
+async function recordCustomer(): Promise<void> {
   // A customer's whole life against the simulators: provisioned, services end, disabled, deleted.
   const simulators = await startSimulators({ acronis: 0, 'connectwise-manage': 0, autotask: 0, automate: 0 });
   const seeder = connectWiseManageSeeder(simulators.urls['connectwise-manage']);
@@ -116,7 +132,39 @@ await worker.runUntil(async () => {
   await customer.result();
   await save('customer-provisioning-lifecycle', customer);
   await simulators.close();
-});
+}
+
+async function recordUsageLoop(): Promise<void> {
+  // A billing loop's life against the simulators: a held run approved, "sync now", a backfill, billing switched off.
+  const simulators = await startSimulators({ acronis: 0, 'connectwise-manage': 0, autotask: 0, automate: 0 });
+  const seeder = connectWiseManageSeeder(simulators.urls['connectwise-manage']);
+  const partnerId = await seedPartner(db, keyring, 'Replay usage', { psaKind: 'connectwise-manage', timezone: 'Europe/London', urls: { acronis: simulators.urls.acronis, psa: simulators.urls['connectwise-manage'] } });
+  const settings = (await readSettings(db, partnerId))!.settings;
+  await writeSettings(db, partnerId, { ...settings, billing: { ...settings.billing, enabled: true, reportingPeriod: 'current-month', refreshLagHours: 0, review: 'always' } });
+  const product = await seeder.createProduct('Acronis Servers');
+  await replaceProductMappings(db, partnerId, [{ offeringItem: 'pw_base_servers', psaProductId: product, free: false }]);
+  const companyId = await seeder.createCompany('Replay Usage Ltd');
+  await seeder.createAgreement(companyId, [{ productId: product, quantity: 0, billing: 'payg' }], '2026-01-01');
+  const acronis = new AcronisClient({ baseUrl: simulators.urls.acronis, ...DEFAULT_CREDENTIALS.acronis });
+  const tenant = await acronis.createTenant({ name: 'Replay Usage Ltd', kind: 'customer', parent_id: (await acronis.getApiClient()).tenant_id });
+  await upsertCompanyMapping(db, partnerId, companyId, tenant.id);
+  await fetch(`${simulators.urls.acronis}/_sim/usage`, { method: 'PUT', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ tenantId: tenant.id, usageName: 'pw_base_servers', value: 3 }) });
+
+  const loop = await env.client.workflow.start<typeof usageLoop>('usageLoop', { workflowId: usageLoopWorkflowId(partnerId), taskQueue: TASK_QUEUE, args: [{ v: 1, partnerId }] });
+  await until(async () => (await loop.query(usageLoopStateQuery)).lastRun?.status === 'awaiting-approval');
+  const held = (await loop.query(usageLoopStateQuery)).lastRun!;
+  await loop.executeUpdate(reviewUpdate, { args: [{ runId: held.runId, decision: 'approve', decidedBy: 'replay' }], updateId: `approve:${held.runId}` });
+  await loop.signal(syncNowSignal);
+  await until(async () => (await loop.query(usageLoopStateQuery)).passes === 2);
+  const lastMonth = periodContaining('2026-10-15', { reportingPeriod: 'current-month', billingDay: 1, intervalMinutes: 15 }, 'Europe/London');
+  await loop.executeUpdate(backfillUpdate, { args: [{ period: lastMonth, requestedBy: 'replay' }] });
+  await until(async () => (await loop.query(usageLoopStateQuery)).passes === 3);
+  await writeSettings(db, partnerId, { ...(await readSettings(db, partnerId))!.settings, billing: { ...settings.billing, enabled: false } });
+  await loop.signal(configurationChangedSignal);
+  await loop.result();
+  await save('usage-loop-lifecycle', loop);
+  await simulators.close();
+}
 
 await env.teardown();
 await db.destroy();
