@@ -1,5 +1,4 @@
 import { randomUUID } from 'node:crypto';
-import { setTimeout as delay } from 'node:timers/promises';
 import { DateTime } from 'luxon';
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import type { PsaKind } from '../domain/partner.ts';
@@ -7,6 +6,7 @@ import { DEFAULT_CREDENTIALS } from '../simulators/default-credentials.ts';
 import type { RunningSimulators } from '../simulators/index.ts';
 import { autotaskCredentials } from '../simulators/seeding/autotask.ts';
 import { startApiHarness, type ApiHarness } from './api-harness.ts';
+import { eventually } from './eventually.ts';
 import { createTestDatabase, type TestDatabase } from './database.ts';
 import { testKeyring } from './fixtures/test-keys.ts';
 import { addFault, startTestSimulators } from './simulators.ts';
@@ -45,16 +45,6 @@ async function call(method: string, path: string, body?: unknown) {
   const response = await api.request(method, path, { body });
   if (response.status >= 300) throw new Error(`${method} ${path} → ${response.status} ${response.text}`);
   return response.json;
-}
-
-async function eventually<T>(what: string, read: () => Promise<T>, done: (value: T) => boolean, timeoutMs = 45_000): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const value = await read();
-    if (done(value)) return value;
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}; last seen: ${JSON.stringify(value)}`);
-    await delay(200);
-  }
 }
 
 const monthOf = (ms: number) => {
@@ -103,6 +93,7 @@ async function syncNow(world: World) {
     'the sync-now run to finish',
     async () => (await runs(world)).filter((candidate) => !before.has(candidate.runId) && candidate.trigger === 'sync-now' && candidate.status !== 'running'),
     (found) => found.length > 0,
+    45_000,
   );
   return run!;
 }
