@@ -69,6 +69,15 @@ export function checkedQuantity(value: number, what: string): number {
 
 const decimal = (value: string | null) => (value === null ? null : Number(value));
 
+const MAX_REASON = 2_000;
+
+/** A vendor's words as PostgreSQL takes them: no NUL characters, and not a page long. */
+export function storableText(text: string | null): string | null {
+  if (text === null) return null;
+  const clean = text.replaceAll('\u0000', '');
+  return clean.length > MAX_REASON ? `${clean.slice(0, MAX_REASON - 1)}…` : clean;
+}
+
 const runColumns = [
   'id as runId',
   'partner_id as partnerId',
@@ -189,7 +198,7 @@ function rowOf(partnerId: string, line: LineRecord) {
     old_value: line.oldValue === null ? null : checkedQuantity(line.oldValue, 'the old value'),
     new_value: checkedQuantity(line.newValue, 'the new value'),
     status: line.status,
-    reason: line.reason,
+    reason: storableText(line.reason),
     figure_read_at: line.figureReadAt,
     workflow_run_id: line.workflowRunId,
   };
@@ -277,7 +286,7 @@ export async function settleLine(db: Queryable, id: string, outcome: { status: L
       at: new Date(),
       ...(outcome.oldValue !== undefined ? { old_value: outcome.oldValue === null ? null : checkedQuantity(outcome.oldValue, 'the old value') } : {}),
       ...(outcome.newValue !== undefined ? { new_value: checkedQuantity(outcome.newValue, 'the new value') } : {}),
-      ...(outcome.reason !== undefined ? { reason: outcome.reason } : {}),
+      ...(outcome.reason !== undefined ? { reason: storableText(outcome.reason) } : {}),
       ...(outcome.decidedBy !== undefined ? { decided_by: outcome.decidedBy } : {}),
       ...(outcome.approved !== undefined ? { approved: outcome.approved } : {}),
     })

@@ -6,7 +6,7 @@
 import { VendorApiError } from '../../clients/http.ts';
 import type { PartnerClients } from '../../clients/partner-clients.ts';
 import { recordAudit } from '../../db/audit-log.ts';
-import { claimWrite, dropClaim, recordLine, settleLine, type LineRecord, type UsageWrite } from '../../db/billing-runs.ts';
+import { claimWrite, dropClaim, recordLine, settleLine, storableText, type LineRecord, type UsageWrite } from '../../db/billing-runs.ts';
 import type { Db } from '../../db/connection.ts';
 import { laterLineStates, openConflict, saveLineState } from '../../db/usage-lines.ts';
 import type { LinePolicy } from '../../domain/usage-lines.ts';
@@ -60,7 +60,7 @@ export async function auditLine(db: Parameters<typeof recordAudit>[0], context: 
     action,
     partnerId: context.partnerId,
     target: `partner/${context.partnerId}/usage/${line.psaCompanyId}/${line.offeringItem}/${line.period.start}`,
-    details: { runId: context.runId, lineId: line.lineId, period: line.period, oldValue: line.oldValue, newValue: line.newValue, reason: line.reason },
+    details: { runId: context.runId, lineId: line.lineId, period: line.period, oldValue: line.oldValue, newValue: line.newValue, reason: storableText(line.reason) },
     requestId: null,
   });
 }
