@@ -276,6 +276,22 @@ describe('a usage pass', () => {
     expect(await billed(world, 'servers')).toBe(7);
   });
 
+  it('approves only lines that are still billed: a line cancelled since the run is not written', async () => {
+    const world = await billingWorld('connectwise-manage', { review: 'always' });
+    await setUsage(sims, world.tenantId, 'pw_base_servers', 2);
+    await setUsage(sims, world.tenantId, 'pw_base_storage', 7 * GIB);
+    const held = await summary(world);
+    expect(held.counts.held).toBe(2);
+    await world.psa.seeder.cancelLine(world.agreementId, world.lines.servers);
+    const outcome = await new MockActivityEnvironment().run(activities.reviewLines, { partnerId: world.partnerId, runId: held.runId, decision: 'approve', decidedBy: 'token:1 (admin)' });
+    expect(outcome).toEqual({ status: 'done', runStatus: 'partly-written', decided: 2 });
+    expect([await billed(world, 'servers'), await billed(world, 'storage')]).toEqual([0, 7]);
+    expect((await ledgerOfRun(database.db, held.runId)).map((row) => [row.offeringItem, row.status, row.reason])).toEqual([
+      ['pw_base_servers', 'failed', expect.stringMatching(/no longer active/)],
+      ['pw_base_storage', 'written', null],
+    ]);
+  });
+
   it('backfills last month on Autotask, and puts this month back as it was (adjustments carry forward)', async () => {
     const world = await billingWorld('autotask');
     await setUsage(sims, world.tenantId, 'pw_base_servers', 7);

@@ -4,6 +4,7 @@
  */
 import { activityInfo } from '@temporalio/activity';
 import { findRun, inFlightWrites, refreshRunStatus, runLines as linesOfRun, settleLine, type UsageWrite } from '../../db/billing-runs.ts';
+import { listCompanyMappings } from '../../db/mappings.ts';
 import { lineKey, lineStates } from '../../db/usage-lines.ts';
 import type { ReviewOutcome, ReviewRequest } from '../../workflows/contracts/usage.ts';
 import { usageLoopWorkflowId } from '../../workflows/contracts/usage.ts';
@@ -51,7 +52,21 @@ export function createReviewActivities(deps: UsageDeps) {
         for (const periodStart of new Set(pending.map((line) => line.period.start))) {
           await settleInterruptedWrites(writeContext, (await inFlightWrites(db, partnerId, periodStart)).filter((claim) => claim.billingRunId !== runId));
         }
+        // Checked as the approval acts, not as the run found them: the company still has this tenant
+        // and this active PAYG line of the product.
+        const tenants = new Map((await listCompanyMappings(db, partnerId)).map((mapping) => [mapping.psaCompanyId, mapping.tenantId]));
+        const psaLines = await clients.psa.listServiceLinesOf([...new Set(pending.map((line) => line.psaCompanyId))]);
         for (const held of pending) {
+          const stillBilled = tenants.get(held.psaCompanyId) === held.tenantId && (psaLines.get(held.psaCompanyId) ?? []).some((candidate) => candidate.lineId === held.lineId && candidate.agreementId === held.agreementId && candidate.active && candidate.billing === 'payg');
+          if (!stillBilled) {
+            await context.assertOn();
+            const reason = `not written: since the run, PSA company ${held.psaCompanyId} no longer has tenant ${held.tenantId} mapped or its PAYG line ${held.lineId} is no longer active`;
+            await db.transaction().execute(async (tx) => {
+              await settleLine(tx, held.id, { status: 'failed', reason, decidedBy: input.decidedBy });
+              await auditLine(tx, writeContext, { ...held, reason }, 'usage.failed');
+            });
+            continue;
+          }
           const states = await lineStates(db, partnerId, held.period.start, usageCarry(clients.psaKind));
           const state = states.get(lineKey(held));
           const sameLine = state && state.lineId === held.lineId ? state : undefined;
