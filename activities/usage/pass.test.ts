@@ -283,7 +283,7 @@ describe('a usage pass', () => {
     const held = await summary(world);
     expect(held.counts.held).toBe(2);
     await world.psa.seeder.cancelLine(world.agreementId, world.lines.servers);
-    const outcome = await new MockActivityEnvironment().run(activities.reviewLines, { partnerId: world.partnerId, runId: held.runId, decision: 'approve', decidedBy: 'token:1 (admin)' });
+    const outcome = await new MockActivityEnvironment().run(activities.reviewLines, { partnerId: world.partnerId, runId: held.runId, decision: 'approve' as const, decidedBy: 'token:1 (admin)' });
     expect(outcome).toEqual({ status: 'done', runStatus: 'partly-written', decided: 2 });
     expect([await billed(world, 'servers'), await billed(world, 'storage')]).toEqual([0, 7]);
     expect((await ledgerOfRun(database.db, held.runId)).map((row) => [row.offeringItem, row.status, row.reason])).toEqual([
