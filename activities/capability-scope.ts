@@ -2,12 +2,13 @@ import { activityInfo, Context, heartbeat, log } from '@temporalio/activity';
 import { ApplicationFailure } from '@temporalio/common';
 import { runInCallScope } from '../clients/call-scope.ts';
 import { VendorApiError } from '../clients/http.ts';
+import { PartnerNotFoundError, type PartnerClients, type PartnerClientsCache } from '../clients/partner-clients.ts';
 import type { Db } from '../db/connection.ts';
 import { recordHealth } from '../db/partner-health.ts';
 import { partnerLifecycle } from '../db/partners.ts';
 import { readSettings } from '../db/settings.ts';
 import { HealthObservations } from '../domain/health.ts';
-import { capabilitiesOf } from '../domain/settings.ts';
+import { capabilitiesOf, type Settings } from '../domain/settings.ts';
 import { credentialsRejected } from '../metrics/engine-metrics.ts';
 import { CAPABILITY_OFF_FAILURE, type CapabilityName } from '../workflows/contracts/loops.ts';
 import { credentialsRejectedSignal, partnerWorkflowId } from '../workflows/contracts/partner.ts';
@@ -29,6 +30,25 @@ export async function capabilityOffReason(db: Db, partnerId: string, capability:
   const stored = await readSettings(db, partnerId);
   if (!stored) return 'the partner was removed';
   return capabilitiesOf(stored.settings)[capability] ? null : `${capability} is switched off for the partner (${SETTING_NAMES[capability]})`;
+}
+
+export type PartnerForCapability = { status: 'live'; clients: PartnerClients; settings: Settings } | { status: 'off'; reason: string };
+
+/** The partner's clients and settings while the capability is on, or why its workflows should end. */
+export async function partnerWithCapability(db: Db, cache: PartnerClientsCache, partnerId: string, capability: CapabilityName): Promise<PartnerForCapability> {
+  const off = await capabilityOffReason(db, partnerId, capability);
+  if (off) return { status: 'off', reason: off };
+  try {
+    const clients = await cache.forPartner(partnerId);
+    const stored = await readSettings(db, partnerId);
+    if (stored) return { status: 'live', clients, settings: stored.settings };
+  } catch (error) {
+    // Removed between the check and the credentials' load (they go with the partner): off, not a failure.
+    const offNow = await capabilityOffReason(db, partnerId, capability);
+    if (offNow) return { status: 'off', reason: offNow };
+    if (!(error instanceof PartnerNotFoundError)) throw error;
+  }
+  return { status: 'off', reason: 'the partner was removed' };
 }
 
 export function capabilityOffFailure(reason: string): ApplicationFailure {

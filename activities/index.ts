@@ -10,6 +10,7 @@ import { createAgentActivities } from './agents/index.ts';
 import { createPartnerLoopActivities } from './partner-loops.ts';
 import { createPartnerProfileActivities } from './partner-profile.ts';
 import { createProvisioningActivities } from './provisioning/index.ts';
+import { createUsageActivities } from './usage/index.ts';
 
 export interface ActivityDeps {
   db: Db;
@@ -31,5 +32,6 @@ export function createActivities(deps: ActivityDeps) {
     ...createPartnerHealthActivities(deps.db, clients),
     ...createProvisioningActivities({ db: deps.db, clients, workflows }),
     ...createAgentActivities({ db: deps.db, clients, workflows: new AgentWorkflows(deps.client) }),
+    ...createUsageActivities({ db: deps.db, clients }),
   };
 }

@@ -15,6 +15,7 @@ import { withAppWideAnswers } from './schemas.ts';
 import { agentRoutes } from './routes/agents.ts';
 import { auditLogRoutes } from './routes/audit-log.ts';
 import { computerRoutes } from './routes/computers.ts';
+import { billingRunRoutes } from './routes/billing-runs.ts';
 import { customerRoutes } from './routes/customers.ts';
 import { healthRoutes } from './routes/health.ts';
 import { partnerHealthRoutes } from './routes/partner-health.ts';
@@ -26,6 +27,7 @@ import { rmmClientRoutes } from './routes/rmm-clients.ts';
 import { settingsRoutes } from './routes/settings.ts';
 import { syncRoutes } from './routes/sync.ts';
 import { tokenRoutes } from './routes/tokens.ts';
+import { usageRoutes } from './routes/usage.ts';
 import { workflowRoutes } from './routes/workflows.ts';
 
 const MAX_BODY_BYTES = 1024 * 1024;
@@ -116,6 +118,8 @@ export function createApp(deps: ApiDeps): OpenAPIHono<ApiEnv> {
   app.route('/v1', planRoutes(deps));
   app.route('/v1', protectionRoutes(deps));
   app.route('/v1', rmmClientRoutes(deps));
+  app.route('/v1', usageRoutes(deps));
+  app.route('/v1', billingRunRoutes(deps));
 
   app.openAPIRegistry.registerComponent('securitySchemes', 'bearerAuth', {
     type: 'http',

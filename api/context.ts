@@ -10,6 +10,7 @@ import { CALL_DEADLINE_MS, type PartnerWorkflows } from '../temporal/partner-wor
 import type { AgentWorkflows } from '../temporal/agent-workflows.ts';
 import type { CapabilityLoops } from '../temporal/capability-loops.ts';
 import type { ProvisioningWorkflows } from '../temporal/provisioning-workflows.ts';
+import type { UsageWorkflows } from '../temporal/usage-workflows.ts';
 import { problems } from './problem.ts';
 
 export interface ApiDeps {
@@ -23,6 +24,8 @@ export interface ApiDeps {
   loops: CapabilityLoops;
   /** Agent deployments (F6.2); built on `temporal` like `provisioning`. */
   agents: AgentWorkflows;
+  /** Backfills and reviews of the usage loops; built on `temporal` like `provisioning`. */
+  usage: UsageWorkflows;
   /** Vendor calls the API makes itself: offering items, PSA products and companies, tenant checks. */
   partnerClients: PartnerClientsCache;
   logger: Logger;
@@ -39,10 +42,15 @@ export interface ApiEnv {
   };
 }
 
+/** Who makes this request, as the audit log names them: the token. */
+export function actorOf(c: Context<ApiEnv>): string {
+  const token = c.get('token');
+  return `token:${token.id} (${token.name})`;
+}
+
 /** An audit entry for this request: the token that made it and the request id come from the context. */
 export function auditEntry(c: Context<ApiEnv>, entry: Omit<AuditEntry, 'actor' | 'requestId'>): AuditEntry {
-  const token = c.get('token');
-  return { ...entry, actor: `token:${token.id} (${token.name})`, requestId: c.get('requestId') };
+  return { ...entry, actor: actorOf(c), requestId: c.get('requestId') };
 }
 
 /** Runs Temporal calls that carry no deadline of their own (ProvisioningWorkflows) under the API's deadline. */

@@ -16,6 +16,7 @@ import { PartnerWorkflows } from '../temporal/partner-workflows.ts';
 import { AgentWorkflows } from '../temporal/agent-workflows.ts';
 import { CapabilityLoops } from '../temporal/capability-loops.ts';
 import { ProvisioningWorkflows } from '../temporal/provisioning-workflows.ts';
+import { UsageWorkflows } from '../temporal/usage-workflows.ts';
 import { ensureSearchAttributes } from '../temporal/search-attributes.ts';
 import { createApp } from './app.ts';
 
@@ -67,6 +68,7 @@ runMain('api', async () => {
     provisioning: new ProvisioningWorkflows(temporal),
     loops: new CapabilityLoops(temporal),
     agents: new AgentWorkflows(temporal),
+    usage: new UsageWorkflows(temporal, new CapabilityLoops(temporal)),
     partnerClients: new PartnerClientsCache(db, config.keyring),
     logger,
     production: config.production,

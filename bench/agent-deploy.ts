@@ -31,6 +31,7 @@ import { startTemporalDevServer } from '../dev/temporal-server.ts';
 import { Keyring } from '../security/keyring.ts';
 import { DEFAULT_CREDENTIALS } from '../simulators/default-credentials.ts';
 import { startSimulators } from '../simulators/index.ts';
+import { UsageWorkflows } from '../temporal/usage-workflows.ts';
 import { AgentWorkflows } from '../temporal/agent-workflows.ts';
 import { CapabilityLoops } from '../temporal/capability-loops.ts';
 import { encryptedDataConverter } from '../temporal/data-converter.ts';
@@ -81,6 +82,7 @@ export async function run(): Promise<Figures> {
       provisioning: new ProvisioningWorkflows(temporal),
       loops: new CapabilityLoops(temporal),
       agents: new AgentWorkflows(temporal),
+      usage: new UsageWorkflows(temporal, new CapabilityLoops(temporal)),
       partnerClients: new PartnerClientsCache(db, keyring),
       logger: pino({ level: 'silent' }),
       production: false,

@@ -14,11 +14,17 @@ const BENCHMARKS: Record<string, () => Promise<{ run: Benchmark }>> = {
   fuzz: () => import('./fuzz.ts'),
   discovery: () => import('./discovery.ts'),
   'agent-deploy': () => import('./agent-deploy.ts'),
+  'usage-pass': async () => ({ run: (await import('./usage-pass.ts')).usagePass }),
 };
+
+/** Whole numbers as they are, others with two decimals (`writes_per_changed=1.00` reads as the goal does). */
+function figure(value: number | string): string {
+  return typeof value === 'number' && !Number.isInteger(value) ? value.toFixed(2) : String(value);
+}
 
 export function formatFigures(name: string, figures: Figures): string {
   return `bench ${name}: ${Object.entries(figures)
-    .map(([key, value]) => `${key}=${value}`)
+    .map(([key, value]) => `${key}=${figure(value)}`)
     .join(' ')}`;
 }
 

@@ -42,11 +42,14 @@ export interface PartnerClientsOptions {
   limits?: Partial<Record<VendorSystem, Partial<VendorLimits>>>;
   /** What the clients send requests with (tests keep them on this machine). */
   fetch?: typeof fetch;
+  /** Vendor calls' timeout (30 s by default); tests shorten it to see a lost answer quickly. */
+  timeoutMs?: number;
 }
 
 type PartnerLimiters = Record<VendorSystem, RequestLimiter>;
 
-function build(partner: PartnerWithCredentials, box: SecretBox, limiters: PartnerLimiters, fetch: typeof globalThis.fetch | undefined): PartnerClients {
+function build(partner: PartnerWithCredentials, box: SecretBox, limiters: PartnerLimiters, options: PartnerClientsOptions): PartnerClients {
+  const { fetch, timeoutMs } = options;
   const acronis = fields(partner, 'acronis', box);
   const psa = fields(partner, 'psa', box);
   const rmm = partner.credentials.rmm ? fields(partner, 'rmm', box) : undefined;
@@ -60,12 +63,12 @@ function build(partner: PartnerWithCredentials, box: SecretBox, limiters: Partne
     partnerName: partner.name,
     psaKind: partner.psaKind,
     timezone: partner.timezone,
-    acronis: new AcronisClient({ baseUrl: req(acronis, 'baseUrl'), clientId: req(acronis, 'clientId'), clientSecret: req(acronis, 'clientSecret'), limiter: limiters.acronis, fetch }),
+    acronis: new AcronisClient({ baseUrl: req(acronis, 'baseUrl'), clientId: req(acronis, 'clientId'), clientSecret: req(acronis, 'clientSecret'), limiter: limiters.acronis, fetch, timeoutMs }),
     psa:
       partner.psaKind === 'connectwise-manage'
-        ? new ConnectWiseManagePsa({ baseUrl: req(psa, 'baseUrl'), companyId: req(psa, 'companyId'), publicKey: req(psa, 'publicKey'), privateKey: req(psa, 'privateKey'), clientId: req(psa, 'clientId'), limiter: limiters['connectwise-manage'], fetch })
-        : new AutotaskPsa({ baseUrl: req(psa, 'baseUrl'), username: req(psa, 'username'), secret: req(psa, 'secret'), integrationCode: req(psa, 'integrationCode'), limiter: limiters.autotask, fetch }),
-    rmm: rmm && new ConnectWiseAutomateClient({ baseUrl: req(rmm, 'baseUrl'), username: req(rmm, 'username'), password: req(rmm, 'password'), clientId: req(rmm, 'clientId'), limiter: limiters['connectwise-automate'], fetch }),
+        ? new ConnectWiseManagePsa({ baseUrl: req(psa, 'baseUrl'), companyId: req(psa, 'companyId'), publicKey: req(psa, 'publicKey'), privateKey: req(psa, 'privateKey'), clientId: req(psa, 'clientId'), limiter: limiters['connectwise-manage'], fetch, timeoutMs })
+        : new AutotaskPsa({ baseUrl: req(psa, 'baseUrl'), username: req(psa, 'username'), secret: req(psa, 'secret'), integrationCode: req(psa, 'integrationCode'), limiter: limiters.autotask, fetch, timeoutMs }),
+    rmm: rmm && new ConnectWiseAutomateClient({ baseUrl: req(rmm, 'baseUrl'), username: req(rmm, 'username'), password: req(rmm, 'password'), clientId: req(rmm, 'clientId'), limiter: limiters['connectwise-automate'], fetch, timeoutMs }),
   };
 }
 
@@ -109,7 +112,7 @@ export class PartnerClientsCache {
     const stamp = [partner.updatedAt.toISOString(), ...Object.values(partner.credentials).map((credential) => credential.sealedSecrets + JSON.stringify(credential.visible))].join('|');
     const cached = this.#cache.get(partnerId);
     if (cached?.stamp === stamp) return cached.clients;
-    const clients = build(partner, this.#box, this.#limitersFor(partnerId), this.#options.fetch);
+    const clients = build(partner, this.#box, this.#limitersFor(partnerId), this.#options);
     this.#cache.set(partnerId, { stamp, clients });
     return clients;
   }

@@ -222,6 +222,106 @@ export interface AgentDeploymentComputersTable {
   updated_at: ColumnType<Date, Date | undefined, Date>;
 }
 
+
+/** numeric columns: pg answers strings (exact decimals); db/usage.ts turns them into numbers. */
+type Decimal = ColumnType<string, string | number, string | number>;
+type NullableDecimal = ColumnType<string | null, string | number | null, string | number | null>;
+/** `date` columns, read as `YYYY-MM-DD` (db/connection.ts). */
+type CalendarDate = string;
+
+/** One pass of the usage loop (a billing run, F4.8, F4.10). */
+export interface BillingRunsTable {
+  id: string;
+  partner_id: string;
+  trigger: 'scheduled' | 'sync-now' | 'backfill';
+  period_start: CalendarDate;
+  period_end: CalendarDate;
+  status: 'running' | 'written' | 'awaiting-approval' | 'approved' | 'rejected' | 'partly-written';
+  due_at: Date | null;
+  /** Why the run wrote nothing it could have (figures not fresh yet ...). */
+  note: string | null;
+  /** Lines whose figure the PSA already held. */
+  unchanged: ColumnType<number, number | undefined, number>;
+  workflow_id: string;
+  workflow_run_id: string;
+  created_at: CreatedAt;
+  completed_at: Date | null;
+}
+
+/** The ledger of usage writes (F4.6, F4.8): one row per line, period and run. */
+export interface UsageWritesTable {
+  id: Generated<string>;
+  partner_id: string;
+  billing_run_id: string;
+  psa_company_id: string;
+  tenant_id: string;
+  offering_item: string;
+  psa_product_id: string;
+  agreement_id: string;
+  line_id: string;
+  period_start: CalendarDate;
+  period_end: CalendarDate;
+  old_value: NullableDecimal;
+  new_value: Decimal;
+  status: 'writing' | 'written' | 'held' | 'rejected' | 'conflict' | 'failed';
+  reason: string | null;
+  figure_read_at: Date | null;
+  /** Who approved or rejected a held line. */
+  decided_by: string | null;
+  approved: ColumnType<boolean, boolean | undefined, boolean>;
+  workflow_run_id: string;
+  at: ColumnType<Date, Date | undefined, Date>;
+}
+
+/** What the engine knows of a line in a period: the figure it settled and what the PSA should hold. */
+export interface UsageLinesTable {
+  partner_id: string;
+  psa_company_id: string;
+  offering_item: string;
+  period_start: CalendarDate;
+  period_end: CalendarDate;
+  agreement_id: string;
+  line_id: string;
+  reported_value: NullableDecimal;
+  psa_value: NullableDecimal;
+  updated_at: ColumnType<Date, Date | undefined, Date>;
+}
+
+/** Acronis usage figures per tenant, item and period, with the time they were read (F4.9). */
+export interface UsageFiguresTable {
+  partner_id: string;
+  tenant_id: string;
+  offering_item: string;
+  period_start: CalendarDate;
+  value: Decimal;
+  measurement_unit: string;
+  read_at: Date;
+}
+
+/** Drift found before a write (F4.11). */
+export interface UsageConflictsTable {
+  id: string;
+  partner_id: string;
+  billing_run_id: string;
+  psa_company_id: string;
+  offering_item: string;
+  period_start: CalendarDate;
+  period_end: CalendarDate;
+  agreement_id: string;
+  line_id: string;
+  field: string;
+  /** What the engine last left in the PSA. */
+  ours: Decimal;
+  /** What the PSA held instead. */
+  theirs: Decimal;
+  /** The figure the engine was about to write. */
+  next_value: Decimal;
+  found_at: ColumnType<Date, Date | undefined, never>;
+  resolved_at: Date | null;
+  resolution: 'ours' | 'theirs' | null;
+  resolved_by: string | null;
+}
+
 export interface Database {
   partners: PartnersTable;
   credentials: CredentialsTable;
@@ -242,4 +342,10 @@ export interface Database {
   acronis_tenant_numbers: AcronisTenantNumbersTable;
   agent_deployments: AgentDeploymentsTable;
   agent_deployment_computers: AgentDeploymentComputersTable;
+
+  billing_runs: BillingRunsTable;
+  usage_writes: UsageWritesTable;
+  usage_lines: UsageLinesTable;
+  usage_figures: UsageFiguresTable;
+  usage_conflicts: UsageConflictsTable;
 }

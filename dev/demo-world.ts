@@ -201,6 +201,9 @@ const REGISTRATION_TOKEN_LIFETIME_S = 30 * 86_400;
 /** Where the demo customers' company-name admin accounts send their activation e-mail (the Acronis simulator keeps it). */
 const DEMO_ACTIVATION_EMAIL = 'msp-admin@demo-msp.example';
 const AGENT_WAIT_MS = 30_000;
+/** How long the demo waits for provisioning to give every mapped company its tenant before it asks for a usage pass. */
+const PROVISIONED_WAIT_MS = 120_000;
+const POLL_MS = 2_000;
 const GB = 1024 ** 3;
 
 /** The simulators' base URLs, as a partner enters them. */
@@ -409,11 +412,15 @@ function partnerRegistration(psa: DemoPsa, urls: SimulatorUrls, acronis: { clien
 /** Each offering item billed through the PSA product of the same service, found by name. */
 const productMappings = () => (Object.keys(PRODUCTS) as Product[]).map((product) => ({ offeringItem: OFFERING_ITEMS[product], psaProductName: PRODUCTS[product] }));
 
-/** Every capability on, as a partner who has seen the demo would switch them. */
+/**
+ * Every capability on, as a partner who has seen the demo would switch them. Billing reports the
+ * month to date, so writes show at once; the simulator's figures are current the moment they are
+ * set, so they are reported without Acronis's refresh lag.
+ */
 function demoSettings(psa: DemoPsa) {
   return {
     provisioning: { enabled: true, automatic: true, activationEmail: DEMO_ACTIVATION_EMAIL },
-    billing: { enabled: true },
+    billing: { enabled: true, reportingPeriod: 'current-month', refreshLagHours: 0 },
     tickets: { enabled: true, autoClose: { enabled: true, status: psa.closedStatus } },
     agents: { enabled: true },
   };
@@ -436,6 +443,23 @@ async function autoDeployAgents(call: ApiCall, partnerId: string, clientName: st
   if (!plan) throw new Error(`${clientName}'s tenant has no plan named ${PROTECTION_PLAN}`);
   await call('POST', `/v1/partners/${partnerId}/plans/import`, { tenantId, planId: plan.planId, default: true });
   await call('PUT', `/v1/partners/${partnerId}/agents/policies`, [{ clientId: client.Id, autoDeploy: true, withBackupMonitor: true, defaultPlanId: plan.planId }]);
+}
+
+/**
+ * The usage loop's first pass runs as billing is switched on, before provisioning has adopted the
+ * demo customers' tenants; the next one would come at the interval. Once every mapped company has
+ * its tenant, a pass now ("sync now") writes their PAYG usage within a minute of the start.
+ */
+async function reportUsageOnceProvisioned(call: ApiCall, partnerId: string): Promise<void> {
+  const deadline = Date.now() + PROVISIONED_WAIT_MS;
+  while (Date.now() < deadline) {
+    await delay(POLL_MS);
+    const { items } = await call<{ items: { mapping: { tenantId: string | null } | null }[] }>('GET', `/v1/partners/${partnerId}/customers?mapping=mapped`);
+    if (items.length > 0 && items.every((customer) => customer.mapping?.tenantId)) {
+      await call('POST', `/v1/partners/${partnerId}/sync`, { what: ['usage'] });
+      return;
+    }
+  }
 }
 
 /**
@@ -471,6 +495,8 @@ export async function registerDemoPartners(api: { url: string; token: string }, 
       await call('PUT', `/v1/partners/${id}/product-mappings`, productMappings());
       await call('PUT', `/v1/partners/${id}/settings`, demoSettings(psa));
       if (psa.autoDeployClient) await autoDeployAgents(call, id, psa.autoDeployClient, simulators.automate);
+      // In the background: the stack is usable while provisioning finishes.
+      void reportUsageOnceProvisioned(call, id).catch(() => undefined);
       result.partners.push({ name: psa.partnerName, id, replaced: previous?.id ?? null });
     } catch (error) {
       result.problems.push(`demo partner ${psa.partnerName}: ${problemText(error)}`);

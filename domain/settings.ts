@@ -24,6 +24,14 @@ const settingsShape = {
     billingDay: z.int().min(1).max(28),
     storage: z.strictObject({ totalAndOverage: z.boolean(), class1Free: z.boolean(), class2Billed: z.boolean() }),
     intervalMinutes: z.int().min(5).max(1440),
+    /** Hours Acronis takes to refresh usage: a period is reported only from figures read this long after it ended (F4.9). */
+    refreshLagHours: z.number().min(0).max(48),
+    /** `always`: every billing run waits for an admin's approval before it writes (F4.10). */
+    review: z.enum(['off', 'always']),
+    /** A line whose value moves by more than this share of its previous value waits for approval even when review is off. */
+    holdChangesAbovePercent: z.number().min(0).max(1_000_000).nullable(),
+    /** `report`: a PSA value changed by hand is a conflict, never overwritten; `engine-owns`: the engine's figure wins (F4.11). */
+    onDrift: z.enum(['report', 'engine-owns']),
   }),
   tickets: z.strictObject({
     enabled: z.boolean(),
@@ -74,6 +82,10 @@ export const DEFAULT_SETTINGS: Settings = {
     billingDay: 1,
     storage: { totalAndOverage: true, class1Free: false, class2Billed: false },
     intervalMinutes: 15,
+    refreshLagHours: 6,
+    review: 'off',
+    holdChangesAbovePercent: null,
+    onDrift: 'report',
   },
   tickets: { enabled: false, newTicketAfterDays: null, autoClose: { enabled: false, status: null } },
   agents: { enabled: false },

@@ -10,7 +10,7 @@
 import { AutotaskClient, type AutotaskClientOptions } from '../clients/autotask/client.ts';
 import type { AutotaskFilter, Company, Contract, ContractServiceUnit, FieldInfo, PicklistValue, Ticket } from '../clients/autotask/types.ts';
 import { VendorApiError } from '../clients/http.ts';
-import type { CompanyFilter, NewTicket, PsaCompany, PsaContact, PsaPort, PsaProduct, PsaTicket, ServiceLine, UsageWrite, UsageWriteResult } from './port.ts';
+import type { CompanyFilter, NewTicket, PsaCompany, PsaContact, PsaPort, PsaProduct, PsaTicket, ServiceLine, UsageTarget, UsageWrite, UsageWriteResult } from './port.ts';
 
 export interface AutotaskPsaOptions extends AutotaskClientOptions {
   /** The contract user-defined field whose "Yes" marks a PAYG contract (Acronis creates "Acronis PAYG"). */
@@ -111,16 +111,20 @@ export class AutotaskPsa implements PsaPort {
     ]);
     const services = await this.#queryIn('Services', 'id', [...new Set(contractServices.map((line) => line.serviceID))]);
     const paygValue = await this.#paygYesValue();
-    for (const line of contractServices) {
-      const contract = contracts.find((candidate) => candidate.id === line.contractID) as Contract;
-      const period = units.find((row) => row.contractServiceID === line.id);
+    // Thousands of lines in a bulk read: look-ups by id, not scans.
+    const contractsById = new Map(contracts.map((contract) => [contract.id, contract]));
+    const serviceNames = new Map(services.map((service) => [service.id, service.name]));
+    const periods = new Map(units.map((row) => [row.contractServiceID, row]));
+    for (const line of [...contractServices].sort((first, second) => first.id - second.id)) {
+      const contract = contractsById.get(line.contractID) as Contract;
+      const period = periods.get(line.id);
       // Whole days: a contract starts on its start date and ends after its end date; a new period may bring other units.
       const ahead = [day(contract.startDate), dayAfter(day(contract.endDate)), ...(period ? [dayAfter(day(period.endDate))] : [])].filter((date) => date > today).sort();
       lines.get(String(contract.companyID))?.push({
         lineId: String(line.id),
         agreementId: String(line.contractID),
         productId: String(line.serviceID),
-        productName: services.find((service) => service.id === line.serviceID)?.name ?? '',
+        productName: serviceNames.get(line.serviceID) ?? '',
         quantity: period?.units ?? 0,
         billing: this.#isPayg(contract, paygValue) ? 'payg' : 'prepaid',
         active: contract.status === CONTRACT_STATUS_ACTIVE && day(contract.startDate) <= today && day(contract.endDate) >= today,
@@ -152,25 +156,35 @@ export class AutotaskPsa implements PsaPort {
     return { product: value, created };
   }
 
-  async writeUsage(write: UsageWrite): Promise<UsageWriteResult> {
-    const target = Math.max(0, Math.ceil(write.quantity));
-    const contractId = numericId(write.agreementId);
-    const lineId = numericId(write.lineId);
+  /** The contract service, its contract, the day its units for the period take effect, and the units in effect then. */
+  async #unitsInPeriod(target: UsageTarget, operation: string) {
+    const contractId = numericId(target.agreementId);
+    const lineId = numericId(target.lineId);
     const line = lineId === undefined ? undefined : await this.client.get('ContractServices', lineId);
     const contract = contractId === undefined ? undefined : await this.client.get('Contracts', contractId);
     if (!line || !contract || line.contractID !== contract.id) {
-      throw new VendorApiError({ system: 'autotask', kind: 'not-found', operation: 'write usage', message: `contract ${write.agreementId} has no contract service ${write.lineId}` });
+      throw new VendorApiError({ system: 'autotask', kind: 'not-found', operation, message: `contract ${target.agreementId} has no contract service ${target.lineId}` });
     }
     // The adjustment takes effect at the period start (never before the contract starts), so the period holds one units row.
-    const effective = write.period.start > day(contract.startDate) ? write.period.start : day(contract.startDate);
-    if (effective > day(contract.endDate) || effective > write.period.end) {
-      throw new VendorApiError({ system: 'autotask', kind: 'validation', operation: 'write usage', message: `period ${write.period.start}..${write.period.end} lies outside contract ${contract.id}` });
+    const effective = target.period.start > day(contract.startDate) ? target.period.start : day(contract.startDate);
+    if (effective > day(contract.endDate) || effective > target.period.end) {
+      throw new VendorApiError({ system: 'autotask', kind: 'validation', operation, message: `period ${target.period.start}..${target.period.end} lies outside contract ${contract.id}` });
     }
     const rows = await this.client.queryAll('ContractServiceUnits', [{ op: 'eq', field: 'contractServiceID', value: line.id }]);
-    const previous = unitsOn(rows, effective);
-    if (previous === target) return { previous, current: target, changed: false };
-    await this.client.createContractServiceAdjustment({ contractID: contract.id, serviceID: line.serviceID, contractServiceID: line.id, effectiveDate: `${effective}T00:00:00Z`, unitChange: target - previous });
-    return { previous, current: target, changed: true };
+    return { line, contract, effective, units: unitsOn(rows, effective) };
+  }
+
+  async readUsage(target: UsageTarget): Promise<number> {
+    return (await this.#unitsInPeriod(target, 'read usage')).units;
+  }
+
+  async writeUsage(write: UsageWrite): Promise<UsageWriteResult> {
+    const quantity = Math.max(0, Math.ceil(write.quantity));
+    const { line, contract, effective, units: previous } = await this.#unitsInPeriod(write, 'write usage');
+    if (previous === quantity) return { previous, current: quantity, changed: false };
+    if (write.expect && !write.expect.includes(previous)) return { previous, current: previous, changed: false, drifted: true };
+    await this.client.createContractServiceAdjustment({ contractID: contract.id, serviceID: line.serviceID, contractServiceID: line.id, effectiveDate: `${effective}T00:00:00Z`, unitChange: quantity - previous });
+    return { previous, current: quantity, changed: true };
   }
 
   async findTicket(externalRef: string): Promise<PsaTicket | undefined> {

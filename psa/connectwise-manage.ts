@@ -16,7 +16,7 @@ import { VendorApiError } from '../clients/http.ts';
 import { ConnectWiseManageClient, type ConnectWiseManageConfig } from '../clients/connectwise-manage/client.ts';
 import { allOf, condition } from '../clients/connectwise-manage/conditions.ts';
 import type { AgreementAddition, Agreement, BoardStatus, CatalogItem, Company, Contact, Ticket } from '../clients/connectwise-manage/types.ts';
-import type { CompanyFilter, NewTicket, PsaCompany, PsaContact, PsaPort, PsaProduct, PsaTicket, ServiceLine, UsageWrite, UsageWriteResult } from './port.ts';
+import type { CompanyFilter, NewTicket, PsaCompany, PsaContact, PsaPort, PsaProduct, PsaTicket, ServiceLine, UsageTarget, UsageWrite, UsageWriteResult } from './port.ts';
 import { collect } from '../clients/collect.ts';
 
 export interface ConnectWiseManageAdapterOptions {
@@ -29,6 +29,8 @@ const SUMMARY_MAX = 100;
 const COMPANIES_PER_QUERY = 100;
 /** CWM's largest page: a bulk read costs as few requests as the vendor allows. */
 const LARGEST_PAGE = 1000;
+/** Additions lists read at once when many agreements are read. */
+const PARALLEL_READS = 8;
 
 function invalid(operation: string, message: string): VendorApiError {
   return new VendorApiError({ system: 'connectwise-manage', kind: 'validation', operation, message });
@@ -166,20 +168,28 @@ export class ConnectWiseManagePsa implements PsaPort {
     return (await this.listServiceLinesOf([companyId])).get(companyId) ?? [];
   }
 
-  /** The agreements of up to a hundred companies per request, then each agreement's additions (CWM lists additions per agreement only). */
+  /** The agreements of up to a hundred companies per request, then each agreement's additions (CWM lists additions per agreement only), several at once. */
   async listServiceLinesOf(companyIds: readonly string[]): Promise<Map<string, ServiceLine[]>> {
-    const lines = new Map(companyIds.map((companyId) => [companyId, [] as ServiceLine[]]));
-    const ids = companyIds.flatMap((companyId) => numericId(companyId) ?? []);
+    const result = new Map(companyIds.map((companyId) => [companyId, [] as ServiceLine[]]));
+    const ids = [...new Set(companyIds.flatMap((companyId) => numericId(companyId) ?? []))];
     const nowMs = this.#now().getTime();
+    const agreements: Agreement[] = [];
     for (let start = 0; start < ids.length; start += COMPANIES_PER_QUERY) {
-      const agreements = this.client.agreements({ conditions: condition('company/id', 'in', ids.slice(start, start + COMPANIES_PER_QUERY)), pageSize: LARGEST_PAGE });
-      for await (const agreement of agreements) {
-        const owner = lines.get(String(agreement.company?.id));
-        if (!owner) continue;
-        for await (const addition of this.client.additions(agreement.id, { pageSize: LARGEST_PAGE })) owner.push(this.#line(agreement, addition, nowMs));
-      }
+      const chunk = ids.slice(start, start + COMPANIES_PER_QUERY);
+      const conditions = chunk.length === 1 ? condition('company/id', '=', chunk[0]!) : condition('company/id', 'in', chunk);
+      agreements.push(...(await collect(this.client.agreements({ conditions, pageSize: LARGEST_PAGE }))));
     }
-    return lines;
+    let next = 0;
+    const readAdditions = async () => {
+      while (next < agreements.length) {
+        const agreement = agreements[next++]!;
+        const lines = result.get(String(agreement.company?.id));
+        for await (const addition of this.client.additions(agreement.id, { pageSize: LARGEST_PAGE })) lines?.push(this.#line(agreement, addition, nowMs));
+      }
+    };
+    await Promise.all(Array.from({ length: Math.min(PARALLEL_READS, agreements.length) }, readAdditions));
+    for (const lines of result.values()) lines.sort((a, b) => Number(a.agreementId) - Number(b.agreementId) || Number(a.lineId) - Number(b.lineId));
+    return result;
   }
 
   /**
@@ -215,13 +225,25 @@ export class ConnectWiseManagePsa implements PsaPort {
     return { product: this.#product(value), created };
   }
 
+  #additionIds(target: UsageTarget, operation: string): { agreementId: number; lineId: number } {
+    const agreementId = numericId(target.agreementId);
+    const lineId = numericId(target.lineId);
+    if (agreementId === undefined || lineId === undefined) throw invalid(operation, `not a ConnectWise agreement/addition id: ${target.agreementId}/${target.lineId}`);
+    return { agreementId, lineId };
+  }
+
+  /** CWM keeps one quantity per addition, whatever the period. */
+  async readUsage(target: UsageTarget): Promise<number> {
+    const { agreementId, lineId } = this.#additionIds(target, 'readUsage');
+    return (await this.client.getAddition(agreementId, lineId)).quantity;
+  }
+
   async writeUsage(write: UsageWrite): Promise<UsageWriteResult> {
-    const agreementId = numericId(write.agreementId);
-    const lineId = numericId(write.lineId);
-    if (agreementId === undefined || lineId === undefined) throw invalid('writeUsage', `not a ConnectWise agreement/addition id: ${write.agreementId}/${write.lineId}`);
+    const { agreementId, lineId } = this.#additionIds(write, 'writeUsage');
     if (!(write.quantity >= 0)) throw invalid('writeUsage', `usage must be a non-negative number, not ${write.quantity}`);
     const addition = await this.client.getAddition(agreementId, lineId);
     if (addition.quantity === write.quantity) return { previous: addition.quantity, current: addition.quantity, changed: false };
+    if (write.expect && !write.expect.includes(addition.quantity)) return { previous: addition.quantity, current: addition.quantity, changed: false, drifted: true };
     const updated = await this.client.patchAddition(agreementId, lineId, [{ op: 'replace', path: 'quantity', value: write.quantity }]);
     return { previous: addition.quantity, current: updated.quantity, changed: true };
   }

@@ -79,12 +79,21 @@ export interface UsagePeriod {
   end: string;
 }
 
-export interface UsageWrite {
+/** A line's usage in one period: a CWM addition's quantity, an Autotask contract service's units in the period. */
+export interface UsageTarget {
   agreementId: string;
   lineId: string;
   period: UsagePeriod;
+}
+
+export interface UsageWrite extends UsageTarget {
   /** Usage to bill for the line and period. Autotask takes whole units, so adapters round up. */
   quantity: number;
+  /**
+   * Write only while the PSA holds one of these values: anything else was changed by someone else
+   * since, and the write is left undone (`drifted`). Absent: write whatever the PSA holds.
+   */
+  expect?: readonly number[];
 }
 
 export interface UsageWriteResult {
@@ -92,8 +101,10 @@ export interface UsageWriteResult {
   previous: number;
   /** What it holds now. */
   current: number;
-  /** False when the PSA already held `current`: nothing was written. */
+  /** False when the PSA already held `current`, or held none of `expect`: nothing was written. */
   changed: boolean;
+  /** Set when the PSA held none of `expect`: nothing was written. */
+  drifted?: true;
 }
 
 /** Where a new ticket goes and how it is classified, in the PSA's own ids (from the alert mapping). */
@@ -150,6 +161,8 @@ export interface PsaPort {
   /** Finds the product/service by exact name (case-insensitive) or creates it; never makes a second one. */
   ensureProduct(name: string): Promise<{ product: PsaProduct; created: boolean }>;
 
+  /** What the PSA holds for the line and period now; writes nothing. */
+  readUsage(target: UsageTarget): Promise<number>;
   /**
    * Makes the PSA hold `quantity` for the line and period. A repeat with the same quantity writes
    * nothing; a retry after a lost answer does not count twice.

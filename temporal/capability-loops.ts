@@ -36,7 +36,8 @@ export class CapabilityLoops {
     this.#client = client;
   }
 
-  #startOptions(owner: LoopOwner, loop: LoopDefinition) {
+  /** How the loop is started: its id, input, search attributes and summary (also for update-with-start). */
+  startOptions(owner: LoopOwner, loop: LoopDefinition) {
     return {
       workflowId: loop.workflowId(owner.partnerId),
       taskQueue: TASK_QUEUE,
@@ -54,16 +55,16 @@ export class CapabilityLoops {
   async ensure(owner: LoopOwner, capability: CapabilityName, options: { configurationChanged: boolean }): Promise<void> {
     const loop = definitionOf(capability);
     if (options.configurationChanged) {
-      await this.#client.workflow.signalWithStart(loop.workflowType, { ...this.#startOptions(owner, loop), signal: configurationChangedSignal, signalArgs: [] });
+      await this.#client.workflow.signalWithStart(loop.workflowType, { ...this.startOptions(owner, loop), signal: configurationChangedSignal, signalArgs: [] });
     } else {
-      await this.#client.workflow.start(loop.workflowType, { ...this.#startOptions(owner, loop), workflowIdConflictPolicy: 'USE_EXISTING' });
+      await this.#client.workflow.start(loop.workflowType, { ...this.startOptions(owner, loop), workflowIdConflictPolicy: 'USE_EXISTING' });
     }
   }
 
   /** "Sync now": the loop runs its pass at once, started if it was not running. */
   async syncNow(owner: LoopOwner, capability: CapabilityName): Promise<void> {
     const loop = definitionOf(capability);
-    await this.#client.workflow.signalWithStart(loop.workflowType, { ...this.#startOptions(owner, loop), signal: syncNowSignal, signalArgs: [] });
+    await this.#client.workflow.signalWithStart(loop.workflowType, { ...this.startOptions(owner, loop), signal: syncNowSignal, signalArgs: [] });
   }
 
   /** Ends the capability's loop and every workflow it started (customers, alert lifecycles ...); the number ended. */

@@ -15,6 +15,7 @@ import { PartnerWorkflows } from '../temporal/partner-workflows.ts';
 import { AgentWorkflows } from '../temporal/agent-workflows.ts';
 import { CapabilityLoops } from '../temporal/capability-loops.ts';
 import { ProvisioningWorkflows } from '../temporal/provisioning-workflows.ts';
+import { UsageWorkflows } from '../temporal/usage-workflows.ts';
 
 export const TEMPORAL_UI_URL = 'http://localhost:8233';
 
@@ -60,6 +61,7 @@ export async function startApiHarness(db: Db, keyring: Keyring, options: ApiHarn
     provisioning: new ProvisioningWorkflows(temporal),
     loops: new CapabilityLoops(temporal),
     agents: new AgentWorkflows(temporal),
+    usage: new UsageWorkflows(temporal, new CapabilityLoops(temporal)),
     partnerClients: new PartnerClientsCache(db, keyring, options.partnerClients),
     logger: pino({ level: 'silent' }),
     production: false,

@@ -393,7 +393,7 @@ describe('provisioning admin API', () => {
   });
 
   describe('sync now', () => {
-    it('runs a provisioning pass when provisioning is on, and refuses what is off or not built', async () => {
+    it('runs a provisioning pass when provisioning is on, and refuses what is off', async () => {
       const partnerId = await registerPartner();
       const sync = (what: unknown) => api.request('POST', `/v1/partners/${partnerId}/sync`, { body: { what } });
 
@@ -409,9 +409,9 @@ describe('provisioning admin API', () => {
       expect(await workflowExists(provisioningLoopWorkflowId(partnerId))).toBe(true);
       expect(await auditActions(partnerId)).toContain('partner.sync');
 
-      const notBuilt = await sync(['provisioning', 'usage']);
-      expect(notBuilt.status).toBe(409);
-      expect(notBuilt.json.errors).toEqual([{ path: 'what.1', message: expect.stringMatching(/not available yet/) }]);
+      const billingOff = await sync(['provisioning', 'usage']);
+      expect(billingOff.status).toBe(409);
+      expect(billingOff.json.errors).toEqual([{ path: 'what.1', message: 'usage is switched off for this partner (settings billing.enabled)' }]);
       expect((await sync([])).status).toBe(400);
       expect((await sync(['provisioning', 'provisioning'])).json.errors).toEqual([{ path: 'what.1', message: 'is listed twice' }]);
       expect((await sync(['everything'])).status).toBe(400);

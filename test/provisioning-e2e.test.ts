@@ -9,8 +9,8 @@ import { autotaskCredentials, autotaskSeeder } from '../simulators/seeding/autot
 import { connectWiseManageSeeder } from '../simulators/seeding/connectwise-manage.ts';
 import type { PsaSeeder } from '../simulators/seeding/psa-seeder.ts';
 import { customerStateQuery, customerWorkflowId, type CustomerState } from '../workflows/contracts/provisioning.ts';
-import { eventually } from './eventually.ts';
 import { startApiHarness, type ApiHarness } from './api-harness.ts';
+import { eventually } from './eventually.ts';
 import { createTestDatabase, type TestDatabase } from './database.ts';
 import { testKeyring } from './fixtures/test-keys.ts';
 import { newAcronisPartnerAccount } from './partners.ts';

@@ -36,6 +36,7 @@ describe('replaying committed histories (no server needed)', () => {
         'customer-provisioning-ladder-rechecked.json',
         'agent-deployment-window.json',
         'agents-loop-switched-off.json',
+        'usage-loop-lifecycle.json',
       ]),
     );
   });

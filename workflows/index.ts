@@ -4,3 +4,4 @@ export { customerProvisioning } from './provisioning/customer.ts';
 export { provisioningLoop } from './provisioning/loop.ts';
 export { agentDeployment } from './agents/deployment.ts';
 export { agentsLoop } from './agents/loop.ts';
+export { usageLoop } from './usage/loop.ts';

@@ -15,7 +15,7 @@ import {
 import type { PartnerHealthActivities } from '../activities/partner-health.ts';
 import type { PartnerLoopActivities } from '../activities/partner-loops.ts';
 import type { PartnerProfileActivities } from '../activities/partner-profile.ts';
-import { configurationChangedSignal, LOOP_CAPABILITIES, LOOP_SYSTEMS, type CapabilityName } from './contracts/loops.ts';
+import { configurationChangedSignal, LOOP_CAPABILITIES, LOOP_SYSTEMS, loopReportSignal, type CapabilityName } from './contracts/loops.ts';
 import {
   credentialsRejectedSignal,
   PARTNER_NOT_FOUND_FAILURE,
@@ -85,6 +85,7 @@ function currentDetailsMarkdown(state: PartnerSupervisorState): string {
     profile.credentialsRejected?.length
       ? `**credentials-rejected** by ${profile.credentialsRejected.join(', ')}; paused: ${state.loopsPaused?.length ? state.loopsPaused.join(', ') : 'none'} (they resume once the credentials are changed with PATCH /v1/partners/{id})`
       : '',
+    ...Object.entries(state.loopReports ?? {}).map(([capability, report]) => (report ? `${capability}: ${report.text}` : '')),
     `Settings version ${profile.settingsVersion}, loaded ${state.profileLoadedAt}`,
   ].filter(Boolean).join('\n\n');
 }
@@ -130,6 +131,12 @@ export async function partnerSupervisor(input: PartnerSupervisorInput): Promise<
     removalRequested = true;
   });
   setHandler(supervisorStateQuery, () => state);
+  // Not a command: shown in the current details only, so older histories replay unchanged.
+  setHandler(loopReportSignal, (report) => {
+    signalsThisRun++;
+    state.loopReports = { ...state.loopReports, [report.capability]: { at: report.at, text: report.text } };
+    if (state.profile) setCurrentDetails(currentDetailsMarkdown(state));
+  });
 
   const stop = (reason: string): PartnerSupervisorResult => {
     state.phase = 'stopped';

@@ -2,15 +2,14 @@
 import type { AcronisClient } from '../../clients/acronis/client.ts';
 import type { OfferingItem, Tenant } from '../../clients/acronis/types.ts';
 import { VendorApiError } from '../../clients/http.ts';
-import { PartnerNotFoundError, type PartnerClients, type PartnerClientsCache } from '../../clients/partner-clients.ts';
+import type { PartnerClients, PartnerClientsCache } from '../../clients/partner-clients.ts';
 import { findCompanyLines, readDiscoveryWatermark, type CompanyLines } from '../../db/company-lines.ts';
 import type { Db } from '../../db/connection.ts';
-import { readSettings } from '../../db/settings.ts';
 import { quotaChanges, type DesiredQuota } from '../../domain/quotas.ts';
 import type { Settings } from '../../domain/settings.ts';
 import type { ProvisioningWorkflows } from '../../temporal/provisioning-workflows.ts';
 import { DISCOVERY_PASS_INTERVAL_MS } from '../../workflows/contracts/provisioning.ts';
-import { capabilityOffFailure, capabilityOffReason, capabilityScope } from '../capability-scope.ts';
+import { capabilityOffFailure, capabilityScope, partnerWithCapability, type PartnerForCapability } from '../capability-scope.ts';
 
 export interface ProvisioningDeps {
   db: Db;
@@ -23,27 +22,15 @@ export interface ProvisioningDeps {
 
 export const engineNow = (deps: Pick<ProvisioningDeps, 'now'>): Date => deps.now?.() ?? new Date();
 
-export type LivePartner = { status: 'live'; clients: PartnerClients; settings: Settings } | { status: 'off'; reason: string };
+export type LivePartner = PartnerForCapability;
 
 export function provisioningScope(db: Db) {
   return capabilityScope(db, 'provisioning');
 }
 
 /** The partner with provisioning on, or why the customer's workflows should end. */
-export async function livePartner(deps: Pick<ProvisioningDeps, 'db' | 'clients'>, partnerId: string): Promise<LivePartner> {
-  const off = await capabilityOffReason(deps.db, partnerId, 'provisioning');
-  if (off) return { status: 'off', reason: off };
-  try {
-    const clients = await deps.clients.forPartner(partnerId);
-    const stored = await readSettings(deps.db, partnerId);
-    if (stored) return { status: 'live', clients, settings: stored.settings };
-  } catch (error) {
-    // Removed between the check and the credentials' load (they go with the partner): off, not a failure.
-    const offNow = await capabilityOffReason(deps.db, partnerId, 'provisioning');
-    if (offNow) return { status: 'off', reason: offNow };
-    if (!(error instanceof PartnerNotFoundError)) throw error;
-  }
-  return { status: 'off', reason: 'the partner was removed' };
+export function livePartner(deps: Pick<ProvisioningDeps, 'db' | 'clients'>, partnerId: string): Promise<LivePartner> {
+  return partnerWithCapability(deps.db, deps.clients, partnerId, 'provisioning');
 }
 
 /**

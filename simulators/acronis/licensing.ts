@@ -134,11 +134,34 @@ export function refreshDeviceUsages(store: AcronisStore): void {
   }
 }
 
-/** A tenant's usages, summed over its subtree (a partner sees its customers' totals). */
-function usagesOf(store: AcronisStore, tenant: Tenant, filters: { usageNames: string[]; editions: string[] }) {
+/** Tenants by parent and usage records by tenant, built once for a request that reads many tenants' usages. */
+interface UsageIndex {
+  children: Map<string, Tenant[]>;
+  records: Map<string, UsageRecord[]>;
+}
+
+/** Brings device counts in first (their periodic refresh), then indexes. */
+function usageIndex(store: AcronisStore): UsageIndex {
   refreshDeviceUsages(store);
-  const subtreeIds = new Set(store.subtree(tenant).map((node) => node.id));
-  const records = store.data.usages.filter((record) => subtreeIds.has(record.tenantId)).map((record) => settlePeriod(store, record));
+  const children = new Map<string, Tenant[]>();
+  for (const tenant of Object.values(store.data.tenants)) {
+    if (tenant.deletedAtMs !== null || tenant.parentId === tenant.id) continue;
+    children.set(tenant.parentId, [...(children.get(tenant.parentId) ?? []), tenant]);
+  }
+  const records = new Map<string, UsageRecord[]>();
+  for (const record of store.data.usages) records.set(record.tenantId, [...(records.get(record.tenantId) ?? []), record]);
+  return { children, records };
+}
+
+/** A tenant's usages, summed over its subtree (a partner sees its customers' totals). */
+function usagesOf(store: AcronisStore, tenant: Tenant, filters: { usageNames: string[]; editions: string[] }, index: UsageIndex = usageIndex(store)) {
+  const subtree: Tenant[] = [];
+  for (let queue = [tenant]; queue.length > 0; ) {
+    const next = queue.shift() as Tenant;
+    subtree.push(next);
+    queue = [...queue, ...(index.children.get(next.id) ?? [])];
+  }
+  const records = subtree.flatMap((node) => index.records.get(node.id) ?? []).map((record) => settlePeriod(store, record));
   const rows = new Map<string, { item: CatalogueItem | undefined; usageName: string; infraId: string | null; setting: OfferingItemSetting | undefined }>();
   for (const effective of effectiveItems(store, tenant)) {
     if (effective.setting?.status === 1) rows.set(`${effective.item.name}|${effective.infraId}`, { item: effective.item, usageName: effective.item.usage_name, infraId: effective.infraId, setting: effective.setting });
@@ -324,7 +347,8 @@ export function licensingRoutes(store: AcronisStore): Hono<AcronisEnv> {
     if (ids.length === 0) throw badRequest('account', 'tenants is required');
     if (ids.length > 100) throw badRequest('account', 'At most 100 tenants per request');
     const filters = usageFilters(params);
-    return c.json({ items: ids.map((id) => ({ tenant: id, usages: usagesOf(store, tenantInScope(store, c, 'account', id), filters) })) });
+    const index = usageIndex(store);
+    return c.json({ items: ids.map((id) => ({ tenant: id, usages: usagesOf(store, tenantInScope(store, c, 'account', id), filters, index) })) });
   });
   app.get('/tenants/:id/usages', (c) => c.json({ items: usagesOf(store, tenantInScope(store, c, 'account', c.req.param('id')), usageFilters(queryOf(c))) }));
 

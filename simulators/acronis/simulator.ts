@@ -23,6 +23,8 @@ const usageControl = z.strictObject({
   absoluteValue: z.number().int().min(0).optional(),
   infraId: z.string().optional(),
 });
+/** One usage, or many at once (`{items}`): benchmarks and the demo set thousands. */
+const usageBatchControl = z.union([usageControl, z.strictObject({ items: z.array(usageControl).max(100_000) })]);
 const backupOutcomeControl = z.strictObject({ resourceId: z.string(), outcome: z.enum(['fail', 'succeed']), error: z.string().optional() });
 
 /** The simulated Acronis Cyber Protect Cloud: all services on one origin, as a data centre serves them. */
@@ -68,14 +70,15 @@ export function createAcronisSimulator(world: { clock: SimClock }): { definition
     },
     control: (control) => {
       control.put('/usage', async (c) => {
-        const parsed = usageControl.safeParse(await c.req.json().catch(() => undefined));
+        const parsed = usageBatchControl.safeParse(await c.req.json().catch(() => undefined));
         if (!parsed.success) return c.json({ title: 'invalid usage', errors: parsed.error.issues.map((issue) => ({ path: issue.path.join('.'), message: issue.message })) }, 400);
-        const { tenantId, usageName, value, absoluteValue, infraId } = parsed.data;
-        const tenant = /^\d+$/.test(tenantId) ? store.tenantByNumericId(tenantId) : store.tenant(tenantId);
-        if (!tenant) return c.json({ title: `no tenant ${tenantId}` }, 404);
+        const usages = 'items' in parsed.data ? parsed.data.items : [parsed.data];
+        const tenants = usages.map(({ tenantId }) => (/^\d+$/.test(tenantId) ? store.tenantByNumericId(tenantId) : store.tenant(tenantId)));
+        const missing = usages.find((_, index) => !tenants[index]);
+        if (missing) return c.json({ title: `no tenant ${missing.tenantId}` }, 404);
         try {
-          const record = setUsage(store, tenant, usageName, value, { absoluteValue, infraId });
-          return c.json(record);
+          const records = usages.map(({ usageName, value, absoluteValue, infraId }, index) => ({ ...setUsage(store, tenants[index]!, usageName, value, { absoluteValue, infraId }) }));
+          return c.json('items' in parsed.data ? { items: records } : records[0]);
         } catch (error) {
           if (error instanceof AcronisError) return c.json({ title: error.message }, 400);
           throw error;

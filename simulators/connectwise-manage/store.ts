@@ -193,6 +193,9 @@ export class Table<T extends { id: number }> {
   readonly #rows = new Map<number, T>();
   #nextId: number;
   readonly #firstId: number;
+  /** Rows usually arrive in id order, so the map's order is the id order and listing need not sort. */
+  #inIdOrder = true;
+  #highestId = -Infinity;
 
   constructor(firstId = 1) {
     this.#firstId = firstId;
@@ -204,6 +207,10 @@ export class Table<T extends { id: number }> {
   }
 
   put(row: T): T {
+    if (!this.#rows.has(row.id)) {
+      if (row.id < this.#highestId) this.#inIdOrder = false;
+      this.#highestId = Math.max(this.#highestId, row.id);
+    }
     this.#rows.set(row.id, row);
     return row;
   }
@@ -217,12 +224,15 @@ export class Table<T extends { id: number }> {
   }
 
   all(): T[] {
-    return [...this.#rows.values()].sort((a, b) => a.id - b.id);
+    const rows = [...this.#rows.values()];
+    return this.#inIdOrder ? rows : rows.sort((a, b) => a.id - b.id);
   }
 
   clear(): void {
     this.#rows.clear();
     this.#nextId = this.#firstId;
+    this.#inIdOrder = true;
+    this.#highestId = -Infinity;
   }
 }
 

@@ -240,6 +240,18 @@ describe('npm start (the whole stack, end to end over HTTP)', () => {
     expect(newcomer).toMatchObject({ agent: { state: expect.stringMatching(/current|outdated/) }, plans: [expect.objectContaining({ name: 'Servers and workstations – daily' })] });
   });
 
+  it('reports the demo customers’ PAYG storage to both PSAs within a minute', async () => {
+    const expected = [412, 186];
+    for (const [index, id] of demoPartnerIds.entries()) {
+      let written: { offeringItem: string; newValue: number; status: string }[] = [];
+      for (let tries = 0; tries < 120 && !written.some((line) => line.newValue === expected[index]); tries++) {
+        if (tries > 0) await new Promise((wait) => setTimeout(wait, 500));
+        written = ((await (await call('GET', `/v1/partners/${id}/usage-writes`)).json()) as { items: typeof written }).items;
+      }
+      expect(written).toContainEqual(expect.objectContaining({ offeringItem: 'pw_base_storage', newValue: expected[index], status: 'written' }));
+    }
+  });
+
   it('registers a partner whose workflow partner/<id> the Web UI lists', async () => {
     // Sim Partner itself, above the demo partners' own tenants: another Acronis account.
     const distributor = acronisDistributor(sim.acronis);

@@ -45,6 +45,11 @@ import type { partnerSupervisor } from '../../workflows/partner-supervisor.ts';
 import { customerStateQuery, customerWorkflowId, provisioningLoopStateQuery, provisioningLoopWorkflowId } from '../../workflows/contracts/provisioning.ts';
 import { ENGINE_SEARCH_ATTRIBUTES } from '../../workflows/search-attributes.ts';
 import { AgentsWorld } from '../agents-world.ts';
+import { AcronisClient } from '../../clients/acronis/client.ts';
+import { periodContaining } from '../../domain/billing-periods.ts';
+import { DEFAULT_CREDENTIALS } from '../../simulators/default-credentials.ts';
+import { backfillUpdate, reviewUpdate, usageLoopStateQuery, usageLoopWorkflowId } from '../../workflows/contracts/usage.ts';
+import type { usageLoop } from '../../workflows/usage/loop.ts';
 import { freePort } from '../free-port.ts';
 import { testKeyring } from '../fixtures/test-keys.ts';
 import { seedPartner } from '../partners.ts';
@@ -150,6 +155,35 @@ await (await createEngineWorker({ connection: skipping.nativeConnection, namespa
   await customer.signal(syncNowSignal);
   await customer.result();
   await save(skipping.client, 'customer-provisioning-ladder-rechecked', customer);
+
+  // A billing loop's life against the simulators: a held run approved, "sync now", a backfill, billing switched off.
+  {
+    const partnerId = await seedPartner(db, keyring, 'Replay usage', { psaKind: 'connectwise-manage', timezone: 'Europe/London', urls: { acronis: simulators.urls.acronis, psa: simulators.urls['connectwise-manage'] } });
+    const settings = (await readSettings(db, partnerId))!.settings;
+    await writeSettings(db, partnerId, { ...settings, billing: { ...settings.billing, enabled: true, reportingPeriod: 'current-month', refreshLagHours: 0, review: 'always' } });
+    const product = await seeder.createProduct('Acronis Servers');
+    await replaceProductMappings(db, partnerId, [{ offeringItem: 'pw_base_servers', psaProductId: product, free: false }]);
+    const companyId = await seeder.createCompany('Replay Usage Ltd');
+    await seeder.createAgreement(companyId, [{ productId: product, quantity: 0, billing: 'payg' }], '2026-01-01');
+    const acronis = new AcronisClient({ baseUrl: simulators.urls.acronis, ...DEFAULT_CREDENTIALS.acronis });
+    const tenant = await acronis.createTenant({ name: 'Replay Usage Ltd', kind: 'customer', parent_id: (await acronis.getApiClient()).tenant_id });
+    await upsertCompanyMapping(db, partnerId, companyId, tenant.id);
+    await fetch(`${simulators.urls.acronis}/_sim/usage`, { method: 'PUT', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ tenantId: tenant.id, usageName: 'pw_base_servers', value: 3 }) });
+
+    const loop = await skipping.client.workflow.start<typeof usageLoop>('usageLoop', { workflowId: usageLoopWorkflowId(partnerId), taskQueue: TASK_QUEUE, args: [{ v: 1, partnerId }] });
+    await until('a held run', async () => (await loop.query(usageLoopStateQuery)).lastRun?.status === 'awaiting-approval');
+    const held = (await loop.query(usageLoopStateQuery)).lastRun!;
+    await loop.executeUpdate(reviewUpdate, { args: [{ runId: held.runId, decision: 'approve', decidedBy: 'replay' }], updateId: `approve:${held.runId}` });
+    await loop.signal(syncNowSignal);
+    await until('the second pass', async () => (await loop.query(usageLoopStateQuery)).passes === 2);
+    const lastMonth = periodContaining('2026-10-15', { reportingPeriod: 'current-month', billingDay: 1, intervalMinutes: 15 }, 'Europe/London');
+    await loop.executeUpdate(backfillUpdate, { args: [{ period: lastMonth, requestedBy: 'replay' }] });
+    await until('the backfill', async () => (await loop.query(usageLoopStateQuery)).passes === 3);
+    await writeSettings(db, partnerId, { ...(await readSettings(db, partnerId))!.settings, billing: { ...settings.billing, enabled: false } });
+    await loop.signal(configurationChangedSignal);
+    await loop.result();
+    await save(skipping.client, 'usage-loop-lifecycle', loop);
+  }
 
   // A deployment against the simulators: one computer installed, one offline until its window closes.
   const world = new AgentsWorld(simulators);

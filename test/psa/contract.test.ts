@@ -209,6 +209,37 @@ describe.each(adapters)('the PSA port on $name', ({ fixture: makeFixture }) => {
     await expect(fixture.billedQuantity(agreementId, line.lineId, line.period)).resolves.toBe(5);
   });
 
+  it('reads usage without writing, and leaves a value changed by hand alone when asked to', async () => {
+    const companyId = await fixture.createCompany('Wide World Importers');
+    const seats = await fixture.createProduct('Acronis Microsoft 365 Seats');
+    const { agreementId, lineIds } = await fixture.createAgreement(companyId, [{ productId: seats, quantity: 0, billing: 'payg' }], AGREEMENT_SINCE);
+    const line = { agreementId, lineId: lineIds[0]!, period: currentMonth() };
+    await psa.writeUsage({ ...line, quantity: 4 });
+    const logBefore = (await requestLog(fixture.simulatorUrl)).length;
+    await expect(psa.readUsage(line)).resolves.toBe(4);
+
+    // Someone sets 9 in the PSA; a write that expects the 4 it left there writes nothing.
+    await fixture.changeQuantity(agreementId, line.lineId, 9);
+    await expect(psa.writeUsage({ ...line, quantity: 6, expect: [4] })).resolves.toEqual({ previous: 9, current: 9, changed: false, drifted: true });
+    await expect(psa.writeUsage({ ...line, quantity: 9, expect: [4] })).resolves.toEqual({ previous: 9, current: 9, changed: false });
+    await expect(psa.writeUsage({ ...line, quantity: 6, expect: [4, 9] })).resolves.toEqual({ previous: 9, current: 6, changed: true });
+    const isWrite = (entry: { method: string; path: string }) => entry.method !== 'GET' && !/\/query(\/|$)/.test(entry.path);
+    expect((await requestLog(fixture.simulatorUrl)).slice(logBefore).filter(isWrite)).toHaveLength(2);
+    await expect(fixture.billedQuantity(agreementId, line.lineId, line.period)).resolves.toBe(6);
+  });
+
+  it('lists the lines of many companies at once, each under its company', async () => {
+    const product = await fixture.createProduct('Acronis Servers');
+    const companies = await Promise.all(['Alpine Ski House', 'Coho Winery', 'Lamna Healthcare'].map((name) => fixture.createCompany(name)));
+    const agreements = await Promise.all(companies.slice(0, 2).map((companyId, index) => fixture.createAgreement(companyId, [{ productId: product, quantity: index + 1, billing: 'prepaid' }], AGREEMENT_SINCE)));
+    const lines = await psa.listServiceLinesOf([...companies, '999999']);
+    expect([...lines.keys()]).toEqual([...companies, '999999']);
+    expect(lines.get(companies[0]!)).toEqual([expect.objectContaining({ agreementId: agreements[0]!.agreementId, lineId: agreements[0]!.lineIds[0], quantity: 1 })]);
+    expect(lines.get(companies[1]!)).toEqual([expect.objectContaining({ agreementId: agreements[1]!.agreementId, quantity: 2 })]);
+    expect(lines.get(companies[2]!)).toEqual([]);
+    expect(lines.get('999999')).toEqual([]);
+  });
+
   it('a ticket whose create answer was lost exists exactly once after the retry', async () => {
     const companyId = await fixture.createCompany('Adventure Works');
     const routing = await fixture.ticketRouting();

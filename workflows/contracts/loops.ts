@@ -3,6 +3,7 @@ import type { ExternalSystem } from '../../domain/partner.ts';
 import type { Capabilities } from '../../domain/settings.ts';
 import { agentsLoopWorkflowId } from './agents.ts';
 import { provisioningLoopWorkflowId } from './provisioning.ts';
+import { usageLoopWorkflowId } from './usage.ts';
 
 /** A capability as the settings name it (`provisioning.enabled`, `billing.enabled` ...). */
 export type CapabilityName = keyof Capabilities;
@@ -40,6 +41,13 @@ export const CAPABILITY_LOOPS: { readonly [C in CapabilityName]?: LoopDefinition
     entities: ['deployment'],
     title: 'agent deployment and default plans',
   },
+  billing: {
+    workflowType: 'usageLoop',
+    workflowId: usageLoopWorkflowId,
+    attribute: 'usage',
+    entities: [],
+    title: 'usage reporting to the PSA',
+  },
 };
 
 export const LOOP_CAPABILITIES = Object.keys(CAPABILITY_LOOPS) as CapabilityName[];
@@ -65,6 +73,17 @@ export const syncNowSignal = defineSignal<[]>('syncNow');
  * day, a new interval, automatic mode switched on).
  */
 export const configurationChangedSignal = defineSignal<[]>('configurationChanged');
+
+/** What a loop tells the supervisor after a pass, for the supervisor's current details: a line of text, no figures. */
+export interface LoopReport {
+  capability: CapabilityName;
+  /** ISO instant of the pass. */
+  at: string;
+  text: string;
+}
+
+/** Sent by a loop to its partner's supervisor after each pass (best effort: a supervisor that is not running misses it). */
+export const loopReportSignal = defineSignal<[LoopReport]>('loopReport');
 
 /**
  * ApplicationFailure type of an activity that found, at the moment it was to act, its partner

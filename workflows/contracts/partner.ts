@@ -43,6 +43,8 @@ export interface PartnerSupervisorState {
   loopsPaused?: string[];
   /** The PartnerHealth search attribute as last set (`ok` when absent). */
   health?: 'ok' | 'credentials-rejected';
+  /** What each loop last reported after a pass (`loopReport` signal), by capability. */
+  loopReports?: Partial<Record<string, { at: string; text: string }>>;
 }
 
 /** The supervisor's one input: versioned, JSON-safe, and carrying all state across continue-as-new. */

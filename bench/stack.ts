@@ -1,0 +1,68 @@
+/**
+ * What a benchmark runs against, on free ports and scratch directories: an embedded PostgreSQL, a
+ * Temporal dev server with the engine's search attributes, the simulated vendors, and the engine's
+ * worker (as production builds it). Progress goes to stderr, so stdout keeps the `bench` lines.
+ */
+import { randomBytes } from 'node:crypto';
+import { chmodSync, mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { Client } from '@temporalio/client';
+import { TestWorkflowEnvironment } from '@temporalio/testing';
+import { DefaultLogger, NativeConnection, Runtime } from '@temporalio/worker';
+import { connectDatabase, type Db } from '../db/connection.ts';
+import { migrateToLatest } from '../db/migrate.ts';
+import { startPostgresServer } from '../dev/postgres-server.ts';
+import { resolveTemporalExecutable } from '../dev/temporal-binaries.ts';
+import { Keyring } from '../security/keyring.ts';
+import { startSimulators, type RunningSimulators } from '../simulators/index.ts';
+import { encryptedDataConverter } from '../temporal/data-converter.ts';
+import { createEngineWorker } from '../temporal/engine-worker.ts';
+import { ENGINE_SEARCH_ATTRIBUTES } from '../workflows/search-attributes.ts';
+import { freePort } from '../test/free-port.ts';
+
+export interface BenchStack {
+  db: Db;
+  keyring: Keyring;
+  temporal: Client;
+  sims: RunningSimulators;
+  close(): Promise<void>;
+}
+
+export function progress(message: string): void {
+  process.stderr.write(`[bench] ${message}\n`);
+}
+
+export async function startBenchStack(): Promise<BenchStack> {
+  Runtime.install({ logger: new DefaultLogger('ERROR') });
+  const root = mkdtempSync(join(tmpdir(), 'engine-bench-'));
+  chmodSync(root, 0o755);
+  const postgres = await startPostgresServer({ dataDir: join(root, 'postgres'), port: await freePort() });
+  await postgres.ensureDatabase('bench');
+  const db = connectDatabase(postgres.url('bench'), { maxConnections: 10 });
+  await migrateToLatest(db);
+  const env = await TestWorkflowEnvironment.createLocal({ server: { executable: resolveTemporalExecutable('dev-server').executable, searchAttributes: ENGINE_SEARCH_ATTRIBUTES } });
+  const sims = await startSimulators({ acronis: 0, 'connectwise-manage': 0, autotask: 0, automate: 0 });
+  const keyring = new Keyring(randomBytes(32));
+  const temporal = new Client({ connection: env.connection, dataConverter: encryptedDataConverter(keyring) });
+  const connection = await NativeConnection.connect({ address: env.connection.options.address });
+  const worker = await createEngineWorker({ connection, namespace: 'default', db, keyring, client: temporal });
+  const running = worker.run();
+  progress('PostgreSQL, Temporal, the simulators and the worker are up');
+  return {
+    db,
+    keyring,
+    temporal,
+    sims,
+    async close() {
+      worker.shutdown();
+      await running;
+      await db.destroy();
+      await connection.close();
+      await sims.close();
+      await env.teardown();
+      await postgres.stop();
+      rmSync(root, { recursive: true, force: true });
+    },
+  };
+}
