@@ -136,27 +136,8 @@ const skipping = await TestWorkflowEnvironment.createTimeSkipping({
 });
 await registerSearchAttributes(skipping.connection, 'default');
 await (await createEngineWorker({ connection: skipping.nativeConnection, namespace: 'default', db, keyring, client: skipping.client })).runUntil(async () => {
-  // Provisioned; services end (quotas zeroed, ladder planned); services back before the disable
-  // deadline (the step is cancelled at the moment it was to act); services end again; disabled, deleted.
-  const { partnerId, companyId, agreement } = await provisioningPartner('Replay customer');
-  await configure(db, partnerId, { provisioning: { enabled: true, tenantMode: 'trial', activationEmail: 'msp@replay.example' } });
-  await upsertCompanyMapping(db, partnerId, companyId, null);
-  await new ProvisioningWorkflows(skipping.client).syncCustomer({ partnerId, partnerName: 'Replay customer', psaKind: 'connectwise-manage', psaCompanyId: companyId });
-  const customer = skipping.client.workflow.getHandle(customerWorkflowId(partnerId, companyId));
-  const phase = async () => (await customer.query(customerStateQuery)).phase;
-  await until('provisioned', async () => (await phase()) === 'active');
-  await seeder.cancelLine(agreement.agreementId, agreement.lineIds[0]!);
-  await customer.signal(syncNowSignal);
-  await until('deprovisioning', async () => (await phase()) === 'deprovisioning');
-  const second = await seeder.createAgreement(companyId, [{ productId: await mappedProductOf(partnerId), quantity: 2, billing: 'prepaid' }], '2026-01-01');
-  await skipping.sleep('11 days');
-  await until('the cancelled disable step and provisioning again', async () => (await phase()) === 'active');
-  await seeder.cancelLine(second.agreementId, second.lineIds[0]!);
-  await customer.signal(syncNowSignal);
-  await customer.result();
-  await save(skipping.client, 'customer-provisioning-ladder-rechecked', customer);
-
-  // A billing loop's life against the simulators: a held run approved, "sync now", a backfill, billing switched off.
+  // First, while the test server's clock is still today's (Acronis's figures carry the real time they
+  // were read): a billing loop's life: a held run approved, "sync now", a backfill, billing switched off.
   {
     const partnerId = await seedPartner(db, keyring, 'Replay usage', { psaKind: 'connectwise-manage', timezone: 'Europe/London', urls: { acronis: simulators.urls.acronis, psa: simulators.urls['connectwise-manage'] } });
     const settings = (await readSettings(db, partnerId))!.settings;
@@ -184,6 +165,27 @@ await (await createEngineWorker({ connection: skipping.nativeConnection, namespa
     await loop.result();
     await save(skipping.client, 'usage-loop-lifecycle', loop);
   }
+
+  // Provisioned; services end (quotas zeroed, ladder planned); services back before the disable
+  // deadline (the step is cancelled at the moment it was to act); services end again; disabled, deleted.
+  const { partnerId, companyId, agreement } = await provisioningPartner('Replay customer');
+  await configure(db, partnerId, { provisioning: { enabled: true, tenantMode: 'trial', activationEmail: 'msp@replay.example' } });
+  await upsertCompanyMapping(db, partnerId, companyId, null);
+  await new ProvisioningWorkflows(skipping.client).syncCustomer({ partnerId, partnerName: 'Replay customer', psaKind: 'connectwise-manage', psaCompanyId: companyId });
+  const customer = skipping.client.workflow.getHandle(customerWorkflowId(partnerId, companyId));
+  const phase = async () => (await customer.query(customerStateQuery)).phase;
+  await until('provisioned', async () => (await phase()) === 'active');
+  await seeder.cancelLine(agreement.agreementId, agreement.lineIds[0]!);
+  await customer.signal(syncNowSignal);
+  await until('deprovisioning', async () => (await phase()) === 'deprovisioning');
+  const second = await seeder.createAgreement(companyId, [{ productId: await mappedProductOf(partnerId), quantity: 2, billing: 'prepaid' }], '2026-01-01');
+  await skipping.sleep('11 days');
+  await until('the cancelled disable step and provisioning again', async () => (await phase()) === 'active');
+  await seeder.cancelLine(second.agreementId, second.lineIds[0]!);
+  await customer.signal(syncNowSignal);
+  await customer.result();
+  await save(skipping.client, 'customer-provisioning-ladder-rechecked', customer);
+
 
   // A deployment against the simulators: one computer installed, one offline until its window closes.
   const world = new AgentsWorld(simulators);
