@@ -1,3 +1,4 @@
+import type { PeriodicLoopInput, PeriodicLoopState, PeriodicPassOutcome } from './periodic-loop.ts';
 import { defineQuery } from '@temporalio/workflow';
 
 // Agents and backup plans through the RMM (SPEC F6): the scan loop and one workflow per deployment.
@@ -28,29 +29,11 @@ export interface AgentScanSummary {
   skipped: number;
 }
 
-export type AgentScanOutcome = { status: 'done'; summary: AgentScanSummary } | { status: 'off'; reason: string };
+export type AgentScanOutcome = PeriodicPassOutcome<AgentScanSummary>;
 
-export interface AgentsLoopState {
-  partnerId: string;
-  passes: number;
-  lastPassAt: string | null;
-  lastPass: AgentScanSummary | null;
-  nextPassAt: string | null;
-  /** The last scan's failure when it could not be retried (no RMM, credentials refused ...); cleared by a good scan. */
-  lastError: string | null;
-  previousRuns: number;
-  stopReason: string | null;
-}
+export type AgentsLoopState = PeriodicLoopState<AgentScanSummary>;
 
-export interface AgentsLoopInput {
-  v: 1;
-  partnerId: string;
-  carried?: AgentsLoopState;
-  /** A scan was due but had not run when the previous run continued as new. */
-  passPending?: boolean;
-  /** Signals one run takes before it continues as new (default 1,000); tests lower it. */
-  signalsPerRun?: number;
-}
+export type AgentsLoopInput = PeriodicLoopInput<AgentScanSummary>;
 
 export const agentsLoopStateQuery = defineQuery<AgentsLoopState>('state');
 

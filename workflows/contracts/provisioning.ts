@@ -1,3 +1,4 @@
+import type { PeriodicLoopInput, PeriodicLoopState, PeriodicPassOutcome } from './periodic-loop.ts';
 import { defineQuery } from '@temporalio/workflow';
 
 // Customer provisioning (SPEC F2.3, F3): the discovery loop and one workflow per customer.
@@ -33,31 +34,11 @@ export interface DiscoverySummary {
   linesRead?: number;
 }
 
-export type DiscoveryOutcome = { status: 'done'; summary: DiscoverySummary } | { status: 'off'; reason: string };
+export type DiscoveryOutcome = PeriodicPassOutcome<DiscoverySummary>;
 
-export interface ProvisioningLoopState {
-  partnerId: string;
-  passes: number;
-  lastPassAt: string | null;
-  lastPass: DiscoverySummary | null;
-  nextPassAt: string | null;
-  /** The last pass's failure when it could not be retried (credentials refused ...); cleared by a good pass. */
-  lastError: string | null;
-  previousRuns: number;
-  stopReason: string | null;
-}
+export type ProvisioningLoopState = PeriodicLoopState<DiscoverySummary>;
 
-export interface ProvisioningLoopInput {
-  v: 1;
-  partnerId: string;
-  carried?: ProvisioningLoopState;
-  /** "Sync now" arrived but had not run when the previous run continued as new. */
-  forcePending?: boolean;
-  /** A pass was due (a configuration change) but had not run when the previous run continued as new. */
-  passPending?: boolean;
-  /** Signals one run takes before it continues as new (default 1,000); tests lower it. */
-  signalsPerRun?: number;
-}
+export type ProvisioningLoopInput = PeriodicLoopInput<DiscoverySummary>;
 
 export const provisioningLoopStateQuery = defineQuery<ProvisioningLoopState>('state');
 
