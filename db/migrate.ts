@@ -3,12 +3,14 @@ import { Migrator, type Migration, type MigrationProvider, type MigrationResultS
 import * as foundation from './migrations/0001-foundation.ts';
 import * as provisioning from './migrations/0002-provisioning.ts';
 import * as provisioningSafety from './migrations/0003-provisioning-safety.ts';
+import * as alerts from './migrations/0006-alerts.ts';
 
 /** Listed here rather than read from disk, so the set of migrations is part of the code under review. */
 const MIGRATIONS: Record<string, Migration> = {
   '0001-foundation': foundation,
   '0002-provisioning': provisioning,
   '0003-provisioning-safety': provisioningSafety,
+  '0006-alerts': alerts,
 };
 
 const provider: MigrationProvider = { getMigrations: async () => MIGRATIONS };
