@@ -1,10 +1,11 @@
 import { activityInfo, Context, heartbeat } from '@temporalio/activity';
 import { ApplicationFailure } from '@temporalio/common';
 import { runInCallScope } from '../clients/call-scope.ts';
+import { PartnerNotFoundError, type PartnerClients, type PartnerClientsCache } from '../clients/partner-clients.ts';
 import type { Db } from '../db/connection.ts';
 import { partnerLifecycle } from '../db/partners.ts';
 import { readSettings } from '../db/settings.ts';
-import { capabilitiesOf } from '../domain/settings.ts';
+import { capabilitiesOf, type Settings } from '../domain/settings.ts';
 import { CAPABILITY_OFF_FAILURE, type CapabilityName } from '../workflows/contracts/loops.ts';
 import { vendorFailure } from './vendor-failure.ts';
 
@@ -26,6 +27,22 @@ export async function capabilityOffReason(db: Db, partnerId: string, capability:
   return capabilitiesOf(stored.settings)[capability] ? null : `${capability} is switched off for the partner (${SETTING_NAMES[capability]})`;
 }
 
+export type LivePartner = { status: 'live'; clients: PartnerClients; settings: Settings } | { status: 'off'; reason: string };
+
+/** The partner's clients and settings while the capability is on, or why its workflows should end. */
+export async function livePartnerFor(deps: { db: Db; clients: PartnerClientsCache }, partnerId: string, capability: CapabilityName): Promise<LivePartner> {
+  const off = await capabilityOffReason(deps.db, partnerId, capability);
+  if (off) return { status: 'off', reason: off };
+  try {
+    const clients = await deps.clients.forPartner(partnerId);
+    const stored = await readSettings(deps.db, partnerId);
+    if (stored) return { status: 'live', clients, settings: stored.settings };
+  } catch (error) {
+    if (!(error instanceof PartnerNotFoundError)) throw error;
+  }
+  return { status: 'off', reason: 'the partner was removed' };
+}
+
 export function capabilityOffFailure(reason: string): ApplicationFailure {
   return ApplicationFailure.create({ type: CAPABILITY_OFF_FAILURE, message: `nothing was written: ${reason}`, nonRetryable: true });
 }
@@ -44,15 +61,17 @@ export interface CapabilityContext<P> {
  * - every vendor write first checks that the partner is still there and the capability still on
  *   (else the activity fails with `CapabilityOff`, having written nothing more);
  * - its HTTP calls are cancelled with the activity;
- * - it heartbeats every few seconds, with the last progress reported, so a slow vendor never
- *   looks like a dead worker and a cancellation reaches it;
+ * - it heartbeats every few seconds (unless it runs as a local activity), with the last progress
+ *   reported, so a slow vendor never looks like a dead worker and a cancellation reaches it;
  * - vendor failures become `ApplicationFailure`s (retryable or not, with the vendor's delay).
  */
 export function capabilityScope(db: Db, capability: CapabilityName) {
   return async function inScope<T, P = unknown>(partnerId: string, body: (context: CapabilityContext<P>) => Promise<T>): Promise<T> {
-    const resumed = activityInfo().heartbeatDetails as P | undefined;
+    const info = activityInfo();
+    const resumed = info.heartbeatDetails as P | undefined;
     let details: P | undefined = resumed;
-    const beat = () => heartbeat(details);
+    // Local activities cannot heartbeat: their workflow task keeps them alive and carries their cancellation.
+    const beat = info.isLocal ? () => undefined : () => heartbeat(details);
     const timer = setInterval(beat, HEARTBEAT_EVERY_MS);
     const assertOn = async () => {
       const reason = await capabilityOffReason(db, partnerId, capability);

@@ -4,6 +4,8 @@ import type { Db } from '../db/connection.ts';
 import type { Keyring } from '../security/keyring.ts';
 import { CapabilityLoops } from '../temporal/capability-loops.ts';
 import { ProvisioningWorkflows } from '../temporal/provisioning-workflows.ts';
+import { AlertWorkflows } from '../temporal/alert-workflows.ts';
+import { createAlertActivities } from './alerts/index.ts';
 import { createPartnerLoopActivities } from './partner-loops.ts';
 import { createPartnerProfileActivities } from './partner-profile.ts';
 import { createProvisioningActivities } from './provisioning/index.ts';
@@ -18,9 +20,11 @@ export interface ActivityDeps {
 
 export function createActivities(deps: ActivityDeps) {
   const workflows = new ProvisioningWorkflows(deps.client);
+  const clients = new PartnerClientsCache(deps.db, deps.keyring);
   return {
     ...createPartnerProfileActivities(deps.db),
     ...createPartnerLoopActivities(new CapabilityLoops(deps.client)),
-    ...createProvisioningActivities({ db: deps.db, clients: new PartnerClientsCache(deps.db, deps.keyring), workflows }),
+    ...createProvisioningActivities({ db: deps.db, clients, workflows }),
+    ...createAlertActivities({ db: deps.db, clients, workflows: new AlertWorkflows(deps.client) }),
   };
 }

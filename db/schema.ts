@@ -96,6 +96,7 @@ export interface TicketLinksTable {
   /** bigint: kysely reads it as a string. */
   last_occurrence_ns: ColumnType<string | null, string | null | undefined, string | null>;
   last_error: string | null;
+  create_started_at: Date | null;
   created_at: Date;
   closed_at: Date | null;
   updated_at: ColumnType<Date, Date | undefined, Date>;

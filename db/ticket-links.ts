@@ -28,6 +28,8 @@ export interface TicketLink extends TicketLinkKey {
   notes: number;
   lastOccurrenceNs: bigint | null;
   lastError: string | null;
+  /** A create whose answer never came started then; null once the PSA answered. */
+  createStartedAt: Date | null;
   createdAt: Date;
   closedAt: Date | null;
   updatedAt: Date;
@@ -35,7 +37,7 @@ export interface TicketLink extends TicketLinkKey {
 
 const columns = [
   'partner_id', 'identity', 'generation', 'kind', 'psa_company_id', 'alert_type', 'resource_name', 'alert_id', 'external_ref', 'ticket_id',
-  'ticket_number', 'state', 'notes', 'last_occurrence_ns', 'last_error', 'created_at', 'closed_at', 'updated_at',
+  'ticket_number', 'state', 'notes', 'last_occurrence_ns', 'last_error', 'create_started_at', 'created_at', 'closed_at', 'updated_at',
 ] as const;
 
 type Row = Pick<Database['ticket_links'], (typeof columns)[number]> & { notes: number; last_occurrence_ns: string | null; updated_at: Date };
@@ -57,6 +59,7 @@ function toLink(row: Row): TicketLink {
     notes: row.notes,
     lastOccurrenceNs: row.last_occurrence_ns === null ? null : BigInt(row.last_occurrence_ns),
     lastError: row.last_error,
+    createStartedAt: row.create_started_at,
     createdAt: row.created_at,
     closedAt: row.closed_at,
     updatedAt: row.updated_at,
@@ -72,6 +75,17 @@ export async function latestTicketLink(db: Queryable, partnerId: string, identit
     .where('identity', '=', identity)
     .orderBy('generation', 'desc')
     .limit(1)
+    .executeTakeFirst();
+  return row && toLink(row as Row);
+}
+
+export async function findTicketLink(db: Queryable, key: TicketLinkKey): Promise<TicketLink | undefined> {
+  const row = await db
+    .selectFrom('ticket_links')
+    .select(columns)
+    .where('partner_id', '=', key.partnerId)
+    .where('identity', '=', key.identity)
+    .where('generation', '=', key.generation)
     .executeTakeFirst();
   return row && toLink(row as Row);
 }
@@ -128,7 +142,8 @@ export async function claimTicket(
       const { made } = await forCustomer.select((eb) => eb.fn.countAll<string>().as('made')).where('kind', '=', 'alert').executeTakeFirstOrThrow();
       if (Number(made) >= storm.maxAlerts) {
         const identity = `${link.psaCompanyId}/storm-${link.createdAtMs}`;
-        await insertLink(tx, { ...link, identity, generation: 1, kind: 'digest', alertType: null, resourceName: null, alertId: null, externalRef: stormRef(identity) });
+        // The digest keeps the first alert's type: its tickets go where that type's mapping says.
+        await insertLink(tx, { ...link, identity, generation: 1, kind: 'digest', resourceName: null, alertId: null, externalRef: stormRef(identity) });
         return { route: 'storm' as const, identity, startedAtMs: link.createdAtMs };
       }
     }
@@ -154,6 +169,7 @@ async function insertLink(db: Queryable, link: NewTicketLink): Promise<void> {
       ticket_number: null,
       state: 'pending',
       last_error: null,
+      create_started_at: null,
       created_at: new Date(link.createdAtMs),
       closed_at: null,
     })
@@ -174,6 +190,8 @@ export interface TicketLinkChange {
   closedAtMs?: number | null;
   /** null clears it. */
   lastError?: string | null;
+  /** null clears it. */
+  createStartedAt?: Date | null;
 }
 
 export async function updateTicketLink(db: Queryable, key: TicketLinkKey, change: TicketLinkChange): Promise<void> {
@@ -192,6 +210,7 @@ export async function updateTicketLink(db: Queryable, key: TicketLinkKey, change
       ...(change.notesAdded ? { notes: eb('notes', '+', change.notesAdded) } : {}),
       ...(change.closedAtMs !== undefined ? { closed_at: change.closedAtMs === null ? null : new Date(change.closedAtMs) } : {}),
       ...(change.lastError !== undefined ? { last_error: change.lastError } : {}),
+      ...(change.createStartedAt !== undefined ? { create_started_at: change.createStartedAt } : {}),
     }))
     .where('partner_id', '=', key.partnerId)
     .where('identity', '=', key.identity)

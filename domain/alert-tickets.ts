@@ -49,6 +49,15 @@ export function stormKey(psaCompanyId: string, startedAtMs: number): string {
   return `${psaCompanyId}/storm-${startedAtMs}`;
 }
 
+/** What a ticket_links key names: an alert identity or a storm's digest. */
+export function parseKey(key: string): { kind: 'alert'; identity: AlertIdentity } | { kind: 'digest'; psaCompanyId: string; startedAtMs: number } | undefined {
+  const parts = key.split('/');
+  const storm = parts.length === 2 ? /^storm-(\d+)$/.exec(parts[1]!) : null;
+  if (storm) return { kind: 'digest', psaCompanyId: parts[0]!, startedAtMs: Number(storm[1]) };
+  if (parts.length !== 3) return undefined;
+  return { kind: 'alert', identity: { psaCompanyId: parts[0]!, alertType: parts[1]!, resourceKey: parts[2]! } };
+}
+
 /**
  * Our marker on the ticket (CWM `externalXRef`, Autotask `externalID`, at most 50 characters): the
  * same identity and generation always give the same reference, so a lookup finds a ticket whose

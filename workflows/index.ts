@@ -2,3 +2,6 @@
 export { partnerSupervisor } from './partner-supervisor.ts';
 export { customerProvisioning } from './provisioning/customer.ts';
 export { provisioningLoop } from './provisioning/loop.ts';
+export { alertLifecycle } from './alerts/lifecycle.ts';
+export { alertsLoop } from './alerts/loop.ts';
+export { alertStorm } from './alerts/storm.ts';

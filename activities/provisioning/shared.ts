@@ -2,13 +2,12 @@
 import type { AcronisClient } from '../../clients/acronis/client.ts';
 import type { OfferingItem, Tenant } from '../../clients/acronis/types.ts';
 import { VendorApiError } from '../../clients/http.ts';
-import { PartnerNotFoundError, type PartnerClients, type PartnerClientsCache } from '../../clients/partner-clients.ts';
+import type { PartnerClients, PartnerClientsCache } from '../../clients/partner-clients.ts';
 import type { Db } from '../../db/connection.ts';
-import { readSettings } from '../../db/settings.ts';
 import { quotaChanges, type DesiredQuota } from '../../domain/quotas.ts';
 import type { Settings } from '../../domain/settings.ts';
 import type { ProvisioningWorkflows } from '../../temporal/provisioning-workflows.ts';
-import { capabilityOffFailure, capabilityOffReason, capabilityScope } from '../capability-scope.ts';
+import { capabilityOffFailure, capabilityScope, livePartnerFor, type LivePartner } from '../capability-scope.ts';
 
 export interface ProvisioningDeps {
   db: Db;
@@ -16,24 +15,13 @@ export interface ProvisioningDeps {
   workflows: ProvisioningWorkflows;
 }
 
-export type LivePartner = { status: 'live'; clients: PartnerClients; settings: Settings } | { status: 'off'; reason: string };
-
 export function provisioningScope(db: Db) {
   return capabilityScope(db, 'provisioning');
 }
 
 /** The partner with provisioning on, or why the customer's workflows should end. */
-export async function livePartner(deps: Pick<ProvisioningDeps, 'db' | 'clients'>, partnerId: string): Promise<LivePartner> {
-  const off = await capabilityOffReason(deps.db, partnerId, 'provisioning');
-  if (off) return { status: 'off', reason: off };
-  try {
-    const clients = await deps.clients.forPartner(partnerId);
-    const stored = await readSettings(deps.db, partnerId);
-    if (stored) return { status: 'live', clients, settings: stored.settings };
-  } catch (error) {
-    if (!(error instanceof PartnerNotFoundError)) throw error;
-  }
-  return { status: 'off', reason: 'the partner was removed' };
+export function livePartner(deps: Pick<ProvisioningDeps, 'db' | 'clients'>, partnerId: string): Promise<LivePartner> {
+  return livePartnerFor(deps, partnerId, 'provisioning');
 }
 
 /** For a step the workflow has decided on: the partner must still be there with provisioning on, or the step fails as `CapabilityOff`. */

@@ -24,6 +24,9 @@ export async function up(db: Kysely<unknown>): Promise<void> {
     // The newest occurrence (Acronis receivedAt, Unix ns) the ticket already reflects.
     .addColumn('last_occurrence_ns', 'bigint')
     .addColumn('last_error', 'text')
+    // Set while a create is unanswered (timed out, connection lost): until the PSA has had time to
+    // finish it, a retry only looks for the ticket, so a slow create is never made twice.
+    .addColumn('create_started_at', 'timestamptz')
     // In the workflow's clock, which is what "closed N days ago" and the storm window are measured in.
     .addColumn('created_at', 'timestamptz', (col) => col.notNull())
     .addColumn('closed_at', 'timestamptz')

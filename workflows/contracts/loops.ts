@@ -1,5 +1,6 @@
 import { defineSignal } from '@temporalio/workflow';
 import type { Capabilities } from '../../domain/settings.ts';
+import { alertsLoopWorkflowId } from './alerts.ts';
 import { provisioningLoopWorkflowId } from './provisioning.ts';
 
 /** A capability as the settings name it (`provisioning.enabled`, `billing.enabled` ...). */
@@ -30,6 +31,13 @@ export const CAPABILITY_LOOPS: { readonly [C in CapabilityName]?: LoopDefinition
     attribute: 'provisioning',
     entities: ['customer'],
     title: 'customer discovery and provisioning',
+  },
+  tickets: {
+    workflowType: 'alertsLoop',
+    workflowId: alertsLoopWorkflowId,
+    attribute: 'alerts',
+    entities: ['alert'],
+    title: 'Acronis alerts → PSA tickets',
   },
 };
 

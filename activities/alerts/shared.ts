@@ -1,0 +1,104 @@
+/** What the alert activities share: the partner as they may act for it, and the ticket create that never makes a second ticket. */
+import { ApplicationFailure } from '@temporalio/common';
+import type { Alert } from '../../clients/acronis/types.ts';
+import type { AcronisClient } from '../../clients/acronis/client.ts';
+import { VendorApiError } from '../../clients/http.ts';
+import type { PartnerClients, PartnerClientsCache } from '../../clients/partner-clients.ts';
+import { listAlertMappings } from '../../db/alert-mappings.ts';
+import type { Db } from '../../db/connection.ts';
+import { findTicketLink, updateTicketLink, type TicketLinkKey } from '../../db/ticket-links.ts';
+import type { AlertMapping } from '../../domain/alert-mappings.ts';
+import { cleanText } from '../../domain/alert-tickets.ts';
+import type { Settings } from '../../domain/settings.ts';
+import type { NewTicket, PsaPort, PsaTicket } from '../../psa/port.ts';
+import type { AlertOwner, AlertWorkflows } from '../../temporal/alert-workflows.ts';
+import type { TicketRef } from '../../workflows/contracts/alerts.ts';
+import { capabilityOffFailure, capabilityScope, livePartnerFor } from '../capability-scope.ts';
+import { vendorFailure } from '../vendor-failure.ts';
+
+export interface AlertDeps {
+  db: Db;
+  clients: PartnerClientsCache;
+  workflows: AlertWorkflows;
+}
+
+export function ticketsScope(db: Db) {
+  return capabilityScope(db, 'tickets');
+}
+
+/** The partner as a ticket activity acts for it, read at the moment it acts. */
+export interface TicketPartner {
+  clients: PartnerClients;
+  settings: Settings;
+  owner: AlertOwner;
+  mappings: AlertMapping[];
+}
+
+/** The partner with ticket sync on; else the activity fails as `CapabilityOff`, having written nothing. */
+export async function ticketPartner(deps: Pick<AlertDeps, 'db' | 'clients'>, partnerId: string): Promise<TicketPartner> {
+  const partner = await livePartnerFor(deps, partnerId, 'tickets');
+  if (partner.status === 'off') throw capabilityOffFailure(partner.reason);
+  const { clients, settings } = partner;
+  return { clients, settings, owner: { partnerId, partnerName: clients.partnerName, psaKind: clients.psaKind }, mappings: await listAlertMappings(deps.db, partnerId) };
+}
+
+/** The alert as Acronis holds it now (dismissed ones too), or undefined when Acronis no longer has it. */
+export async function alertIfExists(acronis: AcronisClient, alertId: string): Promise<Alert | undefined> {
+  try {
+    return await acronis.getAlert(alertId, { showDeleted: true });
+  } catch (error) {
+    if (error instanceof VendorApiError && error.kind === 'not-found') return undefined;
+    throw error;
+  }
+}
+
+/** The vendor's refusal as GET /tickets and the partner's health show it: system, operation, the vendor's words. */
+export function refusalText(error: unknown): string {
+  const failure = vendorFailure(error);
+  return cleanText(failure instanceof Error ? failure.message : String(failure), 2000);
+}
+
+export function ticketRef(generation: number, ticket: PsaTicket): TicketRef {
+  return { generation, ticketId: ticket.id, number: ticket.number };
+}
+
+/**
+ * How long a create that never answered (timed out, connection lost) may still land in the PSA:
+ * until then a retry only looks for the ticket. ConnectWise Manage creates have been seen to take minutes.
+ */
+const CREATE_GRACE_MS = 3 * 60 * 1000;
+/** How soon a retry looks again while the grace runs. */
+const LOOK_AGAIN_MS = 15_000;
+
+export type CreateResult = { ticket: PsaTicket } | { refused: string };
+
+/**
+ * F5.6: never a second ticket. The PSA adapter looks the ticket up by our reference before it
+ * creates (and again after a lost answer); on top of that, a create that got no answer is marked in
+ * ticket_links, and for a while every retry only looks for the ticket it may still make. A refusal
+ * retrying cannot mend (board deleted, field missing) is answered as `refused` with the PSA's words;
+ * an outage is thrown, to be retried, and its error recorded meanwhile.
+ */
+export async function createTicketOnce(db: Db, psa: PsaPort, key: TicketLinkKey, ticket: NewTicket): Promise<CreateResult> {
+  const link = await findTicketLink(db, key);
+  const startedAt = link?.createStartedAt;
+  if (startedAt && Date.now() - startedAt.getTime() < CREATE_GRACE_MS) {
+    const found = await psa.findTicket(ticket.externalRef);
+    if (found) return { ticket: found };
+    throw ApplicationFailure.create({
+      type: 'TicketCreateUnanswered',
+      message: `an earlier create of this ticket (${startedAt.toISOString()}) got no answer and may still land in the PSA; looking for it again before creating`,
+      nextRetryDelay: LOOK_AGAIN_MS,
+    });
+  }
+  await updateTicketLink(db, key, { createStartedAt: new Date() });
+  try {
+    const { ticket: made } = await psa.createTicket(ticket);
+    return { ticket: made };
+  } catch (error) {
+    const unanswered = error instanceof VendorApiError && (error.kind === 'timeout' || error.kind === 'network');
+    await updateTicketLink(db, key, { lastError: refusalText(error), ...(unanswered ? {} : { createStartedAt: null }) });
+    if (error instanceof VendorApiError && !error.retryable) return { refused: refusalText(error) };
+    throw error;
+  }
+}
