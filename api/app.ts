@@ -11,6 +11,7 @@ import type { ApiDeps, ApiEnv } from './context.ts';
 import { docsRoutes } from './docs.ts';
 import { ProblemError, problems, respondWithProblem } from './problem.ts';
 import { newRouter } from './router.ts';
+import { alertMappingRoutes } from './routes/alert-mappings.ts';
 import { auditLogRoutes } from './routes/audit-log.ts';
 import { customerRoutes } from './routes/customers.ts';
 import { healthRoutes } from './routes/health.ts';
@@ -18,6 +19,7 @@ import { partnerRoutes } from './routes/partners.ts';
 import { productMappingRoutes } from './routes/product-mappings.ts';
 import { settingsRoutes } from './routes/settings.ts';
 import { syncRoutes } from './routes/sync.ts';
+import { ticketRoutes } from './routes/tickets.ts';
 import { tokenRoutes } from './routes/tokens.ts';
 import { workflowRoutes } from './routes/workflows.ts';
 
@@ -104,6 +106,8 @@ export function createApp(deps: ApiDeps): OpenAPIHono<ApiEnv> {
   app.route('/v1', settingsRoutes(deps, partners.notifyChanged));
   app.route('/v1', productMappingRoutes(deps, partners.notifyChanged));
   app.route('/v1', customerRoutes(deps));
+  app.route('/v1', alertMappingRoutes(deps, partners.notifyChanged));
+  app.route('/v1', ticketRoutes(deps));
   app.route('/v1', syncRoutes(deps));
   app.route('/v1', workflowRoutes(deps));
   app.route('/v1', tokenRoutes(deps));
