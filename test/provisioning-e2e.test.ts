@@ -1,5 +1,4 @@
 import { randomUUID } from 'node:crypto';
-import { setTimeout as delay } from 'node:timers/promises';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { AcronisClient } from '../clients/acronis/client.ts';
 import type { OfferingItem, Tenant, User } from '../clients/acronis/types.ts';
@@ -12,6 +11,7 @@ import type { PsaSeeder } from '../simulators/seeding/psa-seeder.ts';
 import { customerStateQuery, customerWorkflowId, type CustomerState } from '../workflows/contracts/provisioning.ts';
 import { startApiHarness, type ApiHarness } from './api-harness.ts';
 import { createTestDatabase, type TestDatabase } from './database.ts';
+import { eventually } from './eventually.ts';
 import { testKeyring } from './fixtures/test-keys.ts';
 import { addFault, startTestSimulators } from './simulators.ts';
 import { collect } from '../clients/collect.ts';
@@ -40,16 +40,6 @@ afterAll(async () => {
 
 const acronis = () => new AcronisClient({ baseUrl: sims.urls.acronis, ...DEFAULT_CREDENTIALS.acronis });
 const daysAgo = (days: number) => new Date(Date.now() - days * 86_400_000).toISOString().slice(0, 10);
-
-async function eventually<T>(what: string, read: () => Promise<T>, done: (value: T) => boolean, timeoutMs = 30_000): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const value = await read();
-    if (done(value)) return value;
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}; last seen: ${JSON.stringify(value)}`);
-    await delay(200);
-  }
-}
 
 async function call(method: string, path: string, body?: unknown) {
   const response = await api.request(method, path, { body });
