@@ -1,7 +1,9 @@
 /** What the alert activities share: the partner as they may act for it, and the ticket create that never makes a second ticket. */
+import { activityInfo } from '@temporalio/activity';
 import { ApplicationFailure } from '@temporalio/common';
 import type { Alert } from '../../clients/acronis/types.ts';
 import type { AcronisClient } from '../../clients/acronis/client.ts';
+import { currentCallScope, runInCallScope } from '../../clients/call-scope.ts';
 import { VendorApiError } from '../../clients/http.ts';
 import type { PartnerClients, PartnerClientsCache } from '../../clients/partner-clients.ts';
 import { listAlertMappings } from '../../db/alert-mappings.ts';
@@ -69,13 +71,20 @@ export function ticketRef(generation: number, ticket: PsaTicket): TicketRef {
 const CREATE_GRACE_MS = 3 * 60 * 1000;
 /** How soon a retry looks again while the grace runs. */
 const LOOK_AGAIN_MS = 15_000;
+/**
+ * What a create may take: the adapters give up waiting for its answer after 10 s, then look. A try
+ * with less time left sends no create (its cancellation mid-create would leave the grace to wait out).
+ */
+const CREATE_NEEDS_MS = 15_000;
+const DEFERRED = 'TicketCreateDeferred';
 
 export type CreateResult = { ticket: PsaTicket } | { refused: string };
 
 /**
  * F5.6: never a second ticket. The PSA adapter looks the ticket up by our reference before it
- * creates (and again after a lost answer); on top of that, a create that got no answer is marked in
- * ticket_links, and for a while every retry only looks for the ticket it may still make. A refusal
+ * creates (and again after a lost answer); on top of that, a create that went out is marked in
+ * ticket_links until the PSA answers, and while a create that never answered may still land,
+ * every retry only looks for the ticket. A refusal
  * retrying cannot mend (board deleted, field missing) is answered as `refused` with the PSA's words;
  * an outage is thrown, to be retried, and its error recorded meanwhile.
  */
@@ -91,13 +100,26 @@ export async function createTicketOnce(db: Db, psa: PsaPort, key: TicketLinkKey,
       nextRetryDelay: LOOK_AGAIN_MS,
     });
   }
-  await updateTicketLink(db, key, { createStartedAt: new Date() });
+  // Marked at the moment the create goes out (its concurrency slot taken), after the scope's own checks:
+  // a create that waited for a slot and was given up never went out, and needs no grace.
+  const outer = currentCallScope();
+  const info = activityInfo();
+  const deadline = info.currentAttemptScheduledTimestampMs + info.startToCloseTimeoutMs;
+  const markSent = async (operation: string) => {
+    await outer?.beforeWrite?.(operation);
+    if (deadline - Date.now() < CREATE_NEEDS_MS) {
+      throw ApplicationFailure.create({ type: DEFERRED, message: 'too little of this attempt is left to wait for a create; the next attempt makes it', nextRetryDelay: '1 second' });
+    }
+    await updateTicketLink(db, key, { createStartedAt: new Date() });
+  };
   try {
-    const { ticket: made } = await psa.createTicket(ticket);
+    const { ticket: made } = await runInCallScope({ signal: outer?.signal, beforeWrite: markSent }, () => psa.createTicket(ticket));
     return { ticket: made };
   } catch (error) {
-    const unanswered = error instanceof VendorApiError && (error.kind === 'timeout' || error.kind === 'network');
-    await updateTicketLink(db, key, { lastError: refusalText(error), ...(unanswered ? {} : { createStartedAt: null }) });
+    if (error instanceof ApplicationFailure && error.type === DEFERRED) throw error;
+    // With an answer the PSA did not make the ticket; without one (timeout, lost connection, cancelled) it still may.
+    const answered = error instanceof VendorApiError && error.status !== undefined;
+    await updateTicketLink(db, key, { lastError: refusalText(error), ...(answered ? { createStartedAt: null } : {}) });
     if (error instanceof VendorApiError && !error.retryable) return { refused: refusalText(error) };
     throw error;
   }

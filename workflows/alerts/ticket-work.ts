@@ -4,11 +4,12 @@ import type { TicketOutcome } from '../contracts/alerts.ts';
 import { CAPABILITY_OFF_FAILURE } from '../contracts/loops.ts';
 
 // The first try runs in the worker, with no round trip through the server (a local activity): in a
-// burst of alerts each ticket costs one workflow task. Two attempts, then the same work goes on as a
-// regular activity. The work is idempotent either way (looked up by our reference before every write).
+// burst of alerts each ticket costs one workflow task. One attempt, kept short because it holds the
+// workflow task; what fails or takes longer goes on as a regular activity. The work is idempotent
+// either way (looked up by our reference before every write).
 const firstTry = proxyLocalActivities<AlertActivities>({
-  startToCloseTimeout: '1 minute',
-  retry: { initialInterval: '1 second', backoffCoefficient: 2, maximumAttempts: 2 },
+  startToCloseTimeout: '20 seconds',
+  retry: { maximumAttempts: 1 },
 });
 
 // A PSA or Acronis outage: retried without limit, spaced up to 5 minutes or as the vendor's
