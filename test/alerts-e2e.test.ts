@@ -1,18 +1,14 @@
-import { randomUUID } from 'node:crypto';
 import { setTimeout as delay } from 'node:timers/promises';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
-import type { AcronisClient } from '../clients/acronis/client.ts';
 import type { Alert } from '../clients/acronis/types.ts';
 import { AutotaskClient } from '../clients/autotask/client.ts';
 import { ConnectWiseManageClient } from '../clients/connectwise-manage/client.ts';
 import type { PsaKind } from '../domain/partner.ts';
-import type { PsaPort, TicketFieldChoices } from '../psa/port.ts';
-import { DEFAULT_CREDENTIALS } from '../simulators/default-credentials.ts';
 import type { RunningSimulators } from '../simulators/index.ts';
 import { autotaskCredentials } from '../simulators/seeding/autotask.ts';
 import { connectWiseManageConfig } from '../simulators/seeding/connectwise-manage.ts';
-import type { PsaSeeder } from '../simulators/seeding/psa-seeder.ts';
-import { acronisOf, CLOSED_STATUS, createBoard, customerTenant, deleteBoard, machine, psaCredentialsOf, psaOf, psaSeederOf, psaUrlOf, raiseBackupFailure, resolveAlert, setAutotaskQueueActive, type Machine } from './alert-world.ts';
+import { buildTicketWorld, callOk, pickTicketFields, type Customer, type TicketItem, type TicketWorld } from './alert-api-world.ts';
+import { CLOSED_STATUS, createBoard, deleteBoard, machine, psaUrlOf, raiseBackupFailure, resolveAlert, setAutotaskQueueActive, type Machine } from './alert-world.ts';
 import { startApiHarness, type ApiHarness } from './api-harness.ts';
 import { createTestDatabase, type TestDatabase } from './database.ts';
 import { eventually } from './eventually.ts';
@@ -42,93 +38,9 @@ afterAll(async () => {
   await database.drop();
 });
 
-async function call(method: string, path: string, body?: unknown) {
-  const response = await api.request(method, path, { body });
-  if (response.status >= 300) throw new Error(`${method} ${path} → ${response.status} ${response.text}`);
-  return response.json;
-}
-
-interface TicketItem {
-  alertId: string | null;
-  alertType: string | null;
-  psaCompanyId: string;
-  resourceName: string | null;
-  ticketId: string | null;
-  state: 'pending' | 'open' | 'closed' | 'failed';
-  kind: 'alert' | 'digest';
-  generation: number;
-  notes: number;
-  lastError: string | null;
-  workflowId: string;
-}
-
-/** The mapping an MSP picks from GET …/psa/ticket-fields: the Help Desk board / Monitoring Alert queue, an open status, a priority. */
-function pickTicketFields(fields: TicketFieldChoices, boardName = 'Help Desk'): Record<string, number> {
-  if (fields.kind === 'connectwise-manage') {
-    const board = fields.boards.find((candidate) => candidate.name === boardName)!;
-    return {
-      boardId: board.id,
-      statusId: board.statuses.find((status) => !status.closed)!.id,
-      typeId: board.types.find((type) => type.name === 'Backup')!.id,
-      priorityId: fields.priorities.find((priority) => priority.name.startsWith('Priority 2'))!.id,
-    };
-  }
-  const issueType = fields.issueTypes.find((choice) => choice.name === 'Backup')!.id;
-  return {
-    queueId: fields.queues.find((choice) => choice.name === 'Monitoring Alert')!.id,
-    status: fields.statuses.find((choice) => choice.name === 'New')!.id,
-    priority: fields.priorities.find((choice) => choice.name === 'High')!.id,
-    issueType,
-    subIssueType: fields.subIssueTypes.find((choice) => choice.issueType === issueType)!.id,
-    source: fields.sources.find((choice) => choice.name === 'Monitoring Alert')!.id,
-  };
-}
-
-interface Customer {
-  companyId: string;
-  tenantId: string;
-}
-
-interface World {
-  kind: PsaKind;
-  partnerId: string;
-  acronis: AcronisClient;
-  seeder: PsaSeeder;
-  psa: PsaPort;
-  mapping: Record<string, number>;
-  customer: Customer;
-  addCustomer(): Promise<Customer>;
-  tickets(query?: string): Promise<TicketItem[]>;
-}
-
-/** A partner with one mapped customer, a `*` alert mapping picked from the PSA's fields, and ticket sync on (polling every second). */
-async function buildWorld(kind: PsaKind, settings: Record<string, unknown> = {}): Promise<World> {
-  const acronis = acronisOf(sims);
-  const seeder = psaSeederOf(sims, kind);
-  const { clientId, clientSecret } = DEFAULT_CREDENTIALS.acronis;
-  const { id: partnerId } = await call('POST', '/v1/partners', {
-    name: `MSP ${randomUUID().slice(0, 8)}`,
-    timezone: 'Europe/Berlin',
-    acronis: { baseUrl: sims.urls.acronis, clientId, clientSecret },
-    psa: psaCredentialsOf(sims, kind),
-  });
-  const addCustomer = async (): Promise<Customer> => {
-    const name = `Customer ${randomUUID().slice(0, 8)}`;
-    const companyId = await seeder.createCompany(name);
-    const tenantId = await customerTenant(acronis, name);
-    await call('PUT', `/v1/partners/${partnerId}/customers/${companyId}/mapping`, { tenantId });
-    return { companyId, tenantId };
-  };
-  const customer = await addCustomer();
-  const mapping = pickTicketFields(await call('GET', `/v1/partners/${partnerId}/psa/ticket-fields`));
-  await call('PUT', `/v1/partners/${partnerId}/alert-mappings`, [{ alertType: '*', enabled: true, ticket: mapping }]);
-  await call('PUT', `/v1/partners/${partnerId}/settings`, { tickets: { enabled: true, pollSeconds: 1, autoClose: { enabled: true, status: CLOSED_STATUS[kind] }, ...settings } });
-  const tickets = async (query = '') => (await call('GET', `/v1/partners/${partnerId}/tickets${query}`)).items as TicketItem[];
-  return { kind, partnerId, acronis, seeder, psa: psaOf(sims, kind), mapping, customer, addCustomer, tickets };
-}
-
-const ticketOf = async (world: World, alert: Alert, done: (item: TicketItem) => boolean = (item) => item.state === 'open') =>
-  (await eventually(`the ticket of ${alert.details.resourceName}`, () => world.tickets(), (items) => items.some((item) => item.alertId === alert.id && done(item)))).find((item) => item.alertId === alert.id && done(item))!;
+const call = (method: string, path: string, body?: unknown) => callOk(api, method, path, body);
+const buildWorld = (kind: PsaKind, settings: Record<string, unknown> = {}) => buildTicketWorld(api, sims, kind, settings);
+type World = TicketWorld;
 
 /** Every alert ticket the PSA holds for this partner's customers, by our reference: how many tickets each identity has. */
 async function ticketCountsByReference(world: World, references: string[]): Promise<number[]> {
@@ -171,7 +83,7 @@ describe.each<PsaKind>(['connectwise-manage', 'autotask'])('alerts become ticket
     const server = machine('FILESRV01');
     const raised = await raiseBackupFailure(world.acronis, world.customer.tenantId, server);
 
-    const item = await ticketOf(world, raised);
+    const item = await world.ticketOf(raised);
     expect(item).toMatchObject({ alertType: 'BackupFailed', psaCompanyId: world.customer.companyId, resourceName: 'FILESRV01', kind: 'alert', generation: 1, lastError: null });
     expect(item.workflowId).toMatch(new RegExp(`^partner/${world.partnerId}/alert/${world.customer.companyId}/BackupFailed/`));
     expect(await storedTicket(kind, item.ticketId!)).toEqual({
@@ -185,12 +97,12 @@ describe.each<PsaKind>(['connectwise-manage', 'autotask'])('alerts become ticket
     await eventually('a note on the repeat', () => world.seeder.ticketNotes(item.ticketId!), (notes) => notes.some((text) => text.includes('occurred again')));
 
     await resolveAlert(sims, raised.id);
-    await ticketOf(world, raised, (current) => current.state === 'closed');
+    await world.ticketOf(raised, (current) => current.state === 'closed');
     expect(await world.psa.findTicket(await ticketReferenceOf(world, item))).toMatchObject({ closed: true, status: CLOSED_STATUS[kind] });
     expect((await world.seeder.ticketNotes(item.ticketId!)).some((text) => text.includes('was resolved'))).toBe(true);
 
     await raiseBackupFailure(world.acronis, world.customer.tenantId, server);
-    const reopened = await ticketOf(world, raised, (current) => current.state === 'open' && current.notes >= 3);
+    const reopened = await world.ticketOf(raised, (current) => current.state === 'open' && current.notes >= 3);
     expect(reopened).toMatchObject({ ticketId: item.ticketId, generation: 1 });
     expect((await world.tickets()).filter((current) => current.kind === 'alert')).toHaveLength(1);
   });
@@ -242,13 +154,13 @@ describe.each<PsaKind>(['connectwise-manage', 'autotask'])('alerts become ticket
       };
     }
     const raised = await raiseBackupFailure(world.acronis, world.customer.tenantId, machine('DC01'));
-    const failed = await ticketOf(world, raised, (current) => current.state === 'failed');
+    const failed = await world.ticketOf(raised, (current) => current.state === 'failed');
     expect(failed.ticketId).toBeNull();
     expect(failed.lastError).toMatch(kind === 'connectwise-manage' ? /ConnectWise Manage refused .*Service Board \d+ not found/ : /Autotask refused .*queueID/);
     await expect(world.tickets('?state=failed')).resolves.toHaveLength(1);
 
     await restore();
-    const created = await ticketOf(world, raised);
+    const created = await world.ticketOf(raised);
     expect(created).toMatchObject({ lastError: null, generation: 1 });
     await expect(world.tickets('?state=failed')).resolves.toEqual([]);
   });
@@ -268,7 +180,7 @@ describe.each<PsaKind>(['connectwise-manage', 'autotask'])('alerts become ticket
   it('switched off, ends its workflows within seconds and makes no new ticket', async () => {
     const world = await buildWorld(kind);
     const first = await raiseBackupFailure(world.acronis, world.customer.tenantId, machine('SRV-A'));
-    await ticketOf(world, first);
+    await world.ticketOf(first);
     expect((await runningAlertWorkflows(world.partnerId)).length).toBeGreaterThanOrEqual(2);
 
     await call('PUT', `/v1/partners/${world.partnerId}/settings`, { tickets: { enabled: false } });
@@ -289,7 +201,7 @@ describe('"sync now" for alerts', () => {
     await eventually('the first scan of the feed', () => requestLog(sims.urls.acronis), (log) => log.some((entry) => entry.method === 'GET' && entry.path.endsWith('/alert_manager/v1/alerts')));
     const raised = await raiseBackupFailure(world.acronis, world.customer.tenantId, machine('LAPTOP-9'));
     await call('POST', `/v1/partners/${world.partnerId}/sync`, { what: ['alerts'] });
-    await ticketOf(world, raised);
+    await world.ticketOf(raised);
   });
 });
 
