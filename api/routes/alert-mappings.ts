@@ -101,6 +101,7 @@ export function alertMappingRoutes(deps: ApiDeps, notifyChanged: (partnerId: str
       const { id } = c.req.valid('param');
       const entries = c.req.valid('json');
       const clients = await partnerClientsOr404(deps, id);
+      // Every problem at once: field shapes, alert types, and each id against the PSA.
       const errors: FieldError[] = [];
       const mappings: AlertMapping[] = entries.map((entry, index) => {
         if (entry.ticket === undefined) return { alertType: entry.alertType, enabled: entry.enabled, ticket: {} };
@@ -108,8 +109,6 @@ export function alertMappingRoutes(deps: ApiDeps, notifyChanged: (partnerId: str
         errors.push(...parsed.errors);
         return { alertType: entry.alertType, enabled: entry.enabled, ticket: parsed.fields ?? {} };
       });
-      if (errors.length > 0) throw problems.validation(errors);
-
       const settings = (await readSettings(db, id))?.settings;
       const [types, choices] = await Promise.all([clients.acronis.alertTypes(), clients.psa.ticketFields()]);
       const known = new Set(types.map((type) => type.id));
