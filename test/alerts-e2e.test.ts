@@ -8,7 +8,7 @@ import type { RunningSimulators } from '../simulators/index.ts';
 import { autotaskCredentials } from '../simulators/seeding/autotask.ts';
 import { connectWiseManageConfig } from '../simulators/seeding/connectwise-manage.ts';
 import { buildTicketWorld, callOk, pickTicketFields, type Customer, type TicketItem, type TicketWorld } from './alert-api-world.ts';
-import { CLOSED_STATUS, createBoard, deleteBoard, machine, psaUrlOf, raiseBackupFailure, resolveAlert, setAutotaskQueueActive, type Machine } from './alert-world.ts';
+import { CLOSED_STATUS, createBoard, customerTenant, deleteBoard, machine, psaUrlOf, raiseBackupFailure, resolveAlert, setAutotaskQueueActive, type Machine } from './alert-world.ts';
 import { startApiHarness, type ApiHarness } from './api-harness.ts';
 import { createTestDatabase, type TestDatabase } from './database.ts';
 import { eventually } from './eventually.ts';
@@ -191,6 +191,21 @@ describe.each<PsaKind>(['connectwise-manage', 'autotask'])('alerts become ticket
     expect((await world.tickets()).map((current) => current.alertId)).toEqual([first.id]);
     await expect(world.seeder.countTickets(await ticketReferenceOf(world, (await world.tickets())[0]!))).resolves.toBe(1);
     expect(second.id).not.toBe(first.id);
+  });
+});
+
+describe('a customer mapped after its alert was raised', () => {
+  it('gets a ticket for the alert active when it was mapped', async () => {
+    const world = await buildWorld('connectwise-manage');
+    await eventually('the first scan of the feed', () => requestLog(sims.urls.acronis), (log) => log.some((entry) => entry.method === 'GET' && entry.path.endsWith('/alert_manager/v1/alerts')));
+    const name = 'Late Mapped Ltd';
+    const companyId = await world.seeder.createCompany(name);
+    const tenantId = await customerTenant(world.acronis, name);
+    const raised = await raiseBackupFailure(world.acronis, tenantId, machine('LATE-01'));
+    // The feed moves past the alert while its tenant is no customer of the partner's yet.
+    await eventually('the feed to pass the alert', () => requestLog(sims.urls.acronis), (log) => log.filter((entry) => entry.method === 'GET' && entry.path.endsWith('/alert_manager/v1/alerts')).length >= 3);
+    await call('PUT', `/v1/partners/${world.partnerId}/customers/${companyId}/mapping`, { tenantId });
+    expect(await world.ticketOf(raised)).toMatchObject({ psaCompanyId: companyId, resourceName: 'LATE-01' });
   });
 });
 

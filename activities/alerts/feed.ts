@@ -9,7 +9,7 @@ import { Context } from '@temporalio/activity';
 import type { AcronisClient } from '../../clients/acronis/client.ts';
 import type { Alert } from '../../clients/acronis/types.ts';
 import { listAlertMappings } from '../../db/alert-mappings.ts';
-import { listCompanyMappings } from '../../db/mappings.ts';
+import { databaseNow, listCompanyMappings, tenantMappingsChangedSince } from '../../db/mappings.ts';
 import { failedTicketLinks, identitiesWithTickets } from '../../db/ticket-links.ts';
 import { mappingFor, type AlertMapping } from '../../domain/alert-mappings.ts';
 import { identityKey, identityOf, nanosOf, parseKey, ticketSummary, type AlertIdentity } from '../../domain/alert-tickets.ts';
@@ -31,11 +31,17 @@ const OVERLAP_NS = 5_000_000_000n;
 const BATCH = 100;
 /** Signal-with-starts in flight at once. */
 const HAND_ON_CONCURRENCY = 16;
+/** How far before the last look at the customer mappings a change is still looked for (a mapping's time is its transaction's start). */
+const MAPPING_LOOKBACK_MS = 60_000;
+/** Tenants per alert query when a new customer's active alerts are read. */
+const TENANTS_PER_QUERY = 50;
 /** Settings used when no storm guard is set, for the window of a digest tried again. */
 const DEFAULT_STORM_WINDOW_MINUTES = 60;
 
 interface FeedProgress {
   cursor: string | null;
+  /** PostgreSQL's clock when customer mappings were last looked at (ISO): a customer mapped since has its active alerts read. */
+  mappingsSeenAt: string | null;
   polls: number;
   handedOn: number;
   lastPollAt: string | null;
@@ -65,12 +71,14 @@ export function createFeedActivities(deps: AlertDeps) {
   const inScope = ticketsScope(db);
 
   return {
-    followAlerts: ({ partnerId, cursor }: FollowAlertsInput): Promise<FollowAlertsResult> =>
+    followAlerts: ({ partnerId, cursor, mappingsSeenAt }: FollowAlertsInput): Promise<FollowAlertsResult> =>
       inScope<FollowAlertsResult, FeedProgress>(partnerId, async (context) => {
         const abort = Context.current().cancellationSignal;
-        const progress: FeedProgress = context.resumed ?? { cursor, polls: 0, handedOn: 0, lastPollAt: null };
+        const progress: FeedProgress = context.resumed ?? { cursor, mappingsSeenAt: mappingsSeenAt ?? null, polls: 0, handedOn: 0, lastPollAt: null };
         /** Alert id → the newest change handed on, for the overlap. */
         const recent = new Map<string, bigint>();
+        /** Customer mappings whose active alerts this run has read (`<company>/<tenant>/<changed at>`). */
+        const readMappings = new Set<string>();
 
         /** Hands the changes of mapped customers to their lifecycles; resolves also for types unmapped since their ticket was made. */
         const handOn = async (alerts: readonly Alert[], owner: AlertOwner, tenants: ReadonlyMap<string, string>, mappings: readonly AlertMapping[]): Promise<void> => {
@@ -102,6 +110,24 @@ export function createFeedActivities(deps: AlertDeps) {
           }
           await hand(batch);
           return (modifiedAt ? nanosOf(modifiedAt) : 0n).toString();
+        };
+
+        /**
+         * A customer mapped after the feed passed its alerts (provisioning adopted the tenant, an admin
+         * mapped it): its alerts active now are handed on like a first scan's.
+         */
+        const newCustomers = async (acronis: AcronisClient, hand: (alerts: Alert[]) => Promise<void>): Promise<void> => {
+          const since = progress.mappingsSeenAt ? new Date(Date.parse(progress.mappingsSeenAt) - MAPPING_LOOKBACK_MS) : new Date(0);
+          const { mappings, now } = await tenantMappingsChangedSince(db, partnerId, since);
+          const fresh = mappings.filter((mapping) => !readMappings.has(`${mapping.psaCompanyId}/${mapping.tenantId}/${mapping.updatedAt.toISOString()}`));
+          for (let start = 0; start < fresh.length; start += TENANTS_PER_QUERY) {
+            const tenants = fresh.slice(start, start + TENANTS_PER_QUERY).map((mapping) => mapping.tenantId!);
+            const alerts: Alert[] = [];
+            for await (const alert of acronis.listAlerts({ tenant: tenants, order: 'asc(updated_at)' })) alerts.push(alert);
+            for (let offset = 0; offset < alerts.length; offset += BATCH) await hand(alerts.slice(offset, offset + BATCH));
+          }
+          for (const mapping of fresh) readMappings.add(`${mapping.psaCompanyId}/${mapping.tenantId}/${mapping.updatedAt.toISOString()}`);
+          progress.mappingsSeenAt = now.toISOString();
         };
 
         const poll = async (acronis: AcronisClient, from: bigint, hand: (alerts: Alert[]) => Promise<void>): Promise<void> => {
@@ -142,8 +168,13 @@ export function createFeedActivities(deps: AlertDeps) {
             const tenants = new Map((await listCompanyMappings(db, partnerId)).flatMap((mapping) => (mapping.tenantId ? [[mapping.tenantId.toLowerCase(), mapping.psaCompanyId] as const] : [])));
             const mappings = await listAlertMappings(db, partnerId);
             const hand = (alerts: Alert[]) => handOn(alerts, owner, tenants, mappings);
-            if (progress.cursor === null) progress.cursor = await firstScan(clients.acronis, hand);
-            else await poll(clients.acronis, BigInt(progress.cursor), hand);
+            if (progress.cursor === null) {
+              progress.mappingsSeenAt = (await databaseNow(db)).toISOString();
+              progress.cursor = await firstScan(clients.acronis, hand);
+            } else {
+              await newCustomers(clients.acronis, hand);
+              await poll(clients.acronis, BigInt(progress.cursor), hand);
+            }
             progress.polls++;
             progress.lastPollAt = new Date().toISOString();
             context.report({ ...progress });

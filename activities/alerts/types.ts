@@ -5,11 +5,14 @@ export interface FollowAlertsInput {
   partnerId: string;
   /** Where the last run stopped (Unix ns); null for a first scan of the alerts active now. */
   cursor: string | null;
+  /** When the last run last looked at the customer mappings (PostgreSQL's clock, ISO); null with a first scan. */
+  mappingsSeenAt?: string | null;
 }
 
 export interface FollowAlertsResult extends AlertFeedStats {
   /** Null when it was interrupted before its first scan finished. */
   cursor: string | null;
+  mappingsSeenAt: string | null;
   lastPollAt: string | null;
   /**
    * Why the run returned: `interrupted` (cancelled: "sync now", a rollover, the loop ending),

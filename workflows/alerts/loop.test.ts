@@ -37,7 +37,7 @@ const activities: Pick<AlertActivities, 'followAlerts' | 'retryFailedTickets'> =
       context.heartbeat({ cursor });
       await delay(100);
     }
-    const result: FollowAlertsResult = { cursor, polls: 1, handedOn: 2, lastPollAt: null, stopped: 'interrupted' };
+    const result: FollowAlertsResult = { cursor, mappingsSeenAt: null, polls: 1, handedOn: 2, lastPollAt: null, stopped: 'interrupted' };
     return result;
   },
   async retryFailedTickets() {

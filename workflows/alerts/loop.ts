@@ -59,6 +59,7 @@ export async function alertsLoop(input: AlertsLoopInput): Promise<AlertsLoopStat
   const state: AlertsLoopState = input.carried ?? {
     partnerId: input.partnerId,
     cursor: null,
+    mappingsSeenAt: null,
     polls: 0,
     handedOn: 0,
     lastPollAt: null,
@@ -102,6 +103,7 @@ export async function alertsLoop(input: AlertsLoopInput): Promise<AlertsLoopStat
   const rollOverDue = () => workflowInfo().continueAsNewSuggested || signalsThisRun >= signalsPerRun;
   const took = (result: FollowAlertsResult): void => {
     state.cursor = result.cursor;
+    state.mappingsSeenAt = result.mappingsSeenAt;
     state.polls += result.polls;
     state.handedOn += result.handedOn;
     state.lastPollAt = result.lastPollAt ?? state.lastPollAt;
@@ -124,7 +126,7 @@ export async function alertsLoop(input: AlertsLoopInput): Promise<AlertsLoopStat
       describe(true);
       const feed = new CancellationScope();
       let outcome: { result: FollowAlertsResult } | { error: unknown } | undefined;
-      void feed.run(() => followAlerts({ partnerId: state.partnerId, cursor: state.cursor })).then(
+      void feed.run(() => followAlerts({ partnerId: state.partnerId, cursor: state.cursor, mappingsSeenAt: state.mappingsSeenAt ?? null })).then(
         (result) => (outcome = { result }),
         (error: unknown) => (outcome = { error }),
       );

@@ -124,6 +124,8 @@ export interface AlertsLoopState extends AlertFeedStats {
   partnerId: string;
   /** Unix ns (decimal string): changes up to here are handed on; null before the first scan. */
   cursor: string | null;
+  /** When the feed last looked for newly mapped customers (absent in runs recorded before it did). */
+  mappingsSeenAt?: string | null;
   lastPollAt: string | null;
   /** Failed tickets tried again after an alert mapping change. */
   retried: number;
