@@ -2,7 +2,8 @@ import { randomUUID } from 'node:crypto';
 import type { AcronisClient } from '../clients/acronis/client.ts';
 import type { Alert } from '../clients/acronis/types.ts';
 import type { PsaKind } from '../domain/partner.ts';
-import type { PsaPort, TicketFieldChoices } from '../psa/port.ts';
+import { demoAlertTicket } from '../dev/demo-world.ts';
+import type { PsaPort } from '../psa/port.ts';
 import { DEFAULT_CREDENTIALS } from '../simulators/default-credentials.ts';
 import type { RunningSimulators } from '../simulators/index.ts';
 import type { PsaSeeder } from '../simulators/seeding/psa-seeder.ts';
@@ -32,27 +33,8 @@ export interface TicketItem {
   workflowId: string;
 }
 
-/** The mapping an MSP picks from GET …/psa/ticket-fields: the Help Desk board / Monitoring Alert queue, an open status, a priority. */
-export function pickTicketFields(fields: TicketFieldChoices, boardName = 'Help Desk'): Record<string, number> {
-  if (fields.kind === 'connectwise-manage') {
-    const board = fields.boards.find((candidate) => candidate.name === boardName)!;
-    return {
-      boardId: board.id,
-      statusId: board.statuses.find((status) => !status.closed)!.id,
-      typeId: board.types.find((type) => type.name === 'Backup')!.id,
-      priorityId: fields.priorities.find((priority) => priority.name.startsWith('Priority 2'))!.id,
-    };
-  }
-  const issueType = fields.issueTypes.find((choice) => choice.name === 'Backup')!.id;
-  return {
-    queueId: fields.queues.find((choice) => choice.name === 'Monitoring Alert')!.id,
-    status: fields.statuses.find((choice) => choice.name === 'New')!.id,
-    priority: fields.priorities.find((choice) => choice.name === 'High')!.id,
-    issueType,
-    subIssueType: fields.subIssueTypes.find((choice) => choice.issueType === issueType)!.id,
-    source: fields.sources.find((choice) => choice.name === 'Monitoring Alert')!.id,
-  };
-}
+/** The mapping an MSP picks from GET …/psa/ticket-fields, as the demo partners do. */
+export const pickTicketFields = demoAlertTicket;
 
 export interface Customer {
   companyId: string;
