@@ -7,6 +7,7 @@
 import { setTimeout as delay } from 'node:timers/promises';
 import { Context } from '@temporalio/activity';
 import type { AcronisClient } from '../../clients/acronis/client.ts';
+import { ConcurrencyLimit } from '../../clients/http.ts';
 import type { Alert } from '../../clients/acronis/types.ts';
 import { listAlertMappings } from '../../db/alert-mappings.ts';
 import { databaseNow, listCompanyMappings, tenantMappingsChangedSince } from '../../db/mappings.ts';
@@ -55,11 +56,8 @@ interface Route {
 
 /** Runs `work` over `items`, at most `concurrency` at a time. */
 async function inPool<T>(items: readonly T[], concurrency: number, work: (item: T) => Promise<void>): Promise<void> {
-  let next = 0;
-  const worker = async () => {
-    while (next < items.length) await work(items[next++]!);
-  };
-  await Promise.all(Array.from({ length: Math.min(concurrency, items.length) }, worker));
+  const limit = new ConcurrencyLimit(concurrency);
+  await Promise.all(items.map((item) => limit.run(() => work(item))));
 }
 
 function changeOf(alert: Alert): AlertChange {
