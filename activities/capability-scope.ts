@@ -19,28 +19,32 @@ const SETTING_NAMES: Record<CapabilityName, string> = {
   agents: 'agents.enabled',
 };
 
+/** The partner's settings while it is there and the capability on, else why the capability may not act now. */
+async function settingsWhileOn(db: Db, partnerId: string, capability: CapabilityName): Promise<{ settings: Settings } | { off: string }> {
+  if ((await partnerLifecycle(db, partnerId)) !== 'live') return { off: 'the partner was removed' };
+  const stored = await readSettings(db, partnerId);
+  if (!stored) return { off: 'the partner was removed' };
+  return capabilitiesOf(stored.settings)[capability] ? { settings: stored.settings } : { off: `${capability} is switched off for the partner (${SETTING_NAMES[capability]})` };
+}
+
 /** Why the partner's capability may not act now, or null when it may. */
 export async function capabilityOffReason(db: Db, partnerId: string, capability: CapabilityName): Promise<string | null> {
-  if ((await partnerLifecycle(db, partnerId)) !== 'live') return 'the partner was removed';
-  const stored = await readSettings(db, partnerId);
-  if (!stored) return 'the partner was removed';
-  return capabilitiesOf(stored.settings)[capability] ? null : `${capability} is switched off for the partner (${SETTING_NAMES[capability]})`;
+  const found = await settingsWhileOn(db, partnerId, capability);
+  return 'off' in found ? found.off : null;
 }
 
 export type LivePartner = { status: 'live'; clients: PartnerClients; settings: Settings } | { status: 'off'; reason: string };
 
 /** The partner's clients and settings while the capability is on, or why its workflows should end. */
 export async function livePartnerFor(deps: { db: Db; clients: PartnerClientsCache }, partnerId: string, capability: CapabilityName): Promise<LivePartner> {
-  const off = await capabilityOffReason(deps.db, partnerId, capability);
-  if (off) return { status: 'off', reason: off };
+  const found = await settingsWhileOn(deps.db, partnerId, capability);
+  if ('off' in found) return { status: 'off', reason: found.off };
   try {
-    const clients = await deps.clients.forPartner(partnerId);
-    const stored = await readSettings(deps.db, partnerId);
-    if (stored) return { status: 'live', clients, settings: stored.settings };
+    return { status: 'live', clients: await deps.clients.forPartner(partnerId), settings: found.settings };
   } catch (error) {
     if (!(error instanceof PartnerNotFoundError)) throw error;
+    return { status: 'off', reason: 'the partner was removed' };
   }
-  return { status: 'off', reason: 'the partner was removed' };
 }
 
 export function capabilityOffFailure(reason: string): ApplicationFailure {

@@ -173,7 +173,16 @@ export async function runAlertBurst(): Promise<Record<string, number>> {
         return { alertId, companyId: customer.companyId };
       });
     };
-    const drain = async (expected: number) => until(`${expected} tickets`, async () => (await ticketsSoFar()) >= expected, DRAIN_DEADLINE_MS);
+    const t0 = Date.now();
+    const drain = async (expected: number) => until(`${expected} tickets`, async () => {
+      const made = await ticketsSoFar();
+      if (process.env.BENCH_TRACE) {
+        const started = (await client.workflow.count('WorkflowType = "alertLifecycle"')).count;
+        const links = (await db.selectFrom('ticket_links').select((eb) => eb.fn.countAll<string>().as('n')).executeTakeFirstOrThrow()).n;
+        console.error(`${((Date.now() - t0) / 1000).toFixed(1)}s lifecycles=${started} links=${links} tickets=${made}`);
+      }
+      return made >= expected;
+    }, DRAIN_DEADLINE_MS);
 
     // Burst 1: latency.
     const first = await burst('B1', 100, customers.slice(0, 20));

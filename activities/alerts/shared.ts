@@ -8,7 +8,7 @@ import { VendorApiError } from '../../clients/http.ts';
 import type { PartnerClients, PartnerClientsCache } from '../../clients/partner-clients.ts';
 import { listAlertMappings } from '../../db/alert-mappings.ts';
 import type { Db } from '../../db/connection.ts';
-import { findTicketLink, updateTicketLink, type TicketLinkKey } from '../../db/ticket-links.ts';
+import { updateTicketLink, type TicketLinkKey } from '../../db/ticket-links.ts';
 import type { AlertMapping } from '../../domain/alert-mappings.ts';
 import { cleanText } from '../../domain/alert-tickets.ts';
 import type { Settings } from '../../domain/settings.ts';
@@ -81,16 +81,14 @@ const DEFERRED = 'TicketCreateDeferred';
 export type CreateResult = { ticket: PsaTicket } | { refused: string };
 
 /**
- * F5.6: never a second ticket. The PSA adapter looks the ticket up by our reference before it
+ * F5.6: never a second ticket (`startedAt`: the link's unanswered create, if any). The PSA adapter looks the ticket up by our reference before it
  * creates (and again after a lost answer); on top of that, a create that went out is marked in
  * ticket_links until the PSA answers, and while a create that never answered may still land,
  * every retry only looks for the ticket. A refusal
  * retrying cannot mend (board deleted, field missing) is answered as `refused` with the PSA's words;
  * an outage is thrown, to be retried, and its error recorded meanwhile.
  */
-export async function createTicketOnce(db: Db, psa: PsaPort, key: TicketLinkKey, ticket: NewTicket): Promise<CreateResult> {
-  const link = await findTicketLink(db, key);
-  const startedAt = link?.createStartedAt;
+export async function createTicketOnce(db: Db, psa: PsaPort, key: TicketLinkKey, ticket: NewTicket, startedAt: Date | null): Promise<CreateResult> {
   if (startedAt && Date.now() - startedAt.getTime() < CREATE_GRACE_MS) {
     const found = await psa.findTicket(ticket.externalRef);
     if (found) return { ticket: found };

@@ -50,8 +50,9 @@ afterAll(async () => {
 });
 beforeEach(() => sims.reset());
 
+/** As a worker runs it: an attempt with the lifecycle's two minutes to do its work. */
 function run<A extends unknown[], R>(activity: (...args: A) => Promise<R>, ...args: A): Promise<R> {
-  return new MockActivityEnvironment().run(activity, ...args);
+  return new MockActivityEnvironment({ startToCloseTimeoutMs: 120_000, currentAttemptScheduledTimestampMs: Date.now() }).run(activity, ...args);
 }
 
 async function configure(partnerId: string, patch: SettingsPatch): Promise<void> {

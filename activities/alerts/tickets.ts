@@ -105,15 +105,16 @@ export function createTicketActivities(deps: AlertDeps) {
       await deps.workflows.deliverToStorm(partner.owner, { psaCompanyId: identity.psaCompanyId, startedAtMs: claim.startedAtMs, windowMinutes: storm.windowMinutes }, changeOf(alert));
       return { phase: 'in-storm-digest', action: 'sent to the storm digest', ticket: null, reason: `more than ${storm.maxAlerts} tickets of this customer within ${storm.windowMinutes} minutes` };
     }
-    const billingProductIds = (await listProductMappings(db, partner.owner.partnerId)).flatMap((entry) => (entry.psaProductId ? [entry.psaProductId] : []));
-    const created = await createTicketOnce(db, partner.clients.psa, linkKey, {
-      externalRef: ticketReference(key, generation),
-      companyId: identity.psaCompanyId,
-      summary: ticketSummary(alert),
-      description: ticketDescription(alert),
-      routing,
-      billingProductIds,
-    });
+    // Only a PSA that files tickets under a contract needs the products the partner bills with.
+    const billingProductIds =
+      routing.kind === 'autotask' ? (await listProductMappings(db, partner.owner.partnerId)).flatMap((entry) => (entry.psaProductId ? [entry.psaProductId] : [])) : undefined;
+    const created = await createTicketOnce(
+      db,
+      partner.clients.psa,
+      linkKey,
+      { externalRef: ticketReference(key, generation), companyId: identity.psaCompanyId, summary: ticketSummary(alert), description: ticketDescription(alert), routing, billingProductIds },
+      existing?.createStartedAt ?? null,
+    );
     if ('refused' in created) {
       await updateTicketLink(db, linkKey, { state: 'failed', lastError: created.refused, alertId: alert.id });
       return outcome(await findTicketLink(db, linkKey), 'refused by the PSA', created.refused, 'failed');
@@ -192,13 +193,19 @@ export function createTicketActivities(deps: AlertDeps) {
     }
     const maxAlerts = partner.settings.tickets.storm?.maxAlerts ?? 0;
     await context.assertOn();
-    const created = await createTicketOnce(db, partner.clients.psa, key, {
-      externalRef: storm.externalRef,
-      companyId: storm.psaCompanyId,
-      summary: stormSummary((await partner.clients.psa.getCompany(storm.psaCompanyId))?.name, maxAlerts, windowMinutes),
-      description: stormDescription(maxAlerts, windowMinutes, storm.createdAt.toISOString()),
-      routing,
-    });
+    const created = await createTicketOnce(
+      db,
+      partner.clients.psa,
+      key,
+      {
+        externalRef: storm.externalRef,
+        companyId: storm.psaCompanyId,
+        summary: stormSummary((await partner.clients.psa.getCompany(storm.psaCompanyId))?.name, maxAlerts, windowMinutes),
+        description: stormDescription(maxAlerts, windowMinutes, storm.createdAt.toISOString()),
+        routing,
+      },
+      storm.createStartedAt,
+    );
     if ('refused' in created) {
       await updateTicketLink(db, key, { state: 'failed', lastError: created.refused });
       return outcome(storm, 'refused by the PSA', created.refused, 'failed');
