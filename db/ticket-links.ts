@@ -124,6 +124,11 @@ export async function claimTicket(
   storm: StormGuard | null,
   stormRef: (stormIdentity: string) => string,
 ): Promise<{ route: 'own' } | { route: 'storm'; identity: string; startedAtMs: number }> {
+  // Without a storm guard nothing is counted: one insert, no lock.
+  if (!storm) {
+    await insertLink(db, link);
+    return { route: 'own' };
+  }
   return db.transaction().execute(async (tx) => {
     await sql`select pg_advisory_xact_lock(hashtextextended(${`${link.partnerId}/${link.psaCompanyId}`}, 0))`.execute(tx);
     const existing = await tx
@@ -134,18 +139,16 @@ export async function claimTicket(
       .where('generation', '=', link.generation)
       .executeTakeFirst();
     if (existing) return { route: 'own' as const };
-    if (storm) {
-      const windowStart = new Date(link.createdAtMs - storm.windowMinutes * 60_000);
-      const forCustomer = tx.selectFrom('ticket_links').where('partner_id', '=', link.partnerId).where('psa_company_id', '=', link.psaCompanyId).where('created_at', '>', windowStart);
-      const digest = await forCustomer.select(['identity', 'created_at']).where('kind', '=', 'digest').orderBy('created_at', 'desc').limit(1).executeTakeFirst();
-      if (digest) return { route: 'storm' as const, identity: digest.identity, startedAtMs: digest.created_at.getTime() };
-      const { made } = await forCustomer.select((eb) => eb.fn.countAll<string>().as('made')).where('kind', '=', 'alert').executeTakeFirstOrThrow();
-      if (Number(made) >= storm.maxAlerts) {
-        const identity = `${link.psaCompanyId}/storm-${link.createdAtMs}`;
-        // The digest keeps the first alert's type: its tickets go where that type's mapping says.
-        await insertLink(tx, { ...link, identity, generation: 1, kind: 'digest', resourceName: null, alertId: null, externalRef: stormRef(identity) });
-        return { route: 'storm' as const, identity, startedAtMs: link.createdAtMs };
-      }
+    const windowStart = new Date(link.createdAtMs - storm.windowMinutes * 60_000);
+    const forCustomer = tx.selectFrom('ticket_links').where('partner_id', '=', link.partnerId).where('psa_company_id', '=', link.psaCompanyId).where('created_at', '>', windowStart);
+    const digest = await forCustomer.select(['identity', 'created_at']).where('kind', '=', 'digest').orderBy('created_at', 'desc').limit(1).executeTakeFirst();
+    if (digest) return { route: 'storm' as const, identity: digest.identity, startedAtMs: digest.created_at.getTime() };
+    const { made } = await forCustomer.select((eb) => eb.fn.countAll<string>().as('made')).where('kind', '=', 'alert').executeTakeFirstOrThrow();
+    if (Number(made) >= storm.maxAlerts) {
+      const identity = `${link.psaCompanyId}/storm-${link.createdAtMs}`;
+      // The digest keeps the first alert's type: its tickets go where that type's mapping says.
+      await insertLink(tx, { ...link, identity, generation: 1, kind: 'digest', resourceName: null, alertId: null, externalRef: stormRef(identity) });
+      return { route: 'storm' as const, identity, startedAtMs: link.createdAtMs };
     }
     await insertLink(tx, link);
     return { route: 'own' as const };

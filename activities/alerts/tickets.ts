@@ -82,10 +82,10 @@ export function createTicketActivities(deps: AlertDeps) {
    * Opens the identity's ticket of this generation by the alert's mapping, unless the storm guard
    * sends the alert to the customer's digest. A refusal is recorded as `failed` with the PSA's words.
    */
-  async function open(context: CapabilityContext<unknown>, partner: TicketPartner, identity: AlertIdentity, generation: number, alert: Alert, atMs: number): Promise<TicketOutcome> {
+  async function open(context: CapabilityContext<unknown>, partner: TicketPartner, identity: AlertIdentity, generation: number, alert: Alert, atMs: number, latest: TicketLink | undefined): Promise<TicketOutcome> {
     const key = identityKey(identity);
     const linkKey: TicketLinkKey = { partnerId: partner.owner.partnerId, identity: key, generation };
-    const existing = await findTicketLink(db, linkKey);
+    const existing = latest?.generation === generation ? latest : undefined;
     const mapping = mappingFor(partner.mappings, alert.type);
     const routing = mapping && routingOf(partner.clients.psaKind, mapping.ticket);
     if (!routing) {
@@ -145,7 +145,7 @@ export function createTicketActivities(deps: AlertDeps) {
       newTicketAfterDays: partner.settings.tickets.newTicketAfterDays,
       timeZone: partner.clients.timezone,
     });
-    if (decision.action === 'create' || decision.action === 'new-ticket') return open(context, partner, identity, decision.generation, alert, atMs);
+    if (decision.action === 'create' || decision.action === 'new-ticket') return open(context, partner, identity, decision.generation, alert, atMs, link);
     if (decision.action === 'none' || !link?.ticketId || !ticket) return outcome(link, 'none', null);
     await context.assertOn();
     const reopen = decision.action === 'reopen';
@@ -238,7 +238,7 @@ export function createTicketActivities(deps: AlertDeps) {
           if (link?.state !== 'failed' || link.ticketId) return outcome(link, 'none', null);
           const alert = link.alertId ? await alertIfExists(partner.clients.acronis, link.alertId) : undefined;
           if (!alert) return outcome(link, 'none', link.lastError);
-          return recordingRefusals(link, () => open(context, partner, identity, link.generation, alert, atMs));
+          return recordingRefusals(link, () => open(context, partner, identity, link.generation, alert, atMs, link));
         }
         const alert = await alertIfExists(partner.clients.acronis, work.change.alertId);
         if (!alert) return outcome(link, 'none', 'Acronis no longer has the alert');
