@@ -13,7 +13,7 @@ import {
 } from '@temporalio/workflow';
 import type { PartnerLoopActivities } from '../activities/partner-loops.ts';
 import type { PartnerProfileActivities } from '../activities/partner-profile.ts';
-import { configurationChangedSignal, LOOP_CAPABILITIES, type CapabilityName } from './contracts/loops.ts';
+import { CAPABILITY_LOOPS, configurationChangedSignal, LOOP_CAPABILITIES, type CapabilityName } from './contracts/loops.ts';
 import {
   PARTNER_NOT_FOUND_FAILURE,
   partnerRemovedSignal,
@@ -50,6 +50,12 @@ const loopControl = proxyActivities<PartnerLoopActivities>({
   heartbeatTimeout: '30 seconds',
   retry: { initialInterval: '1 second', backoffCoefficient: 2, maximumInterval: '1 minute' },
 });
+
+/** Whether this run knows the capability's loop: one added later is started only past its patch marker. */
+function loopExistsFor(capability: CapabilityName): boolean {
+  const patch = CAPABILITY_LOOPS[capability]?.patch;
+  return patch === undefined || patched(patch);
+}
 
 function isPartnerNotFound(error: unknown): boolean {
   return error instanceof ActivityFailure && error.cause instanceof ApplicationFailure && error.cause.type === PARTNER_NOT_FOUND_FAILURE;
@@ -132,7 +138,7 @@ export async function partnerSupervisor(input: PartnerSupervisorInput): Promise<
   };
 
   const reconcileLoops = async (profile: PartnerProfile): Promise<void> => {
-    const run = LOOP_CAPABILITIES.filter((capability) => profile.capabilities[capability]);
+    const run = LOOP_CAPABILITIES.filter((capability) => profile.capabilities[capability] && loopExistsFor(capability));
     // Carried from a run before the registry, which did not record its loops: end whatever is off.
     const wasOn: CapabilityName[] = (state.loopsOn as CapabilityName[] | undefined) ?? LOOP_CAPABILITIES;
     const end = wasOn.filter((capability) => !run.includes(capability));

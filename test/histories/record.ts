@@ -30,6 +30,14 @@ import { partnerRemovedSignal, partnerWorkflowId, supervisorStateQuery, type Par
 import { customerStateQuery, customerWorkflowId } from '../../workflows/contracts/provisioning.ts';
 import type { partnerSupervisor } from '../../workflows/partner-supervisor.ts';
 import { freePort } from '../free-port.ts';
+import type { Alert } from '../../clients/acronis/types.ts';
+import { replaceAlertMappings } from '../../db/alert-mappings.ts';
+import { identityKey, identityOf, nanosOf } from '../../domain/alert-tickets.ts';
+import { AlertWorkflows } from '../../temporal/alert-workflows.ts';
+import { CapabilityLoops } from '../../temporal/capability-loops.ts';
+import { alertLifecycleStateQuery, alertsLoopStateQuery, alertsLoopWorkflowId, alertWorkflowId } from '../../workflows/contracts/alerts.ts';
+import { acronisOf, alertTicketOf, customerTenant, machine, raiseBackupFailure, resolveAlert } from '../alert-world.ts';
+import { requestLog } from '../simulators.ts';
 import { testKeyring } from '../fixtures/test-keys.ts';
 import { seedPartner } from '../partners.ts';
 
@@ -71,7 +79,8 @@ await worker.runUntil(async () => {
   const lifecycle = await start(lifecycleId);
   await until(async () => (await lifecycle.query(supervisorStateQuery)).phase === 'running');
   const stored = (await readSettings(db, lifecycleId))!;
-  await writeSettings(db, lifecycleId, { ...stored.settings, tickets: { ...stored.settings.tickets, enabled: true } });
+  // A change that starts no loop: its histories record the supervisor alone.
+  await writeSettings(db, lifecycleId, { ...stored.settings, tickets: { ...stored.settings.tickets, newTicketAfterDays: 7 } });
   await lifecycle.signal(configurationChangedSignal);
   await until(async () => (await lifecycle.query(supervisorStateQuery)).profileLoads === 2);
   await env.sleep('61 minutes');
@@ -115,6 +124,40 @@ await worker.runUntil(async () => {
   await until(async () => (await customer.query(customerStateQuery)).phase === 'deprovisioning');
   await customer.result();
   await save('customer-provisioning-lifecycle', customer);
+
+  // An alert identity's life: its ticket created, the alert resolved and the ticket closed, the lifecycle ended after its idle window.
+  // Then the alerts loop: a first scan of the feed, "sync now", ticket sync switched off.
+  const alertPartner = await seedPartner(db, keyring, 'Replay alerts', { psaKind: 'connectwise-manage', urls: { acronis: simulators.urls.acronis, psa: simulators.urls['connectwise-manage'] } });
+  const alertSettings = (await readSettings(db, alertPartner))!.settings;
+  await writeSettings(db, alertPartner, { ...alertSettings, tickets: { ...alertSettings.tickets, enabled: true, autoClose: { enabled: true, status: 'Completed' } } });
+  await replaceAlertMappings(db, alertPartner, [{ alertType: '*', enabled: true, ticket: alertTicketOf(await seeder.ticketRouting()) }]);
+  const alertCompany = await seeder.createCompany('Replay Alerts Ltd');
+  const acronis = acronisOf(simulators);
+  const alertTenant = await customerTenant(acronis, 'Replay Alerts Ltd');
+  await upsertCompanyMapping(db, alertPartner, alertCompany, alertTenant);
+  const raised = await raiseBackupFailure(acronis, alertTenant, machine('REPLAY-SRV'));
+  const identity = identityOf(raised, alertCompany);
+  const owner = { partnerId: alertPartner, psaKind: 'connectwise-manage' } as const;
+  const alertWorkflows = new AlertWorkflows(env.client);
+  const change = (alert: Alert) => ({ alertId: alert.id, updatedNs: nanosOf(alert.updatedAt).toString(), occurrenceNs: nanosOf(alert.receivedAt).toString(), resolved: alert.deletedAt !== undefined });
+  const lifecycleHandle = env.client.workflow.getHandle(alertWorkflowId(alertPartner, identityKey(identity)));
+  await alertWorkflows.deliver(owner, identity, change(raised));
+  await until(async () => (await lifecycleHandle.query(alertLifecycleStateQuery)).phase === 'open');
+  await resolveAlert(simulators, raised.id);
+  await alertWorkflows.deliver(owner, identity, change(await acronis.getAlert(raised.id, { showDeleted: true })));
+  await until(async () => (await lifecycleHandle.query(alertLifecycleStateQuery)).phase === 'closed');
+  await env.sleep('25 hours');
+  await lifecycleHandle.result();
+  await save('alert-lifecycle', lifecycleHandle);
+
+  await new CapabilityLoops(env.client).ensure({ partnerId: alertPartner, psaKind: 'connectwise-manage' }, 'tickets', { configurationChanged: false });
+  const loopHandle = env.client.workflow.getHandle(alertsLoopWorkflowId(alertPartner));
+  await until(async () => (await requestLog(simulators.urls.acronis)).some((entry) => entry.path.endsWith('/alert_manager/v1/alerts')));
+  await loopHandle.signal(syncNowSignal);
+  await until(async () => (await loopHandle.query(alertsLoopStateQuery)).cursor !== null);
+  await loopHandle.cancel();
+  await loopHandle.result();
+  await save('alerts-loop', loopHandle);
   await simulators.close();
 });
 

@@ -21,6 +21,11 @@ export interface LoopDefinition {
   entities: readonly string[];
   /** The Web UI's static summary, after the partner's name. */
   title: string;
+  /**
+   * For a loop added after supervisors were already running: the `patched()` id under which the
+   * supervisor starts it, so a supervisor recorded before it existed replays as it ran.
+   */
+  patch?: string;
 }
 
 /** The registry: capability → loop. A capability without an entry has no loop yet. */
@@ -38,6 +43,7 @@ export const CAPABILITY_LOOPS: { readonly [C in CapabilityName]?: LoopDefinition
     attribute: 'alerts',
     entities: ['alert'],
     title: 'Acronis alerts → PSA tickets',
+    patch: 'capability-loop-tickets',
   },
 };
 
