@@ -23,7 +23,7 @@ describe('replaying committed histories (no server needed)', () => {
 
   it('has histories to replay', () => {
     expect(histories.map(({ file }) => file)).toEqual(
-      expect.arrayContaining(['partner-supervisor-lifecycle.json', 'partner-supervisor-continued-as-new.json', 'partner-supervisor-from-carried-state.json', 'customer-provisioning-lifecycle.json']),
+      expect.arrayContaining(['partner-supervisor-lifecycle.json', 'partner-supervisor-continued-as-new.json', 'partner-supervisor-from-carried-state.json', 'customer-provisioning-lifecycle.json', 'alert-lifecycle.json', 'alerts-loop.json']),
     );
   });
 
