@@ -47,3 +47,13 @@ export function jsonBody<T extends z.ZodType>(schema: T, description: string) {
 export function jsonResponse<T extends z.ZodType>(schema: T, description: string) {
   return { description, content: { 'application/json': { schema } } };
 }
+
+/** In the refinement of a list body: each entry whose `field` repeats an earlier entry's is named. */
+export function flagRepeats<T>(entries: readonly T[], field: keyof T & string, ctx: z.RefinementCtx): void {
+  const firstIndex = new Map<unknown, number>();
+  entries.forEach((entry, index) => {
+    const earlier = firstIndex.get(entry[field]);
+    if (earlier === undefined) firstIndex.set(entry[field], index);
+    else ctx.addIssue({ code: 'custom', path: [index, field], message: `is listed twice (also at index ${earlier})` });
+  });
+}

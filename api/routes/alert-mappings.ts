@@ -8,7 +8,7 @@ import { alertTitle } from '../../domain/alert-tickets.ts';
 import { auditEntry, partnerClientsOr404, type ApiDeps } from '../context.ts';
 import { fieldPath, problems, type FieldError } from '../problem.ts';
 import { newRouter } from '../router.ts';
-import { bearerSecurity, commonErrors, jsonBody, jsonResponse, notFound, partnerIdParams, vendorFailure } from '../schemas.ts';
+import { bearerSecurity, commonErrors, flagRepeats, jsonBody, jsonResponse, notFound, partnerIdParams, vendorFailure } from '../schemas.ts';
 import { autotaskTicketSchema, checkAgainstPsa, connectWiseTicketSchema, isMappableAlertType, parseTicketFields } from '../ticket-fields.ts';
 
 const MAX_MAPPINGS = 500;
@@ -44,11 +44,8 @@ const mappingsInputSchema = z
   .array(mappingInputSchema)
   .max(MAX_MAPPINGS)
   .superRefine((entries, ctx) => {
-    const firstIndex = new Map<string, number>();
+    flagRepeats(entries, 'alertType', ctx);
     entries.forEach((entry, index) => {
-      const earlier = firstIndex.get(entry.alertType);
-      if (earlier === undefined) firstIndex.set(entry.alertType, index);
-      else ctx.addIssue({ code: 'custom', path: [index, 'alertType'], message: `is listed twice (also at index ${earlier})` });
       if (entry.enabled && entry.ticket === undefined) ctx.addIssue({ code: 'custom', path: [index, 'ticket'], message: 'is required while the mapping is enabled' });
     });
   })

@@ -1,15 +1,13 @@
 import { allHandlersFinished, condition, continueAsNew, isCancellation, log, setCurrentDetails, setHandler, workflowInfo } from '@temporalio/workflow';
 import {
-  alertChangeSignal,
   alertLifecycleStateQuery,
-  retryTicketSignal,
   type AlertLifecycleInput,
   type AlertLifecycleResult,
   type AlertLifecycleState,
   type AlertWork,
   type TicketOutcome,
 } from '../contracts/alerts.ts';
-import { handleAlertWork, isCapabilityOff } from './ticket-work.ts';
+import { handleAlertWork, isCapabilityOff, receiveAlertWork } from './ticket-work.ts';
 
 /**
  * With nothing to do for this long, the lifecycle ends: its ticket and state stay in PostgreSQL
@@ -54,17 +52,7 @@ export async function alertLifecycle(input: AlertLifecycleInput): Promise<AlertL
     previousRuns: 0,
   };
   const signalsPerRun = input.signalsPerRun ?? DEFAULT_SIGNALS_PER_RUN;
-  const queue: AlertWork[] = [...(input.pending ?? [])];
-  let signalsThisRun = 0;
-
-  setHandler(alertChangeSignal, (change) => {
-    signalsThisRun++;
-    queue.push({ kind: 'change', change });
-  });
-  setHandler(retryTicketSignal, () => {
-    signalsThisRun++;
-    queue.push({ kind: 'retry' });
-  });
+  const { queue, signalsThisRun } = receiveAlertWork(input.pending);
   setHandler(alertLifecycleStateQuery, () => state);
 
   /** A change not newer than one already handled for its alert (the feed may deliver twice). */
@@ -113,7 +101,7 @@ export async function alertLifecycle(input: AlertLifecycleInput): Promise<AlertL
         setCurrentDetails(describe(state));
         continue;
       }
-      if (workflowInfo().continueAsNewSuggested || signalsThisRun >= signalsPerRun) {
+      if (workflowInfo().continueAsNewSuggested || signalsThisRun() >= signalsPerRun) {
         await condition(allHandlersFinished);
         return continueAsNew<typeof alertLifecycle>({
           v: 1,
@@ -125,7 +113,7 @@ export async function alertLifecycle(input: AlertLifecycleInput): Promise<AlertL
         });
       }
       setCurrentDetails(describe(state));
-      const woken = await condition(() => queue.length > 0 || signalsThisRun >= signalsPerRun, IDLE_WINDOW_MS, { summary: 'wait for the alert to occur again or resolve' });
+      const woken = await condition(() => queue.length > 0 || signalsThisRun() >= signalsPerRun, IDLE_WINDOW_MS, { summary: 'wait for the alert to occur again or resolve' });
       if (!woken) return finish('idle');
     }
   } catch (error) {

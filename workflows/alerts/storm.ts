@@ -1,6 +1,6 @@
 import { allHandlersFinished, condition, continueAsNew, isCancellation, log, setCurrentDetails, setHandler, workflowInfo } from '@temporalio/workflow';
-import { alertChangeSignal, alertStormStateQuery, retryTicketSignal, type AlertStormInput, type AlertStormState, type AlertWork } from '../contracts/alerts.ts';
-import { isCapabilityOff, noteStormAlert } from './ticket-work.ts';
+import { alertStormStateQuery, type AlertStormInput, type AlertStormState } from '../contracts/alerts.ts';
+import { isCapabilityOff, noteStormAlert, receiveAlertWork } from './ticket-work.ts';
 
 /** After its window, the digest takes late changes this long before it ends; later ones start it again. */
 const LINGER_MS = 60 * 60 * 1000;
@@ -34,17 +34,7 @@ export async function alertStorm(input: AlertStormInput): Promise<AlertStormStat
     previousRuns: 0,
   };
   const signalsPerRun = input.signalsPerRun ?? DEFAULT_SIGNALS_PER_RUN;
-  const queue: AlertWork[] = [...(input.pending ?? [])];
-  let signalsThisRun = 0;
-
-  setHandler(alertChangeSignal, (change) => {
-    signalsThisRun++;
-    queue.push({ kind: 'change', change });
-  });
-  setHandler(retryTicketSignal, () => {
-    signalsThisRun++;
-    queue.push({ kind: 'retry' });
-  });
+  const { queue, signalsThisRun } = receiveAlertWork(input.pending);
   setHandler(alertStormStateQuery, () => state);
 
   const finish = (reason: string | null): AlertStormState => {
@@ -81,13 +71,13 @@ export async function alertStorm(input: AlertStormInput): Promise<AlertStormStat
         setCurrentDetails(describe(state));
         continue;
       }
-      if (workflowInfo().continueAsNewSuggested || signalsThisRun >= signalsPerRun) {
+      if (workflowInfo().continueAsNewSuggested || signalsThisRun() >= signalsPerRun) {
         await condition(allHandlersFinished);
         return continueAsNew<typeof alertStorm>({ ...input, carried: { ...state, seen: {}, previousRuns: state.previousRuns + 1 }, pending: queue });
       }
       setCurrentDetails(describe(state));
       const waitMs = Math.max(endsAtMs - Date.now(), 0) + LINGER_MS;
-      const woken = await condition(() => queue.length > 0 || signalsThisRun >= signalsPerRun, waitMs, { summary: `wait for more alerts of the storm (window ends ${state.endsAt})` });
+      const woken = await condition(() => queue.length > 0 || signalsThisRun() >= signalsPerRun, waitMs, { summary: `wait for more alerts of the storm (window ends ${state.endsAt})` });
       if (!woken) return finish(null);
     }
   } catch (error) {

@@ -1,6 +1,6 @@
-import { ActivityFailure, ApplicationFailure, isCancellation, proxyActivities, proxyLocalActivities } from '@temporalio/workflow';
+import { ActivityFailure, ApplicationFailure, isCancellation, proxyActivities, proxyLocalActivities, setHandler } from '@temporalio/workflow';
 import type { AlertActivities, AlertWorkInput, StormWorkInput } from '../../activities/alerts/types.ts';
-import type { TicketOutcome } from '../contracts/alerts.ts';
+import { alertChangeSignal, retryTicketSignal, type AlertWork, type TicketOutcome } from '../contracts/alerts.ts';
 import { CAPABILITY_OFF_FAILURE } from '../contracts/loops.ts';
 
 // The first try runs in the worker, with no round trip through the server (a local activity): in a
@@ -53,4 +53,19 @@ export function noteStormAlert(summary: string, input: StormWorkInput): Promise<
     () => firstTry.noteStormAlert.executeWithOptions({ summary }, [input]),
     () => untilDone.noteStormAlert.executeWithOptions({ summary: `${summary} (retrying)` }, [input]),
   );
+}
+
+/** An alert workflow's work, in the order it is signalled: alert changes, and tries again at a refused ticket. */
+export function receiveAlertWork(pending: readonly AlertWork[] | undefined): { queue: AlertWork[]; signalsThisRun: () => number } {
+  const queue = [...(pending ?? [])];
+  let signals = 0;
+  setHandler(alertChangeSignal, (change) => {
+    signals++;
+    queue.push({ kind: 'change', change });
+  });
+  setHandler(retryTicketSignal, () => {
+    signals++;
+    queue.push({ kind: 'retry' });
+  });
+  return { queue, signalsThisRun: () => signals };
 }
