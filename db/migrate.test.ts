@@ -17,18 +17,18 @@ describe('migrations', () => {
 
   it('create every table on an empty database', async () => {
     await migrateToLatest(database.db);
-    expect(await tables(database)).toEqual(['alert_mappings', 'api_tokens', 'audit_log', 'company_mappings', 'credentials', 'customer_line_fingerprints', 'partner_settings', 'partners', 'product_mappings', 'ticket_links']);
+    expect(await tables(database)).toEqual(['activation_emails', 'alert_mappings', 'api_tokens', 'audit_log', 'company_mappings', 'credentials', 'customer_line_fingerprints', 'partner_settings', 'partners', 'product_mappings', 'ticket_links']);
   });
 
   it('are a no-op when run again, also from two processes at once', async () => {
     await Promise.all([migrateToLatest(database.db), migrateToLatest(database.db)]);
-    expect(await tables(database)).toHaveLength(10);
+    expect(await tables(database)).toHaveLength(11);
   });
 
   it('roll back to nothing and forward again', async () => {
     await migrateDownToNothing(database.db);
     expect(await tables(database)).toEqual([]);
     await migrateToLatest(database.db);
-    expect(await tables(database)).toHaveLength(10);
+    expect(await tables(database)).toHaveLength(11);
   });
 });
