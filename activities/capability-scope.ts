@@ -24,31 +24,35 @@ const SETTING_NAMES: Record<CapabilityName, string> = {
   agents: 'agents.enabled',
 };
 
+/** The partner's settings while it is there and the capability on, else why the capability may not act now. */
+async function settingsWhileOn(db: Db, partnerId: string, capability: CapabilityName): Promise<{ settings: Settings } | { off: string }> {
+  if ((await partnerLifecycle(db, partnerId)) !== 'live') return { off: 'the partner was removed' };
+  const stored = await readSettings(db, partnerId);
+  if (!stored) return { off: 'the partner was removed' };
+  return capabilitiesOf(stored.settings)[capability] ? { settings: stored.settings } : { off: `${capability} is switched off for the partner (${SETTING_NAMES[capability]})` };
+}
+
 /** Why the partner's capability may not act now, or null when it may. */
 export async function capabilityOffReason(db: Db, partnerId: string, capability: CapabilityName): Promise<string | null> {
-  if ((await partnerLifecycle(db, partnerId)) !== 'live') return 'the partner was removed';
-  const stored = await readSettings(db, partnerId);
-  if (!stored) return 'the partner was removed';
-  return capabilitiesOf(stored.settings)[capability] ? null : `${capability} is switched off for the partner (${SETTING_NAMES[capability]})`;
+  const found = await settingsWhileOn(db, partnerId, capability);
+  return 'off' in found ? found.off : null;
 }
 
 export type PartnerForCapability = { status: 'live'; clients: PartnerClients; settings: Settings } | { status: 'off'; reason: string };
 
 /** The partner's clients and settings while the capability is on, or why its workflows should end. */
 export async function partnerWithCapability(db: Db, cache: PartnerClientsCache, partnerId: string, capability: CapabilityName): Promise<PartnerForCapability> {
-  const off = await capabilityOffReason(db, partnerId, capability);
-  if (off) return { status: 'off', reason: off };
+  const found = await settingsWhileOn(db, partnerId, capability);
+  if ('off' in found) return { status: 'off', reason: found.off };
   try {
-    const clients = await cache.forPartner(partnerId);
-    const stored = await readSettings(db, partnerId);
-    if (stored) return { status: 'live', clients, settings: stored.settings };
+    return { status: 'live', clients: await cache.forPartner(partnerId), settings: found.settings };
   } catch (error) {
     // Removed between the check and the credentials' load (they go with the partner): off, not a failure.
     const offNow = await capabilityOffReason(db, partnerId, capability);
     if (offNow) return { status: 'off', reason: offNow };
     if (!(error instanceof PartnerNotFoundError)) throw error;
+    return { status: 'off', reason: 'the partner was removed' };
   }
-  return { status: 'off', reason: 'the partner was removed' };
 }
 
 export function capabilityOffFailure(reason: string): ApplicationFailure {
@@ -87,16 +91,18 @@ export async function reportHealth(db: Db, partnerId: string, observations: Heal
  * - every vendor write first checks that the partner is still there and the capability still on
  *   (else the activity fails with `CapabilityOff`, having written nothing more);
  * - its HTTP calls are cancelled with the activity;
- * - it heartbeats every few seconds, with the last progress reported, so a slow vendor never
- *   looks like a dead worker and a cancellation reaches it;
+ * - it heartbeats every few seconds (unless it runs as a local activity), with the last progress
+ *   reported, so a slow vendor never looks like a dead worker and a cancellation reaches it;
  * - vendor failures become `ApplicationFailure`s (retryable or not, with the vendor's delay);
  * - the last success and failure per system go to the partner's health (reportHealth).
  */
 export function capabilityScope(db: Db, capability: CapabilityName) {
   return async function inScope<T, P = unknown>(partnerId: string, body: (context: CapabilityContext<P>) => Promise<T>): Promise<T> {
-    const resumed = activityInfo().heartbeatDetails as P | undefined;
+    const info = activityInfo();
+    const resumed = info.heartbeatDetails as P | undefined;
     let details: P | undefined = resumed;
-    const beat = () => heartbeat(details);
+    // Local activities cannot heartbeat: their workflow task keeps them alive and carries their cancellation.
+    const beat = info.isLocal ? () => undefined : () => heartbeat(details);
     const timer = setInterval(beat, HEARTBEAT_EVERY_MS);
     const assertOn = async () => {
       const reason = await capabilityOffReason(db, partnerId, capability);

@@ -7,6 +7,8 @@ import { CapabilityLoops } from '../temporal/capability-loops.ts';
 import { ProvisioningWorkflows } from '../temporal/provisioning-workflows.ts';
 import { createPartnerHealthActivities } from './partner-health.ts';
 import { createAgentActivities } from './agents/index.ts';
+import { AlertWorkflows } from '../temporal/alert-workflows.ts';
+import { createAlertActivities } from './alerts/index.ts';
 import { createPartnerLoopActivities } from './partner-loops.ts';
 import { createPartnerProfileActivities } from './partner-profile.ts';
 import { createProvisioningActivities } from './provisioning/index.ts';
@@ -33,5 +35,6 @@ export function createActivities(deps: ActivityDeps) {
     ...createProvisioningActivities({ db: deps.db, clients, workflows }),
     ...createAgentActivities({ db: deps.db, clients, workflows: new AgentWorkflows(deps.client) }),
     ...createUsageActivities({ db: deps.db, clients }),
+    ...createAlertActivities({ db: deps.db, clients, workflows: new AlertWorkflows(deps.client) }),
   };
 }

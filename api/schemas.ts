@@ -76,3 +76,13 @@ export function withAppWideAnswers<D extends { paths?: object }>(document: D): D
   }
   return document;
 }
+
+/** In the refinement of a list body: each entry whose `field` repeats an earlier entry's is named. */
+export function flagRepeats<T>(entries: readonly T[], field: keyof T & string, ctx: z.RefinementCtx): void {
+  const firstIndex = new Map<unknown, number>();
+  entries.forEach((entry, index) => {
+    const earlier = firstIndex.get(entry[field]);
+    if (earlier === undefined) firstIndex.set(entry[field], index);
+    else ctx.addIssue({ code: 'custom', path: [index, field], message: `is listed twice (also at index ${earlier})` });
+  });
+}

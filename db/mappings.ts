@@ -1,4 +1,4 @@
-import type { Transaction } from 'kysely';
+import { sql, type Transaction } from 'kysely';
 import type { Db } from './connection.ts';
 import type { Database } from './schema.ts';
 
@@ -49,6 +49,27 @@ export async function findCompanyMapping(db: Queryable, partnerId: string, psaCo
 
 export async function findCompanyMappedToTenant(db: Queryable, partnerId: string, tenantId: string): Promise<CompanyMapping | undefined> {
   return db.selectFrom('company_mappings').select(companyColumns).where('partner_id', '=', partnerId).where('acronis_tenant_id', '=', tenantId).executeTakeFirst();
+}
+
+/** PostgreSQL's clock, which stamps the mappings. */
+export async function databaseNow(db: Queryable): Promise<Date> {
+  return (await sql<{ now: Date }>`select now() as now`.execute(db)).rows[0]!.now;
+}
+
+/**
+ * Mappings to a tenant made or changed after `since`, and PostgreSQL's clock now: a cursor over new
+ * customers. A row carries its transaction's start time, so callers look back a little before `since`.
+ */
+export async function tenantMappingsChangedSince(db: Queryable, partnerId: string, since: Date): Promise<{ mappings: (CompanyMapping & { updatedAt: Date })[]; now: Date }> {
+  const now = await databaseNow(db);
+  const mappings = await db
+    .selectFrom('company_mappings')
+    .select([...companyColumns, 'updated_at as updatedAt'])
+    .where('partner_id', '=', partnerId)
+    .where('acronis_tenant_id', 'is not', null)
+    .where('updated_at', '>', since)
+    .execute();
+  return { mappings, now };
 }
 
 /**

@@ -4,6 +4,7 @@ import * as foundation from './migrations/0001-foundation.ts';
 import * as provisioning from './migrations/0002-provisioning.ts';
 import * as provisioningSafety from './migrations/0003-provisioning-safety.ts';
 import * as usage from './migrations/0005-usage.ts';
+import * as alerts from './migrations/0006-alerts.ts';
 import * as agents from './migrations/0007-agents.ts';
 import * as health from './migrations/0008-health.ts';
 import * as discoverySnapshots from './migrations/0010-discovery-snapshots.ts';
@@ -14,6 +15,7 @@ const MIGRATIONS: Record<string, Migration> = {
   '0002-provisioning': provisioning,
   '0003-provisioning-safety': provisioningSafety,
   '0005-usage': usage,
+  '0006-alerts': alerts,
   '0007-agents': agents,
   '0008-health': health,
   '0010-discovery-snapshots': discoverySnapshots,

@@ -103,6 +103,33 @@ export interface AlertMappingsTable {
   updated_at: UpdatedAt;
 }
 
+export type TicketLinkKind = 'alert' | 'digest';
+export type TicketLinkState = 'pending' | 'open' | 'closed' | 'failed';
+
+/** One PSA ticket an alert identity (or a storm's digest) has had; see migration 0006. */
+export interface TicketLinksTable {
+  partner_id: string;
+  identity: string;
+  generation: number;
+  kind: TicketLinkKind;
+  psa_company_id: string;
+  alert_type: string | null;
+  resource_name: string | null;
+  alert_id: string | null;
+  external_ref: string;
+  ticket_id: string | null;
+  ticket_number: string | null;
+  state: TicketLinkState;
+  notes: ColumnType<number, number | undefined, number>;
+  /** bigint: kysely reads it as a string. */
+  last_occurrence_ns: ColumnType<string | null, string | null | undefined, string | null>;
+  last_error: string | null;
+  create_started_at: Date | null;
+  created_at: Date;
+  closed_at: Date | null;
+  updated_at: ColumnType<Date, Date | undefined, Date>;
+}
+
 export type TokenRole = 'admin' | 'read-only';
 
 export interface ApiTokensTable {
@@ -333,6 +360,7 @@ export interface Database {
   discovery_watermarks: DiscoveryWatermarksTable;
   activation_emails: ActivationEmailsTable;
   alert_mappings: AlertMappingsTable;
+  ticket_links: TicketLinksTable;
   api_tokens: ApiTokensTable;
   partner_health: PartnerHealthTable;
   audit_log: AuditLogTable;

@@ -6,15 +6,16 @@
  *
  * The simulators keep their state in memory and start empty, so they are seeded on every start,
  * before the worker runs the partners' workflows against them. Partners live in PostgreSQL, so the
- * demo partners of a previous start (pointing at a world that is gone) are replaced. Nothing
- * advances the simulated clock: the world runs in real time.
+ * demo partners of a previous start (pointing at a world that is gone) are replaced. The world runs
+ * in real time, but for one minute the simulated clock is moved on at seeding: the first backups
+ * finish at once, so their failures are alerts (and tickets) within seconds of `npm start`.
  */
 import { setTimeout as delay } from 'node:timers/promises';
 import type { AcronisClient} from '../clients/acronis/client.ts';
 import { BACKUP_APPLICATION_ID } from '../clients/acronis/client.ts';
 import { ConnectWiseAutomateClient } from '../clients/connectwise-automate/client.ts';
 import { where } from '../clients/connectwise-automate/condition.ts';
-import type { BillingModel, PsaKind } from '../psa/port.ts';
+import type { BillingModel, PsaKind, TicketFieldChoices } from '../psa/port.ts';
 import { DEFAULT_CREDENTIALS } from '../simulators/default-credentials.ts';
 import type { SimulatedVendor } from '../simulators/ports.ts';
 import { acronisDistributor, createAcronisApiClient, createAcronisPartnerTenant } from '../simulators/seeding/acronis.ts';
@@ -164,7 +165,7 @@ const DEMO_PSAS: DemoPsa[] = [
         ],
         acronis: { storageGb: 186 },
         computers: [
-          { name: 'TVA-SRV01', os: WINDOWS_SERVER, agent: true },
+          { name: 'TVA-SRV01', os: WINDOWS_SERVER, agent: true, failingBackups: true },
           { name: 'TVA-PC-01', os: WINDOWS_11, agent: true },
           { name: 'TVA-PC-02', os: WINDOWS_11, agent: true },
         ],
@@ -204,6 +205,8 @@ const AGENT_WAIT_MS = 30_000;
 /** How long the demo waits for provisioning to give every mapped company its tenant before it asks for a usage pass. */
 const PROVISIONED_WAIT_MS = 120_000;
 const POLL_MS = 2_000;
+/** A simulated backup run takes a minute. */
+const BACKUP_RUN_MS = 61_000;
 const GB = 1024 ** 3;
 
 /** The simulators' base URLs, as a partner enters them. */
@@ -374,7 +377,9 @@ async function protectMachines(acronis: AcronisClient, url: string, customers: A
     await acronis.runPlan(planId);
     protectedMachines += machines.length;
   }
-  made.push({ label: 'Acronis agents', what: `${count(protectedMachines, 'machine')} protected by their customer's "${PROTECTION_PLAN}", backing up now; ${failing.join(', ')} fails (BackupFailed alert in about a minute)` });
+  // The runs finish at once rather than in a minute: the failing machines raise their alerts now.
+  await simControl(url, 'POST', '/clock', { advanceMs: BACKUP_RUN_MS });
+  made.push({ label: 'Acronis agents', what: `${count(protectedMachines, 'machine')} protected by their customer's "${PROTECTION_PLAN}" and backed up once; ${failing.join(', ')} failed (BackupFailed alerts)` });
 }
 
 async function seedVendors(urls: SimulatorUrls, made: DemoWorld['made']): Promise<void> {
@@ -411,6 +416,35 @@ function partnerRegistration(psa: DemoPsa, urls: SimulatorUrls, acronis: { clien
 
 /** Each offering item billed through the PSA product of the same service, found by name. */
 const productMappings = () => (Object.keys(PRODUCTS) as Product[]).map((product) => ({ offeringItem: OFFERING_ITEMS[product], psaProductName: PRODUCTS[product] }));
+
+/**
+ * The alert ticket fields a demo partner picks from its PSA's choices (GET …/psa/ticket-fields), by
+ * name: the Help Desk board (CWM) or Monitoring Alert queue (Autotask), a new ticket's status, Backup
+ * as type, a high priority.
+ */
+export function demoAlertTicket(fields: TicketFieldChoices, boardName = 'Help Desk'): Record<string, number> {
+  const named = <T extends { name: string }>(choices: T[], name: string): T => {
+    const found = choices.find((choice) => choice.name === name);
+    if (!found) throw new Error(`the PSA has no ${name}`);
+    return found;
+  };
+  if (fields.kind === 'connectwise-manage') {
+    const board = named(fields.boards, boardName);
+    const open = board.statuses.find((status) => !status.closed);
+    if (!open) throw new Error(`board ${boardName} has no open status`);
+    return { boardId: board.id, statusId: open.id, typeId: named(board.types, 'Backup').id, priorityId: named(fields.priorities, 'Priority 2 - Quick Response').id };
+  }
+  const issueType = named(fields.issueTypes, 'Backup').id;
+  const subIssueType = fields.subIssueTypes.find((choice) => choice.issueType === issueType);
+  return {
+    queueId: named(fields.queues, 'Monitoring Alert').id,
+    status: named(fields.statuses, 'New').id,
+    priority: named(fields.priorities, 'High').id,
+    issueType,
+    ...(subIssueType ? { subIssueType: subIssueType.id } : {}),
+    source: named(fields.sources, 'Monitoring Alert').id,
+  };
+}
 
 /**
  * Every capability on, as a partner who has seen the demo would switch them. Billing reports the
@@ -491,8 +525,11 @@ export async function registerDemoPartners(api: { url: string; token: string }, 
       const previous = existing.find((partner) => partner.name === psa.partnerName);
       if (previous) await call('DELETE', `/v1/partners/${previous.id}`);
       const { id } = await call<{ id: string }>('POST', '/v1/partners', partnerRegistration(psa, simulators, await demoAcronisCredentials(simulators.acronis, psa)));
-      // Mappings first: provisioning's first pass, once switched on, already finds what to provision.
+      // Mappings first: provisioning's first pass, once switched on, already finds what to provision,
+      // and ticket sync the alert mapping for every alert type.
       await call('PUT', `/v1/partners/${id}/product-mappings`, productMappings());
+      const fields = await call<TicketFieldChoices>('GET', `/v1/partners/${id}/psa/ticket-fields`);
+      await call('PUT', `/v1/partners/${id}/alert-mappings`, [{ alertType: '*', enabled: true, ticket: demoAlertTicket(fields) }]);
       await call('PUT', `/v1/partners/${id}/settings`, demoSettings(psa));
       if (psa.autoDeployClient) await autoDeployAgents(call, id, psa.autoDeployClient, simulators.automate);
       // In the background: the stack is usable while provisioning finishes.

@@ -2,6 +2,8 @@
 import { z } from '@hono/zod-openapi';
 
 const days = (min: number, max: number) => z.int().min(min).max(max);
+/** A PSA picklist value: a positive 32-bit integer (Autotask ids). */
+const picklistId = z.int().min(1).max(2_147_483_647);
 
 const settingsShape = {
   provisioning: z.strictObject({
@@ -37,6 +39,13 @@ const settingsShape = {
     enabled: z.boolean(),
     newTicketAfterDays: days(1, 365).nullable(),
     autoClose: z.strictObject({ enabled: z.boolean(), status: z.string().trim().min(1).max(100).nullable() }),
+    /** How often the Acronis alert feed is read (and at once on "sync now"). */
+    pollSeconds: z.int().min(1).max(3600),
+    /** Autotask: the note type and publish picklist values of the notes the engine adds; null: the PSA's default. */
+    noteType: picklistId.nullable(),
+    notePublish: picklistId.nullable(),
+    /** Past `maxAlerts` new tickets for one customer within `windowMinutes`, further alerts become notes on one digest ticket; null: off. */
+    storm: z.strictObject({ maxAlerts: z.int().min(1).max(10_000), windowMinutes: z.int().min(1).max(1440) }).nullable(),
   }),
   agents: z.strictObject({ enabled: z.boolean() }),
 };
@@ -87,7 +96,7 @@ export const DEFAULT_SETTINGS: Settings = {
     holdChangesAbovePercent: null,
     onDrift: 'report',
   },
-  tickets: { enabled: false, newTicketAfterDays: null, autoClose: { enabled: false, status: null } },
+  tickets: { enabled: false, newTicketAfterDays: null, autoClose: { enabled: false, status: null }, pollSeconds: 10, noteType: null, notePublish: null, storm: null },
   agents: { enabled: false },
 };
 

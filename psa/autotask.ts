@@ -10,7 +10,7 @@
 import { AutotaskClient, type AutotaskClientOptions } from '../clients/autotask/client.ts';
 import type { AutotaskFilter, Company, Contract, ContractServiceUnit, FieldInfo, PicklistValue, Ticket } from '../clients/autotask/types.ts';
 import { VendorApiError } from '../clients/http.ts';
-import type { CompanyFilter, NewTicket, PsaCompany, PsaContact, PsaPort, PsaProduct, PsaTicket, ServiceLine, UsageTarget, UsageWrite, UsageWriteResult } from './port.ts';
+import type { CompanyFilter, NewTicket, PsaCompany, PsaContact, PsaPort, PsaProduct, PsaTicket, ServiceLine, TicketFieldChoices, TicketNote, UsageTarget, UsageWrite, UsageWriteResult } from './port.ts';
 
 export interface AutotaskPsaOptions extends AutotaskClientOptions {
   /** The contract user-defined field whose "Yes" marks a PAYG contract (Acronis creates "Acronis PAYG"). */
@@ -27,6 +27,11 @@ const TITLE_LENGTH = 255;
 const DESCRIPTION_LENGTH = 8000;
 const NOTE_TITLE_LENGTH = 250;
 const NOTE_DESCRIPTION_LENGTH = 32000;
+/**
+ * A ticket create answer this late is given up and the ticket looked up by its `externalID`
+ * instead (the caller decides when to try again).
+ */
+const TICKET_CREATE_TIMEOUT_MS = 10_000;
 /** Conditions per `in` list, well under Autotask's 500-condition cap. */
 const IN_CHUNK = 200;
 
@@ -192,31 +197,70 @@ export class AutotaskPsa implements PsaPort {
     return ticket && this.#toTicket(ticket);
   }
 
+  async ticketFields(): Promise<TicketFieldChoices> {
+    const [tickets, notes] = await Promise.all([this.#loadFields('Tickets'), this.#loadFields('TicketNotes')]);
+    const values = (fields: FieldInfo[], name: string) => fields.find((field) => field.name === name)?.picklistValues?.filter((entry) => entry.isActive) ?? [];
+    const choices = (fields: FieldInfo[], name: string) => values(fields, name).map((entry) => ({ id: Number(entry.value), name: entry.label }));
+    return {
+      kind: 'autotask',
+      queues: choices(tickets, 'queueID'),
+      statuses: values(tickets, 'status').map((entry) => ({ id: Number(entry.value), name: entry.label, closed: Number(entry.value) === TICKET_STATUS_COMPLETE })),
+      priorities: choices(tickets, 'priority'),
+      issueTypes: choices(tickets, 'issueType'),
+      subIssueTypes: values(tickets, 'subIssueType').map((entry) => ({ id: Number(entry.value), name: entry.label, issueType: Number(entry.parentValue) })),
+      sources: choices(tickets, 'source'),
+      noteTypes: choices(notes, 'noteType'),
+      notePublish: choices(notes, 'publish'),
+    };
+  }
+
   async createTicket(ticket: NewTicket): Promise<{ ticket: PsaTicket; created: boolean }> {
     if (ticket.routing.kind !== 'autotask') {
       throw new VendorApiError({ system: 'autotask', kind: 'validation', operation: 'create ticket', message: `routing for ${ticket.routing.kind} cannot open an Autotask ticket` });
     }
     const { routing } = ticket;
+    const companyId = Number(ticket.companyId);
     const { value, created } = await createOnce(
       () => this.findTicket(ticket.externalRef),
-      () =>
-        this.client.create('Tickets', {
-          companyID: Number(ticket.companyId),
-          title: ticket.summary.slice(0, TITLE_LENGTH),
-          description: ticket.description.slice(0, DESCRIPTION_LENGTH),
-          queueID: routing.queueId,
-          status: routing.status,
-          priority: routing.priority,
-          issueType: routing.issueType,
-          subIssueType: routing.subIssueType,
-          source: routing.source,
-          externalID: ticket.externalRef,
-        }),
+      async () =>
+        this.client.create(
+          'Tickets',
+          {
+            companyID: companyId,
+            title: ticket.summary.slice(0, TITLE_LENGTH),
+            description: ticket.description.slice(0, DESCRIPTION_LENGTH),
+            queueID: routing.queueId,
+            status: routing.status,
+            priority: routing.priority,
+            issueType: routing.issueType,
+            subIssueType: routing.subIssueType,
+            source: routing.source,
+            contractID: await this.#contractHolding(companyId, ticket.billingProductIds ?? []),
+            externalID: ticket.externalRef,
+          },
+          { timeoutMs: TICKET_CREATE_TIMEOUT_MS },
+        ),
     );
     return { ticket: value, created };
   }
 
-  async addTicketNote(ticketId: string, note: { key: string; text: string }): Promise<{ added: boolean }> {
+  /** The company's first active contract with a service among `serviceIds`: where its alert tickets are filed (F5.1). */
+  async #contractHolding(companyId: number, serviceIds: readonly string[]): Promise<number | undefined> {
+    const services = serviceIds.flatMap((id) => numericId(id) ?? []);
+    if (services.length === 0) return undefined;
+    const today = day(this.#now().toISOString());
+    const contracts = (await this.client.queryAll('Contracts', [{ op: 'eq', field: 'companyID', value: companyId }, { op: 'eq', field: 'status', value: CONTRACT_STATUS_ACTIVE }]))
+      .filter((contract) => day(contract.startDate) <= today && day(contract.endDate) >= today)
+      .map((contract) => contract.id);
+    if (contracts.length === 0) return undefined;
+    const lines = await this.client.queryAll('ContractServices', [
+      { op: 'in', field: 'contractID', value: contracts.slice(0, IN_CHUNK) },
+      { op: 'in', field: 'serviceID', value: services.slice(0, IN_CHUNK) },
+    ]);
+    return lines.map((line) => line.contractID).sort((a, b) => a - b)[0];
+  }
+
+  async addTicketNote(ticketId: string, note: TicketNote): Promise<{ added: boolean }> {
     const id = this.#ticketId(ticketId);
     const marker = `[ref:${note.key}]`;
     const find = async () => {
@@ -227,13 +271,14 @@ export class AutotaskPsa implements PsaPort {
       return notes[0];
     };
     const { created } = await createOnce(find, async () => {
-      const [noteType, publish] = await Promise.all([this.#defaultPicklistValue('TicketNotes', 'noteType'), this.#defaultPicklistValue('TicketNotes', 'publish')]);
+      const noteType = note.noteType ?? Number((await this.#defaultPicklistValue('TicketNotes', 'noteType')).value);
+      const publish = note.publish ?? Number((await this.#defaultPicklistValue('TicketNotes', 'publish')).value);
       const title = (note.text.split('\n', 1)[0] ?? '').trim() || 'Acronis';
       await this.client.createTicketNote(id, {
         title: title.slice(0, NOTE_TITLE_LENGTH),
         description: `${note.text.slice(0, NOTE_DESCRIPTION_LENGTH - marker.length - 2)}\n\n${marker}`,
-        noteType: Number(noteType.value),
-        publish: Number(publish.value),
+        noteType,
+        publish,
       });
     });
     return { added: created };
@@ -265,11 +310,13 @@ export class AutotaskPsa implements PsaPort {
 
   async #toTicket(ticket: Ticket): Promise<PsaTicket> {
     const statuses = await this.#picklist('Tickets', 'status');
+    const closed = ticket.status === TICKET_STATUS_COMPLETE;
     return {
       id: String(ticket.id),
       number: ticket.ticketNumber,
       externalRef: ticket.externalID ?? undefined,
-      closed: ticket.status === TICKET_STATUS_COMPLETE,
+      closed,
+      ...(closed && ticket.completedDate ? { closedAt: ticket.completedDate } : {}),
       status: statuses.find((entry) => entry.value === String(ticket.status))?.label ?? String(ticket.status),
     };
   }
@@ -292,13 +339,16 @@ export class AutotaskPsa implements PsaPort {
     return definition?.picklistValues?.find((entry) => entry.label.toLowerCase() === 'yes')?.value;
   }
 
+  /** Reads the entity's fields afresh and keeps them for the picklist lookups that follow. */
+  #loadFields(entity: 'Companies' | 'Services' | 'Tickets' | 'TicketNotes'): Promise<FieldInfo[]> {
+    const fields = this.client.fields(entity);
+    this.#fields.set(entity, fields);
+    fields.catch(() => this.#fields.delete(entity));
+    return fields;
+  }
+
   #picklist(entity: 'Companies' | 'Services' | 'Tickets' | 'TicketNotes', field: string): Promise<PicklistValue[]> {
-    let fields = this.#fields.get(entity);
-    if (!fields) {
-      fields = this.client.fields(entity);
-      this.#fields.set(entity, fields);
-      fields.catch(() => this.#fields.delete(entity));
-    }
+    const fields = this.#fields.get(entity) ?? this.#loadFields(entity);
     return fields.then((list) => list.find((candidate) => candidate.name === field)?.picklistValues?.filter((entry) => entry.isActive) ?? []);
   }
 

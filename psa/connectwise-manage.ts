@@ -16,7 +16,7 @@ import { VendorApiError } from '../clients/http.ts';
 import { ConnectWiseManageClient, type ConnectWiseManageConfig } from '../clients/connectwise-manage/client.ts';
 import { allOf, condition } from '../clients/connectwise-manage/conditions.ts';
 import type { AgreementAddition, Agreement, BoardStatus, CatalogItem, Company, Contact, Ticket } from '../clients/connectwise-manage/types.ts';
-import type { CompanyFilter, NewTicket, PsaCompany, PsaContact, PsaPort, PsaProduct, PsaTicket, ServiceLine, UsageTarget, UsageWrite, UsageWriteResult } from './port.ts';
+import type { CompanyFilter, NewTicket, PsaCompany, PsaContact, PsaPort, PsaProduct, PsaTicket, ServiceLine, TicketFieldChoices, TicketNote, UsageTarget, UsageWrite, UsageWriteResult } from './port.ts';
 import { collect } from '../clients/collect.ts';
 
 export interface ConnectWiseManageAdapterOptions {
@@ -31,6 +31,11 @@ const COMPANIES_PER_QUERY = 100;
 const LARGEST_PAGE = 1000;
 /** Additions lists read at once when many agreements are read. */
 const PARALLEL_READS = 8;
+/**
+ * Ticket creates have been seen to take minutes; an answer this late is given up and the ticket
+ * looked up by its `externalXRef` instead (the caller decides when to try again).
+ */
+const TICKET_CREATE_TIMEOUT_MS = 10_000;
 
 function invalid(operation: string, message: string): VendorApiError {
   return new VendorApiError({ system: 'connectwise-manage', kind: 'validation', operation, message });
@@ -249,7 +254,29 @@ export class ConnectWiseManagePsa implements PsaPort {
   }
 
   #ticket(ticket: Ticket): PsaTicket {
-    return { id: String(ticket.id), number: String(ticket.id), externalRef: ticket.externalXRef, closed: ticket.closedFlag ?? false, status: ticket.status?.name ?? '' };
+    const closed = ticket.closedFlag ?? false;
+    return { id: String(ticket.id), number: String(ticket.id), externalRef: ticket.externalXRef, closed, ...(closed && ticket.closedDate ? { closedAt: ticket.closedDate } : {}), status: ticket.status?.name ?? '' };
+  }
+
+  async ticketFields(): Promise<TicketFieldChoices> {
+    const active = <T extends { inactiveFlag?: boolean; inactive?: boolean }>(rows: T[]) => rows.filter((row) => !row.inactiveFlag && !row.inactive);
+    const choice = ({ id, name }: { id: number; name: string }) => ({ id, name });
+    const boards = active(await collect(this.client.boards())).filter((board) => !board.projectFlag);
+    return {
+      kind: 'connectwise-manage',
+      boards: await Promise.all(
+        boards.map(async (board) => {
+          const [statuses, types, subtypes] = await Promise.all([collect(this.client.boardStatuses(board.id)), collect(this.client.boardTypes(board.id)), collect(this.client.boardSubtypes(board.id))]);
+          return {
+            ...choice(board),
+            statuses: active(statuses).map((status) => ({ ...choice(status), closed: status.closedStatus ?? false })),
+            types: active(types).map(choice),
+            subtypes: active(subtypes).map(choice),
+          };
+        }),
+      ),
+      priorities: (await collect(this.client.priorities())).map(choice),
+    };
   }
 
   async #findTicket(externalRef: string): Promise<Ticket | undefined> {
@@ -281,12 +308,13 @@ export class ConnectWiseManagePsa implements PsaPort {
           priority: reference(routing.priorityId),
           initialDescription: ticket.description,
           externalXRef: ticket.externalRef,
-        }),
+        }, { timeoutMs: TICKET_CREATE_TIMEOUT_MS }),
     );
     return { ticket: this.#ticket(value), created };
   }
 
-  async addTicketNote(ticketId: string, note: { key: string; text: string }): Promise<{ added: boolean }> {
+  /** Internal analysis notes; ConnectWise Manage has no note types or publish levels. */
+  async addTicketNote(ticketId: string, note: TicketNote): Promise<{ added: boolean }> {
     const id = numericId(ticketId);
     if (id === undefined) throw invalid('addTicketNote', `not a ConnectWise ticket id: ${ticketId}`);
     const marker = noteMarker(note.key);

@@ -113,12 +113,17 @@ export type TicketRouting =
   | { kind: 'autotask'; queueId: number; status: number; priority: number; issueType?: number; subIssueType?: number; source?: number };
 
 export interface NewTicket {
-  /** Our idempotency key, `acronis-alert:<alertId>` (CWM `externalXRef`, Autotask `externalID`). */
+  /** Our idempotency key, at most 50 characters (CWM `externalXRef`, Autotask `externalID`). */
   externalRef: string;
   companyId: string;
   summary: string;
   description: string;
   routing: TicketRouting;
+  /**
+   * The PSA products the partner bills Acronis services with. Where the PSA files tickets under a
+   * contract (Autotask), the ticket gets the company's active contract that holds one of them.
+   */
+  billingProductIds?: readonly string[];
 }
 
 export interface PsaTicket {
@@ -127,9 +132,50 @@ export interface PsaTicket {
   number: string;
   externalRef: string | undefined;
   closed: boolean;
+  /** When the PSA recorded it closed (ISO instant), if it is closed and says so. */
+  closedAt?: string;
   /** The status as the PSA names it. */
   status: string;
 }
+
+export interface TicketNote {
+  /** Our idempotency key: a note with the same key is added once. */
+  key: string;
+  text: string;
+  /** Autotask note type and publish picklist values; the PSA's defaults when absent. ConnectWise Manage adds internal notes. */
+  noteType?: number;
+  publish?: number;
+}
+
+export interface TicketFieldChoice {
+  id: number;
+  name: string;
+}
+
+export interface TicketStatusChoice extends TicketFieldChoice {
+  closed: boolean;
+}
+
+/** What an alert mapping may choose, with the PSA's ids and names (F2.4). */
+export type TicketFieldChoices =
+  | {
+      kind: 'connectwise-manage';
+      /** Active service boards, each with its own statuses, types and subtypes (they are per board in CWM). */
+      boards: (TicketFieldChoice & { statuses: TicketStatusChoice[]; types: TicketFieldChoice[]; subtypes: TicketFieldChoice[] })[];
+      priorities: TicketFieldChoice[];
+    }
+  | {
+      kind: 'autotask';
+      queues: TicketFieldChoice[];
+      statuses: TicketStatusChoice[];
+      priorities: TicketFieldChoice[];
+      issueTypes: TicketFieldChoice[];
+      /** Each belongs to one issue type. */
+      subIssueTypes: (TicketFieldChoice & { issueType: number })[];
+      sources: TicketFieldChoice[];
+      noteTypes: TicketFieldChoice[];
+      notePublish: TicketFieldChoice[];
+    };
 
 export interface PsaPort {
   readonly kind: PsaKind;
@@ -169,11 +215,18 @@ export interface PsaPort {
    */
   writeUsage(write: UsageWrite): Promise<UsageWriteResult>;
 
+  /** The ticket fields alert mappings choose from, read afresh from the PSA (nothing cached). */
+  ticketFields(): Promise<TicketFieldChoices>;
+
   findTicket(externalRef: string): Promise<PsaTicket | undefined>;
-  /** Creates the ticket unless one with `externalRef` exists, which is then returned with `created: false`. */
+  /**
+   * Creates the ticket unless one with `externalRef` exists, which is then returned with `created: false`.
+   * A create whose answer does not come is given up after a short while and looked up again; a
+   * `timeout` or `network` failure means it may still land.
+   */
   createTicket(ticket: NewTicket): Promise<{ ticket: PsaTicket; created: boolean }>;
   /** Adds a note unless a note with the same `key` is already on the ticket. */
-  addTicketNote(ticketId: string, note: { key: string; text: string }): Promise<{ added: boolean }>;
+  addTicketNote(ticketId: string, note: TicketNote): Promise<{ added: boolean }>;
   /** Moves the ticket to a closed status (the PSA's default closed status when none is given). */
   closeTicket(ticketId: string, status?: string | number): Promise<PsaTicket>;
   /** Moves a closed ticket back to an open status (the PSA's default open status when none is given). */

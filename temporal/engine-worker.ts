@@ -104,6 +104,9 @@ export async function createEngineWorker(deps: EngineWorkerDeps): Promise<Engine
     dataConverter,
     // Mostly waiting on vendors: one slot per partner's long pass, with room for many partners.
     maxConcurrentActivityTaskExecutions: 200,
+    // A cancellation reaches an activity only with a heartbeat's answer: long passes ("sync now" of
+    // the alert feed, a capability switched off) hear of it within seconds, not a minute.
+    maxHeartbeatThrottleInterval: '3 seconds',
     shutdownGraceTime: '30 seconds',
   });
   return new EngineWorker(main, long);

@@ -1,6 +1,6 @@
 import { setTimeout as delay } from 'node:timers/promises';
 
-/** Reads until `done` holds, and fails naming `what` and the last value when it does not within the deadline. */
+/** Reads until `done` holds, or fails after `timeoutMs` with what it saw last: tests wait on conditions, not on clocks. */
 export async function eventually<T>(what: string, read: () => Promise<T>, done: (value: T) => boolean, timeoutMs = 30_000): Promise<T> {
   const deadline = Date.now() + timeoutMs;
   for (;;) {

@@ -37,6 +37,8 @@ describe('replaying committed histories (no server needed)', () => {
         'agent-deployment-window.json',
         'agents-loop-switched-off.json',
         'usage-loop-lifecycle.json',
+        'alert-lifecycle.json',
+        'alerts-loop.json',
       ]),
     );
   });

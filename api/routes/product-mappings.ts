@@ -10,7 +10,7 @@ import { productMappingProblem } from '../broken-mappings.ts';
 import { auditEntry, partnerClientsOr404, type ApiDeps } from '../context.ts';
 import { fieldPath, problems, type FieldError } from '../problem.ts';
 import { newRouter } from '../router.ts';
-import { bearerSecurity, commonErrors, jsonBody, jsonResponse, notFound, partnerIdParams, vendorFailure } from '../schemas.ts';
+import { bearerSecurity, commonErrors, flagRepeats, jsonBody, jsonResponse, notFound, partnerIdParams, vendorFailure } from '../schemas.ts';
 import { collectUpTo, customerOfferingItems, findPsaProducts } from '../vendor-lookups.ts';
 
 /** A catalog larger than this is listed in part; the mappings themselves are checked against the whole catalog. */
@@ -76,7 +76,6 @@ const mappingsInputSchema = z
   .array(mappingInputSchema)
   .max(MAX_MAPPINGS)
   .superRefine((entries, ctx) => {
-    const firstIndex = new Map<string, number>();
     entries.forEach((entry, index) => {
       const hasProductId = entry.psaProductId !== undefined && entry.psaProductId !== null;
       if (hasProductId && entry.psaProductName !== undefined) {
@@ -85,10 +84,8 @@ const mappingsInputSchema = z
       if (entry.free && (hasProductId || entry.psaProductName !== undefined)) {
         ctx.addIssue({ code: 'custom', path: [index, 'free'], message: 'an item is either Free or billed through a PSA product, not both' });
       }
-      const earlier = firstIndex.get(entry.offeringItem);
-      if (earlier === undefined) firstIndex.set(entry.offeringItem, index);
-      else ctx.addIssue({ code: 'custom', path: [index, 'offeringItem'], message: `is listed twice (also at index ${earlier})` });
     });
+    flagRepeats(entries, 'offeringItem', ctx);
   })
   .openapi('ProductMappingsInput');
 

@@ -3,10 +3,11 @@ import { recordAudit } from '../../db/audit-log.ts';
 import { findPartner } from '../../db/partners.ts';
 import { readSettings, writeSettings } from '../../db/settings.ts';
 import { mergeSettings, settingsPatchSchema, settingsSchema, type Settings } from '../../domain/settings.ts';
-import { auditEntry, type ApiDeps } from '../context.ts';
+import { auditEntry, partnerClientsOr404, type ApiDeps } from '../context.ts';
 import { problems, zodFieldErrors } from '../problem.ts';
 import { newRouter } from '../router.ts';
-import { bearerSecurity, commonErrors, jsonBody, jsonResponse, notFound, partnerIdParams } from '../schemas.ts';
+import { bearerSecurity, commonErrors, jsonBody, jsonResponse, notFound, partnerIdParams, vendorFailure } from '../schemas.ts';
+import { checkTicketSettings, namesTicketFields } from '../ticket-fields.ts';
 
 function leafPaths(value: unknown, prefix = ''): string[] {
   if (typeof value !== 'object' || value === null || Array.isArray(value)) return prefix ? [prefix] : [];
@@ -44,11 +45,16 @@ export function settingsRoutes(deps: ApiDeps, notifyChanged: (partnerId: string)
       tags: ['Settings'],
       security: bearerSecurity,
       request: { params: partnerIdParams, body: jsonBody(settingsPatchSchema.openapi('PartnerSettingsChange'), 'The settings that change') },
-      responses: { 200: jsonResponse(settingsView, 'The whole settings after the change'), ...commonErrors, ...notFound },
+      responses: { 200: jsonResponse(settingsView, 'The whole settings after the change'), ...commonErrors, ...notFound, ...vendorFailure },
     }),
     async (c) => {
       const { id } = c.req.valid('param');
       const patch = c.req.valid('json');
+      // Ticket settings that name PSA values (auto-close status, Autotask note type) are checked against the PSA first.
+      if (namesTicketFields(patch)) {
+        const errors = checkTicketSettings(patch, await (await partnerClientsOr404(deps, id)).psa.ticketFields());
+        if (errors.length > 0) throw problems.validation(errors);
+      }
       const settings = await db.transaction().execute(async (tx): Promise<Settings> => {
         const partner = await findPartner(tx, id, { forUpdate: true });
         const stored = partner && (await readSettings(tx, id));

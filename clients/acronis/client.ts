@@ -367,6 +367,11 @@ export class AcronisClient {
     await this.#call({ method: 'DELETE', path: `${ALERTS}/alerts`, query });
   }
 
+  /** Active alerts and the newest change to any alert (`modifiedAt`, RFC 3339 with nanoseconds; null before the first): a starting cursor. */
+  async alertStats(): Promise<{ count: number; modifiedAt: string | null }> {
+    return this.#json({ method: 'GET', path: `${ALERTS}/stats` });
+  }
+
   async alertTypes(): Promise<AlertType[]> {
     return (await this.#json<{ items: AlertType[] }>({ method: 'GET', path: `${ALERTS}/types` })).items;
   }

@@ -115,8 +115,8 @@ export class AutotaskClient {
   }
 
   /** `POST /{Entity}`; the new record's id. */
-  async create<E extends RootCreatableEntity>(entity: E, fields: NewEntity<AutotaskEntities[E]>): Promise<number> {
-    return this.#itemId(entity, { method: 'POST', path: `/${entity}`, json: fields });
+  async create<E extends RootCreatableEntity>(entity: E, fields: NewEntity<AutotaskEntities[E]>, options: { timeoutMs?: number } = {}): Promise<number> {
+    return this.#itemId(entity, { method: 'POST', path: `/${entity}`, json: fields, timeoutMs: options.timeoutMs });
   }
 
   /** `PATCH /{Entity}` with the id in the body: only the given fields change. */

@@ -151,8 +151,8 @@ export class ConnectWiseManageClient {
     return (await this.request({ method: 'GET', path, operation, query })).body as T;
   }
 
-  async #post<T>(path: string, operation: string, json: unknown): Promise<T> {
-    return (await this.request({ method: 'POST', path, operation, json })).body as T;
+  async #post<T>(path: string, operation: string, json: unknown, timeoutMs?: number): Promise<T> {
+    return (await this.request({ method: 'POST', path, operation, json, timeoutMs })).body as T;
   }
 
   async #patch<T>(path: string, operation: string, operations: readonly PatchOperation[]): Promise<T> {
@@ -337,8 +337,8 @@ export class ConnectWiseManageClient {
   }
 
   /** Not idempotent: a lost answer may still have created the ticket. Look for `externalXRef` before a retry. */
-  createTicket(ticket: NewTicket): Promise<Ticket> {
-    return this.#post('/service/tickets', 'POST /service/tickets', ticket);
+  createTicket(ticket: NewTicket, options: { timeoutMs?: number } = {}): Promise<Ticket> {
+    return this.#post('/service/tickets', 'POST /service/tickets', ticket, options.timeoutMs);
   }
 
   patchTicket(id: number, operations: readonly PatchOperation[]): Promise<Ticket> {

@@ -19,6 +19,8 @@ const limitsSchema = z.strictObject({
   processingMs: z.number().int().min(0).optional(),
 });
 
+const picklistValueSchema = z.strictObject({ isActive: z.boolean() });
+
 const requiredFieldsSchema = z.strictObject({
   fields: z.array(z.string().refine((name) => fieldOf(specOf('Tickets'), name) !== undefined, 'is not a Tickets field')),
 });
@@ -68,6 +70,12 @@ export function createAutotaskSimulator(world: { clock: SimClock }, instanceSeed
       control.post('/zone-move', (c) => {
         zones.move();
         return c.json(zones.information(new URL(c.req.url).origin));
+      });
+      control.put('/picklists/:field/:value', async (c) => {
+        const parsed = picklistValueSchema.safeParse(await c.req.json().catch(() => undefined));
+        if (!parsed.success) return c.json(problem('invalid picklist change', parsed.error), 400);
+        if (!store.setPicklistValueActive(c.req.param('field'), c.req.param('value'), parsed.data.isActive)) return c.json({ title: 'no such picklist value', errors: [] }, 404);
+        return c.json({ field: c.req.param('field'), value: c.req.param('value'), isActive: parsed.data.isActive });
       });
       control.put('/ticket-required-fields', async (c) => {
         const parsed = requiredFieldsSchema.safeParse(await c.req.json().catch(() => undefined));

@@ -53,6 +53,8 @@ export class AutotaskStore {
   /** Units rows are computed; their IDs stay put once given out. */
   #unitRowIds = new Map<string, number>();
   #ticketSequence = 0;
+  /** `Entity.field|value` of picklist values an admin deactivated (a queue taken out of use). */
+  #inactivePicklistValues = new Set<string>();
   ticketRequiredFields: string[] = [...DEFAULT_TICKET_REQUIRED_FIELDS];
   apiUserResourceId = 0;
   ownerResourceId = 0;
@@ -71,6 +73,7 @@ export class AutotaskStore {
     this.#adjustments = [];
     this.#unitRowIds = new Map();
     this.#ticketSequence = 0;
+    this.#inactivePicklistValues = new Set();
     this.ticketRequiredFields = [...DEFAULT_TICKET_REQUIRED_FIELDS];
     const { username } = DEFAULT_CREDENTIALS.autotask;
     this.apiUserResourceId = this.#insert('Resources', { firstName: 'Sim', lastName: 'API User', email: username, userName: username, title: 'API User (system)', resourceType: 'API', isActive: true });
@@ -78,7 +81,15 @@ export class AutotaskStore {
   }
 
   picklistValues(key: string): readonly PicklistValue[] {
-    return this.#picklists.get(key) ?? [];
+    return (this.#picklists.get(key) ?? []).map((entry) => (this.#inactivePicklistValues.has(`${key}|${entry.value}`) ? { ...entry, isActive: false } : entry));
+  }
+
+  /** What an admin does in Autotask's UI (there is no API for it); false when the list has no such value. */
+  setPicklistValueActive(key: string, value: string, active: boolean): boolean {
+    if (!(this.#picklists.get(key) ?? []).some((entry) => entry.value === value)) return false;
+    if (active) this.#inactivePicklistValues.delete(`${key}|${value}`);
+    else this.#inactivePicklistValues.add(`${key}|${value}`);
+    return true;
   }
 
   udfDefinitions(entity: EntityName): UdfDefinition[] {

@@ -69,7 +69,18 @@ function readOnlyKind<T extends Named>(resource: string, label: string, select: 
 export const companyTypeKind = readOnlyKind<CompanyType>('companyType', 'Company Type', (store) => store.companyTypes, (row) => ({ ...row }), { defaultFlag: true, vendorFlag: true });
 export const companyStatusKind = readOnlyKind<CompanyStatus>('companyStatus', 'Company Status', (store) => store.companyStatuses, (row) => ({ ...row }), { defaultFlag: true, inactiveFlag: true });
 export const agreementTypeKind = readOnlyKind<Named & { defaultFlag: boolean }>('agreementType', 'Agreement Type', (store) => store.agreementTypes, (row) => ({ ...row }), { defaultFlag: true });
-export const boardKind = readOnlyKind<Board>('board', 'Service Board', (store) => store.boards, (row) => ({ ...row }), { inactiveFlag: true, projectFlag: true });
+/** Boards can be made and deleted (an admin deleting the board alert tickets go to is a failure the engine must report). */
+export const boardKind: EntityKind<Board> = {
+  ...readOnlyKind<Board>('board', 'Service Board', (store) => store.boards, (row) => ({ ...row }), { inactiveFlag: true, projectFlag: true }),
+  build(input, context, existing) {
+    const name = input.string('name', { max: 50, required: true });
+    if (context.store.boards.all().some((board) => board.name.toLowerCase() === name.toLowerCase() && board.id !== existing?.id)) input.problem('name', 'ObjectExists', `The board name ${name} is already in use`);
+    const row: Board = { id: existing?.id ?? 0, name, inactiveFlag: input.boolean('inactiveFlag', false), projectFlag: input.boolean('projectFlag', false) };
+    input.finish();
+    return row;
+  },
+  created: (row, _body, context) => context.store.addBoardChildren(row.id),
+};
 export const priorityKind = readOnlyKind<Priority>('priority', 'Priority', (store) => store.priorities, (row) => ({ ...row }), { color: true, sortOrder: true, defaultFlag: true });
 export const sourceKind = readOnlyKind<Named & { defaultFlag: boolean }>('source', 'Source', (store) => store.sources, (row) => ({ ...row }), { defaultFlag: true });
 
@@ -542,6 +553,7 @@ export const ticketKind: EntityKind<Ticket> = {
       externalXRef: input.string('externalXRef', { max: 100 }),
       customFields: input.customFields(),
       audit: audited(context, existing),
+      enteredAtMs: existing?.enteredAtMs ?? context.nowMs,
     };
     input.finish();
     return row;

@@ -171,6 +171,8 @@ export interface Ticket {
   externalXRef: string | null;
   customFields: CustomField[];
   audit: Audit;
+  /** When the ticket was stored, to the millisecond (`_info.dateEntered` has seconds only); in `/_sim/state`, never in the API. */
+  enteredAtMs: number;
 }
 
 export interface Note {
@@ -237,6 +239,15 @@ export class Table<T extends { id: number }> {
 }
 
 /** Everything an instance holds. Reference data is seeded; the rest arrives through the API. */
+type BoardStatusSeed = [string, { defaultFlag?: boolean; closedStatus?: boolean; escalationStatus: string }];
+
+/** What a board made through the API starts with. */
+const DEFAULT_BOARD_STATUSES: BoardStatusSeed[] = [
+  ['New', { defaultFlag: true, escalationStatus: 'NotResponded' }],
+  ['In Progress', { escalationStatus: 'Responded' }],
+  ['Closed', { closedStatus: true, escalationStatus: 'Resolved' }],
+];
+
 export class CwmStore {
   readonly companyTypes = new Table<CompanyType>();
   readonly companyStatuses = new Table<CompanyStatus>();
@@ -275,7 +286,7 @@ export class CwmStore {
     for (const name of ['Managed Services', 'Backup Services', 'Block Time', 'Service Agreement']) {
       this.agreementTypes.put({ id: this.agreementTypes.nextId(), name, defaultFlag: name === 'Managed Services' });
     }
-    const boards: { name: string; statuses: [string, { defaultFlag?: boolean; closedStatus?: boolean; escalationStatus: string }][] }[] = [
+    const boards: { name: string; statuses: BoardStatusSeed[] }[] = [
       {
         name: 'Help Desk',
         statuses: [
@@ -295,27 +306,7 @@ export class CwmStore {
         ],
       },
     ];
-    for (const { name, statuses } of boards) {
-      const boardId = this.boards.nextId();
-      this.boards.put({ id: boardId, name, inactiveFlag: false, projectFlag: false });
-      statuses.forEach(([statusName, flags], index) => {
-        this.boardStatuses.put({
-          id: this.boardStatuses.nextId(),
-          name: statusName,
-          boardId,
-          sortOrder: index,
-          defaultFlag: flags.defaultFlag ?? false,
-          closedStatus: flags.closedStatus ?? false,
-          inactive: false,
-          escalationStatus: flags.escalationStatus,
-        });
-      });
-      for (const [typeName, category] of [['Break-fix', 'Reactive'], ['Backup', 'Reactive'], ['Maintenance', 'Proactive']] as const) {
-        this.boardTypes.put({ id: this.boardTypes.nextId(), name: typeName, boardId, category, defaultFlag: typeName === 'Break-fix', inactiveFlag: false });
-      }
-      for (const subtype of ['Common subtype', 'Backup failure', 'Agent']) this.boardSubtypes.put({ id: this.boardSubtypes.nextId(), name: subtype, boardId, inactiveFlag: false });
-      for (const item of ['Server', 'Workstation', 'Cloud']) this.boardItems.put({ id: this.boardItems.nextId(), name: item, boardId, inactiveFlag: false });
-    }
+    for (const { name, statuses } of boards) this.addBoard(name, statuses);
     const priorities: [string, string][] = [
       ['Priority 1 - Emergency Response', 'Red'],
       ['Priority 2 - Quick Response', 'Orange'],
@@ -324,6 +315,33 @@ export class CwmStore {
     ];
     priorities.forEach(([name, color], index) => this.priorities.put({ id: this.priorities.nextId(), name, color, sortOrder: index + 1, defaultFlag: index === 2 }));
     for (const name of ['Email', 'Phone', 'Portal', 'API']) this.sources.put({ id: this.sources.nextId(), name, defaultFlag: name === 'API' });
+  }
+
+  addBoard(name: string, statuses: BoardStatusSeed[]): Board {
+    const board = this.boards.put({ id: this.boards.nextId(), name, inactiveFlag: false, projectFlag: false });
+    this.addBoardChildren(board.id, statuses);
+    return board;
+  }
+
+  /** The board's statuses, and the types, subtypes and items every board of this instance starts with. */
+  addBoardChildren(boardId: number, statuses: BoardStatusSeed[] = DEFAULT_BOARD_STATUSES): void {
+    statuses.forEach(([statusName, flags], index) => {
+      this.boardStatuses.put({
+        id: this.boardStatuses.nextId(),
+        name: statusName,
+        boardId,
+        sortOrder: index,
+        defaultFlag: flags.defaultFlag ?? false,
+        closedStatus: flags.closedStatus ?? false,
+        inactive: false,
+        escalationStatus: flags.escalationStatus,
+      });
+    });
+    for (const [typeName, category] of [['Break-fix', 'Reactive'], ['Backup', 'Reactive'], ['Maintenance', 'Proactive']] as const) {
+      this.boardTypes.put({ id: this.boardTypes.nextId(), name: typeName, boardId, category, defaultFlag: typeName === 'Break-fix', inactiveFlag: false });
+    }
+    for (const subtype of ['Common subtype', 'Backup failure', 'Agent']) this.boardSubtypes.put({ id: this.boardSubtypes.nextId(), name: subtype, boardId, inactiveFlag: false });
+    for (const item of ['Server', 'Workstation', 'Cloud']) this.boardItems.put({ id: this.boardItems.nextId(), name: item, boardId, inactiveFlag: false });
   }
 
   statusesOf(boardId: number): BoardStatus[] {

@@ -180,9 +180,24 @@ describe('npm start (the whole stack, end to end over HTTP)', () => {
     const acronis = new AcronisClient({ baseUrl: sim.acronis, clientId, clientSecret });
     const agents = await collect(acronis.listAgents());
     expect(agents.map((agent) => agent.hostname).sort()).toEqual(['RDG-FRONTDESK-01', 'RDG-FS01', 'RDG-XRAY-02', 'TVA-PC-01', 'TVA-PC-02', 'TVA-SRV01']);
-    // A simulated backup takes a minute; the test moves the shared clock on instead of waiting for it.
-    await fetch(`${sim.acronis}/_sim/clock`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ advanceMs: 61_000 }) });
-    expect(await collect(acronis.listAlerts({ type: ['BackupFailed'] }))).toMatchObject([{ type: 'BackupFailed', details: { resourceName: 'RDG-FS01' } }]);
+    // The demo moves the simulated clock past the first backup run: one machine of each PSA's customers failed.
+    const failures = await collect(acronis.listAlerts({ type: ['BackupFailed'] }));
+    expect(failures.map((alert) => alert.details.resourceName).sort()).toEqual(['RDG-FS01', 'TVA-SRV01']);
+  });
+
+  it('turns the failing backups into tickets in both demo PSAs within seconds', async () => {
+    const expected = [
+      { partnerId: demoPartnerIds[0], resourceName: 'RDG-FS01' },
+      { partnerId: demoPartnerIds[1], resourceName: 'TVA-SRV01' },
+    ];
+    for (const { partnerId: demoId, resourceName } of expected) {
+      let items: { resourceName: string; state: string; ticketId: string | null }[] = [];
+      for (let tries = 0; tries < 120 && !items.some((item) => item.resourceName === resourceName && item.state === 'open'); tries++) {
+        if (tries > 0) await new Promise((wait) => setTimeout(wait, 500));
+        items = ((await (await call('GET', `/v1/partners/${demoId}/tickets`)).json()) as { items: typeof items }).items;
+      }
+      expect(items).toEqual([expect.objectContaining({ resourceName, state: 'open', ticketId: expect.any(String), alertType: 'BackupFailed' })]);
+    }
   });
 
   it('shows the engine at work: automatic provisioning makes Acronis customers of the PSA companies with mapped lines', async () => {

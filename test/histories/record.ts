@@ -51,6 +51,14 @@ import { DEFAULT_CREDENTIALS } from '../../simulators/default-credentials.ts';
 import { backfillUpdate, reviewUpdate, usageLoopStateQuery, usageLoopWorkflowId } from '../../workflows/contracts/usage.ts';
 import type { usageLoop } from '../../workflows/usage/loop.ts';
 import { freePort } from '../free-port.ts';
+import type { Alert } from '../../clients/acronis/types.ts';
+import { replaceAlertMappings } from '../../db/alert-mappings.ts';
+import { identityKey, identityOf, nanosOf } from '../../domain/alert-tickets.ts';
+import { AlertWorkflows } from '../../temporal/alert-workflows.ts';
+import { CapabilityLoops } from '../../temporal/capability-loops.ts';
+import { alertLifecycleStateQuery, alertsLoopStateQuery, alertsLoopWorkflowId, alertWorkflowId } from '../../workflows/contracts/alerts.ts';
+import { acronisOf, alertTicketOf, customerTenant, machine, raiseBackupFailure, resolveAlert } from '../alert-world.ts';
+import { requestLog } from '../simulators.ts';
 import { testKeyring } from '../fixtures/test-keys.ts';
 import { seedPartner } from '../partners.ts';
 
@@ -164,6 +172,42 @@ await (await createEngineWorker({ connection: skipping.nativeConnection, namespa
     await loop.signal(configurationChangedSignal);
     await loop.result();
     await save(skipping.client, 'usage-loop-lifecycle', loop);
+  }
+
+  // Then an alert identity's life: its ticket created, the alert resolved and the ticket closed, the
+  // lifecycle ended after its idle window; and the alerts loop: a first read of the feed, "sync now",
+  // ticket sync switched off.
+  {
+    const alertPartner = await seedPartner(db, keyring, 'Replay alerts', { psaKind: 'connectwise-manage', urls: { acronis: simulators.urls.acronis, psa: simulators.urls['connectwise-manage'] } });
+    await configure(db, alertPartner, { tickets: { enabled: true, autoClose: { enabled: true, status: 'Completed' } } });
+    await replaceAlertMappings(db, alertPartner, [{ alertType: '*', enabled: true, ticket: alertTicketOf(await seeder.ticketRouting()) }]);
+    const alertCompany = await seeder.createCompany('Replay Alerts Ltd');
+    const acronis = acronisOf(simulators);
+    const alertTenant = await customerTenant(acronis, 'Replay Alerts Ltd');
+    await upsertCompanyMapping(db, alertPartner, alertCompany, alertTenant);
+    const raised = await raiseBackupFailure(acronis, alertTenant, machine('REPLAY-SRV'));
+    const identity = identityOf(raised, alertCompany);
+    const owner = { partnerId: alertPartner, psaKind: 'connectwise-manage' } as const;
+    const alertWorkflows = new AlertWorkflows(skipping.client);
+    const change = (alert: Alert) => ({ alertId: alert.id, updatedNs: nanosOf(alert.updatedAt).toString(), occurrenceNs: nanosOf(alert.receivedAt).toString(), resolved: alert.deletedAt !== undefined });
+    const lifecycleHandle = skipping.client.workflow.getHandle(alertWorkflowId(alertPartner, identityKey(identity)));
+    await alertWorkflows.deliver(owner, identity, change(raised));
+    await until('the ticket', async () => (await lifecycleHandle.query(alertLifecycleStateQuery)).phase === 'open');
+    await resolveAlert(simulators, raised.id);
+    await alertWorkflows.deliver(owner, identity, change(await acronis.getAlert(raised.id, { showDeleted: true })));
+    await until('the ticket closed', async () => (await lifecycleHandle.query(alertLifecycleStateQuery)).phase === 'closed');
+    await skipping.sleep('25 hours');
+    await lifecycleHandle.result();
+    await save(skipping.client, 'alert-lifecycle', lifecycleHandle);
+
+    await new CapabilityLoops(skipping.client).ensure(owner, 'tickets', { configurationChanged: false });
+    const loopHandle = skipping.client.workflow.getHandle(alertsLoopWorkflowId(alertPartner));
+    await until('a read of the feed', async () => (await requestLog(simulators.urls.acronis)).some((entry) => entry.path.endsWith('/alert_manager/v1/alerts')));
+    await loopHandle.signal(syncNowSignal);
+    await until('a cursor', async () => (await loopHandle.query(alertsLoopStateQuery)).cursor !== null);
+    await loopHandle.cancel();
+    await loopHandle.result();
+    await save(skipping.client, 'alerts-loop', loopHandle);
   }
 
   // Provisioned; services end (quotas zeroed, ladder planned); services back before the disable

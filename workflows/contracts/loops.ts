@@ -2,6 +2,7 @@ import { defineSignal } from '@temporalio/workflow';
 import type { ExternalSystem } from '../../domain/partner.ts';
 import type { Capabilities } from '../../domain/settings.ts';
 import { agentsLoopWorkflowId } from './agents.ts';
+import { alertsLoopWorkflowId } from './alerts.ts';
 import { provisioningLoopWorkflowId } from './provisioning.ts';
 import { usageLoopWorkflowId } from './usage.ts';
 
@@ -25,7 +26,11 @@ export interface LoopDefinition {
   title: string;
 }
 
-/** The registry: capability → loop. A capability without an entry has no loop yet. */
+/**
+ * The registry: capability → loop. A capability without an entry has no loop yet. A loop added
+ * once supervisors run in production changes what a running supervisor does when the capability
+ * is on: start it under a `patched()` id of its own in the supervisor's reconciliation.
+ */
 export const CAPABILITY_LOOPS: { readonly [C in CapabilityName]?: LoopDefinition } = {
   provisioning: {
     workflowType: 'provisioningLoop',
@@ -47,6 +52,13 @@ export const CAPABILITY_LOOPS: { readonly [C in CapabilityName]?: LoopDefinition
     attribute: 'usage',
     entities: [],
     title: 'usage reporting to the PSA',
+  },
+  tickets: {
+    workflowType: 'alertsLoop',
+    workflowId: alertsLoopWorkflowId,
+    attribute: 'alerts',
+    entities: ['alert'],
+    title: 'Acronis alerts → PSA tickets',
   },
 };
 
