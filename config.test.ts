@@ -11,6 +11,8 @@ describe('configuration', () => {
     expect(config.api).toMatchObject({ port: 3000, publicUrl: 'http://localhost:3000', adminToken: undefined });
     expect(config.production).toBe(false);
     expect(config.metricsPort).toBe(9464);
+    expect(config.vendorTimeoutMs).toBe(30_000);
+    expect(loadConfig({ ...valid, VENDOR_TIMEOUT_SECONDS: '5' }).vendorTimeoutMs).toBe(5_000);
   });
 
   it('stops with the variable named when one is missing or wrong', () => {
@@ -20,6 +22,7 @@ describe('configuration', () => {
     expect(() => loadConfig({ ...valid, ENCRYPTION_KEY: 'c2hvcnQ=' })).toThrow(/ENCRYPTION_KEY: must be 32 random bytes/);
     expect(() => loadConfig({ ...valid, ADMIN_TOKEN: 'short' })).toThrow(/ADMIN_TOKEN: must be at least 24 characters/);
     expect(() => loadConfig({ ...valid, PORT: 'eighty' })).toThrow(ConfigError);
+    expect(() => loadConfig({ ...valid, VENDOR_TIMEOUT_SECONDS: '0' })).toThrow(/VENDOR_TIMEOUT_SECONDS/);
   });
 
   it('never puts a secret into its error message', () => {

@@ -17,6 +17,7 @@ const envSchema = z.object({
   ADMIN_TOKEN: z.string().min(24, 'must be at least 24 characters').optional(),
   NODE_ENV: z.string().default('development'),
   LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace']).default('info'),
+  VENDOR_TIMEOUT_SECONDS: z.coerce.number().int().min(1).max(600).default(30),
 });
 
 export interface Config {
@@ -29,6 +30,8 @@ export interface Config {
   /** In production, vendor URLs must be https and may not resolve to private addresses (SPEC F10.3). */
   production: boolean;
   logLevel: z.infer<typeof envSchema>['LOG_LEVEL'];
+  /** How long a vendor call waits for its answer before it counts as lost (ticket creates wait less, see psa/). */
+  vendorTimeoutMs: number;
 }
 
 export class ConfigError extends Error {}
@@ -68,5 +71,6 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     metricsPort: values.METRICS_PORT,
     production: values.NODE_ENV === 'production',
     logLevel: values.LOG_LEVEL,
+    vendorTimeoutMs: values.VENDOR_TIMEOUT_SECONDS * 1000,
   };
 }

@@ -44,7 +44,7 @@ runMain('worker', async () => {
   const clientConnection = await Connection.connect({ address: config.temporal.address });
   const client = new Client({ connection: clientConnection, namespace: config.temporal.namespace, dataConverter: encryptedDataConverter(config.keyring) });
 
-  const worker = await createEngineWorker({ connection, namespace: config.temporal.namespace, db, keyring: config.keyring, client });
+  const worker = await createEngineWorker({ connection, namespace: config.temporal.namespace, db, keyring: config.keyring, client, partnerClients: { timeoutMs: config.vendorTimeoutMs } });
   const metrics = await serveWorkerMetrics({ port: config.metricsPort, sdkMetricsUrl: `http://127.0.0.1:${sdkMetricsPort}/metrics`, states: () => worker.states });
   logger.info({ temporal: config.temporal.address, namespace: config.temporal.namespace, taskQueues: worker.taskQueues, metrics: `:${config.metricsPort}/metrics` }, 'worker running');
   // Runtime's signal handlers (SIGINT, SIGTERM) shut the worker down; run() returns once it has drained.

@@ -69,7 +69,7 @@ runMain('api', async () => {
     loops: new CapabilityLoops(temporal),
     agents: new AgentWorkflows(temporal),
     usage: new UsageWorkflows(temporal, new CapabilityLoops(temporal)),
-    partnerClients: new PartnerClientsCache(db, config.keyring),
+    partnerClients: new PartnerClientsCache(db, config.keyring, { timeoutMs: config.vendorTimeoutMs }),
     logger,
     production: config.production,
     temporalUiUrl: config.temporal.uiUrl,

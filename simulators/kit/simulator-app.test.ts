@@ -70,6 +70,19 @@ describe('simulator control surface', () => {
     expect(state).toEqual({ writes: 1 });
   });
 
+  it('ends one fault by its id, saying how many answers it had left, and leaves the others', async () => {
+    await addFault(server.url, { match: '^/things$', method: 'POST', kind: 'timeout-after-commit', times: 3 });
+    const outage = (await (await fetch(`${server.url}/_sim/faults`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ match: '.*', kind: 'status', status: 503 }) })).json()) as { id: number };
+    const listed = (await (await fetch(`${server.url}/_sim/faults`)).json()) as { id: number; kind: string; remaining?: number }[];
+    const lostAnswers = listed.find((fault) => fault.kind === 'timeout-after-commit')!;
+    const ended = await fetch(`${server.url}/_sim/faults/${lostAnswers.id}`, { method: 'DELETE' });
+    expect([ended.status, await ended.json()]).toEqual([200, expect.objectContaining({ id: lostAnswers.id, kind: 'timeout-after-commit', remaining: 3 })]);
+    expect((await fetch(`${server.url}/_sim/faults/${lostAnswers.id}`, { method: 'DELETE' })).status).toBe(404);
+    await expect(transport().request({ method: 'POST', path: '/things' })).rejects.toMatchObject({ status: 503 });
+    expect((await fetch(`${server.url}/_sim/faults/${outage.id}`, { method: 'DELETE' })).status).toBe(200);
+    await expect(transport().request({ method: 'POST', path: '/things' })).resolves.toMatchObject({ status: 201 });
+  });
+
   it('latency delays the answer', async () => {
     await addFault(server.url, { match: 'things', kind: 'latency', delayMs: 200, times: 1 });
     const started = Date.now();

@@ -129,6 +129,14 @@ export function createSimulatorApp(definition: SimulatorDefinition, clock: SimCl
     faults = [];
     return c.body(null, 204);
   });
+  // One fault ends (an outage is over) while the others go on; the answer says how many times it had left.
+  control.delete('/faults/:id', (c) => {
+    const fault = faults.find((candidate) => String(candidate.id) === c.req.param('id'));
+    if (!fault) return c.json({ title: 'no such fault', errors: [{ path: 'id', message: 'is not an active fault (ended, cleared or never added)' }] }, 404);
+    faults = faults.filter((candidate) => candidate !== fault);
+    const { pattern: _pattern, ...shown } = fault;
+    return c.json(shown);
+  });
   control.get('/clock', (c) => c.json({ now: clock.now().toISOString() }));
   control.post('/clock', async (c) => {
     const parsed = z.strictObject({ advanceMs: z.number().int().min(0) }).safeParse(await c.req.json().catch(() => undefined));

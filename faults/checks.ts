@@ -1,0 +1,193 @@
+/**
+ * What the vendors hold once the engine is done, read through their own APIs (never the engine's
+ * database): the request log of `/_sim` only counts the PSA writes, which no PSA API lists.
+ */
+import { AcronisClient } from '../clients/acronis/client.ts';
+import { collect } from '../clients/collect.ts';
+import { ConnectWiseAutomateClient } from '../clients/connectwise-automate/client.ts';
+import { identityKey, identityOf, ticketReference } from '../domain/alert-tickets.ts';
+import { DEFAULT_CREDENTIALS } from '../simulators/default-credentials.ts';
+import type { SimulatedVendor } from '../simulators/ports.ts';
+import { each, simControl, ZONE, type Computer, type Customer, type FaultWorld, type PartnerWorld, type UsageLine } from './world.ts';
+
+/** The Acronis plugin's install scripts (with and without the backup monitor). */
+const INSTALL_SCRIPT_IDS = new Set([6101, 6102]);
+const READ_CONCURRENCY = 8;
+/** The simulators keep this many requests in their log: a longer run would lose the writes it counts. */
+const REQUEST_LOG_LIMIT = 50_000;
+
+export interface AreaFigures {
+  /** What is expected once: usage lines, alert identities, computers, companies. */
+  expected: number;
+  lost: number;
+  duplicated: number;
+  wrong: number;
+  /** What was found, counted as the vendor shows it (writes, tickets, agents ...). */
+  counts: Record<string, number>;
+  /** A few of the items that went wrong, for the log. */
+  examples: string[];
+}
+
+export interface VendorState {
+  usage: AreaFigures;
+  tickets: AreaFigures;
+  agents: AreaFigures;
+  tenants: AreaFigures;
+}
+
+function area(expected: number, counts: Record<string, number> = {}): AreaFigures {
+  return { expected, lost: 0, duplicated: 0, wrong: 0, counts, examples: [] };
+}
+
+function note(figures: AreaFigures, example: string): void {
+  if (figures.examples.length < 5) figures.examples.push(example);
+}
+
+function currentPeriod(): { start: string; end: string } {
+  const now = new Date();
+  const start = new Date(Date.UTC(now.getUTCFullYear(), now.getUTCMonth(), 1));
+  const end = new Date(Date.UTC(now.getUTCFullYear(), now.getUTCMonth() + 1, 0));
+  if (ZONE !== 'UTC') throw new Error('the period is reckoned in UTC, the partners’ zone');
+  return { start: start.toISOString().slice(0, 10), end: end.toISOString().slice(0, 10) };
+}
+
+interface LoggedRequest {
+  method: string;
+  path: string;
+  status: number;
+}
+
+async function requestLog(url: string): Promise<LoggedRequest[]> {
+  const log = (await simControl(url, 'GET', '/requests')) as LoggedRequest[];
+  if (log.length >= REQUEST_LOG_LIMIT) throw new Error(`the simulator at ${url} logged ${REQUEST_LOG_LIMIT} requests and dropped the oldest: the writes cannot be counted; run with fewer customers or a shorter fault window`);
+  return log;
+}
+
+/**
+ * Committed writes of usage, by what they write to: ConnectWise Manage PATCHes an addition (by its
+ * id); Autotask adds an adjustment to a contract, whose request names the contract only.
+ */
+async function usageWrites(partner: PartnerWorld): Promise<Map<string, number>> {
+  const pattern = partner.psaKind === 'connectwise-manage' ? /\/finance\/agreements\/\d+\/additions\/(\d+)$/ : /\/contracts\/(\d+)\/serviceadjustments$/i;
+  const method = partner.psaKind === 'connectwise-manage' ? 'PATCH' : 'POST';
+  const writes = new Map<string, number>();
+  for (const entry of await requestLog(partner.psaUrl)) {
+    const target = entry.method === method && entry.status >= 200 && entry.status < 300 ? pattern.exec(entry.path)?.[1] : undefined;
+    if (target) writes.set(target, (writes.get(target) ?? 0) + 1);
+  }
+  return writes;
+}
+
+/** Each line must hold Acronis's last figure; a line on an earlier figure lost a change, any other figure is wrong. */
+async function checkUsage(world: FaultWorld): Promise<AreaFigures> {
+  const lines = world.partners.flatMap((partner) => partner.customers.flatMap((customer) => customer.lines.map((line) => ({ partner, customer, line }))));
+  const figures = area(lines.length, { changes: 0, writes: 0 });
+  const period = currentPeriod();
+  await each(lines, READ_CONCURRENCY, async ({ partner, customer, line }) => {
+    const billed = await partner.seeder.billedQuantity(customer.agreementId, line.lineId, period);
+    const expected = line.values.at(-1)!;
+    if (billed === expected) return;
+    if (billed === 0 || line.values.slice(0, -1).includes(billed)) {
+      figures.lost++;
+      note(figures, `${customer.name} ${line.item}: the PSA bills ${billed}, Acronis shows ${expected}`);
+    } else {
+      figures.wrong++;
+      note(figures, `${customer.name} ${line.item}: the PSA bills ${billed}, which Acronis never showed (${line.values.join(' → ')})`);
+    }
+  });
+  for (const partner of world.partners) {
+    const writes = await usageWrites(partner);
+    // ConnectWise Manage: per line; Autotask: per contract, whose lines' changes add up.
+    const targets: { target: string; lines: UsageLine[]; customer: Customer }[] =
+      partner.psaKind === 'connectwise-manage'
+        ? partner.customers.flatMap((customer) => customer.lines.map((line) => ({ target: line.lineId, lines: [line], customer })))
+        : partner.customers.map((customer) => ({ target: customer.agreementId, lines: customer.lines, customer }));
+    for (const { target, lines: written, customer } of targets) {
+      const changes = written.reduce((sum, line) => sum + line.values.length, 0);
+      const count = writes.get(target) ?? 0;
+      figures.counts.changes! += changes;
+      figures.counts.writes! += count;
+      if (count > changes) {
+        figures.duplicated += count - changes;
+        note(figures, `${customer.name}: ${count} writes for ${changes} changes (${written.map((line) => line.item).join(', ')})`);
+      }
+    }
+  }
+  return figures;
+}
+
+/** Every alert identity has exactly one ticket carrying the engine's reference. */
+async function checkTickets(world: FaultWorld, acronis: AcronisClient): Promise<AreaFigures> {
+  const figures = area(world.alerts.length, { tickets: 0 });
+  const seeders = new Map(world.partners.map((partner) => [partner.psaKind, partner.seeder]));
+  await each(world.alerts, READ_CONCURRENCY, async (raised) => {
+    const alert = await acronis.getAlert(raised.alertId);
+    const reference = ticketReference(identityKey(identityOf(alert, raised.companyId)), 1);
+    const tickets = await seeders.get(raised.psaKind)!.countTickets(reference);
+    figures.counts.tickets! += tickets;
+    if (tickets === 0) figures.lost++;
+    if (tickets > 1) figures.duplicated += tickets - 1;
+    if (tickets !== 1) note(figures, `alert ${raised.alertId} (${String(alert.details.resourceName)}, ${raised.psaKind}): ${tickets} tickets`);
+  });
+  return figures;
+}
+
+/** Every computer has one agent in Acronis and one run of the install script in Automate. */
+async function checkAgents(world: FaultWorld, acronis: AcronisClient, automate: ConnectWiseAutomateClient): Promise<AreaFigures> {
+  const figures = area(world.computers.length, { agents: 0, script_runs: 0 });
+  const agents = new Map<string, number>();
+  for (const agent of await collect(acronis.listAgents())) agents.set(agent.hostname, (agents.get(agent.hostname) ?? 0) + 1);
+  await each(world.computers, READ_CONCURRENCY, async (computer: Computer) => {
+    const runs = await installRuns(automate, computer.computerId);
+    const registered = agents.get(computer.name) ?? 0;
+    figures.counts.agents! += registered;
+    figures.counts.script_runs! += runs;
+    if (registered === 0 || runs === 0) figures.lost++;
+    figures.duplicated += Math.max(0, registered - 1) + Math.max(0, runs - 1);
+    if (registered !== 1 || runs !== 1) note(figures, `${computer.name}: ${registered} agents, ${runs} install runs`);
+  });
+  return figures;
+}
+
+/** Runs of the plugin's install scripts on the computer, finished or running (a skipped run never ran). */
+async function installRuns(automate: ConnectWiseAutomateClient, computerId: number): Promise<number> {
+  const history = await collect(automate.scriptHistory(computerId));
+  const finished = new Set(history.map((entry) => entry.Id));
+  const running = (await collect(automate.runningScripts(computerId))).filter((run) => !finished.has(run.Id));
+  return [...history.filter((entry) => entry.Status !== 'Skipped'), ...running].filter((run) => INSTALL_SCRIPT_IDS.has(run.ScriptId)).length;
+}
+
+/** Every company has one customer tenant (the engine made the new ones), and every tenant one admin user. */
+async function checkTenants(world: FaultWorld, acronis: AcronisClient): Promise<AreaFigures> {
+  const companies = world.partners.flatMap((partner) => [...partner.customers, ...partner.newCompanies].map((company) => ({ partner, name: company.name })));
+  const figures = area(companies.length, { tenants: 0, admins: 0 });
+  const tenantsByName = new Map<string, string[]>();
+  for (const partner of world.partners) {
+    for (const tenant of await collect(acronis.listTenants({ parentId: partner.accountTenantId }))) {
+      if (tenant.kind !== 'customer' || tenant.deleted_at !== null) continue;
+      tenantsByName.set(tenant.name, [...(tenantsByName.get(tenant.name) ?? []), tenant.id]);
+    }
+  }
+  await each(companies, READ_CONCURRENCY, async ({ name }) => {
+    const tenants = tenantsByName.get(name) ?? [];
+    const users = (await Promise.all(tenants.map(async (tenantId) => (await collect(acronis.listUsers({ tenantId }))).filter((user) => user.deleted_at === null).length))).reduce((sum, count) => sum + count, 0);
+    figures.counts.tenants! += tenants.length;
+    figures.counts.admins! += users;
+    if (tenants.length === 0 || users === 0) figures.lost++;
+    figures.duplicated += Math.max(0, tenants.length - 1) + Math.max(0, users - tenants.length);
+    if (tenants.length !== 1 || users !== 1) note(figures, `${name}: ${tenants.length} tenants, ${users} users`);
+  });
+  return figures;
+}
+
+export async function readVendorState(sims: Record<SimulatedVendor, string>, world: FaultWorld): Promise<VendorState> {
+  const acronis = new AcronisClient({ baseUrl: sims.acronis, ...DEFAULT_CREDENTIALS.acronis });
+  const automate = new ConnectWiseAutomateClient({ baseUrl: sims.automate, ...DEFAULT_CREDENTIALS.automate });
+  const [usage, tickets, agents, tenants] = await Promise.all([checkUsage(world), checkTickets(world, acronis), checkAgents(world, acronis, automate), checkTenants(world, acronis)]);
+  return { usage, tickets, agents, tenants };
+}
+
+/** Nothing is missing any more (duplicates are counted once the engine has settled). */
+export function complete(state: VendorState): boolean {
+  return Object.values(state).every((figures) => figures.lost === 0 && figures.wrong === 0);
+}
