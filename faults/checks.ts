@@ -79,14 +79,16 @@ async function usageWrites(partner: PartnerWorld): Promise<Map<string, number>> 
 }
 
 /** Each line must hold Acronis's last figure; a line on an earlier figure lost a change, any other figure is wrong. */
-async function checkUsage(world: FaultWorld): Promise<AreaFigures> {
+async function checkUsage(world: FaultWorld, settled: Settled | undefined): Promise<AreaFigures> {
   const lines = world.partners.flatMap((partner) => partner.customers.flatMap((customer) => customer.lines.map((line) => ({ partner, customer, line }))));
   const figures = area(lines.length, { changes: 0, writes: 0 });
   const period = currentPeriod();
   await each(lines, READ_CONCURRENCY, async ({ partner, customer, line }) => {
+    const key = `usage ${line.lineId} ${line.values.length}`;
+    if (settled?.has(key)) return;
     const billed = await partner.seeder.billedQuantity(customer.agreementId, line.lineId, period);
     const expected = line.values.at(-1)!;
-    if (billed === expected) return;
+    if (billed === expected) return void settled?.add(key);
     if (billed === 0 || line.values.slice(0, -1).includes(billed)) {
       figures.lost++;
       note(figures, `${customer.name} ${line.item}: the PSA bills ${billed}, Acronis shows ${expected}`);
@@ -95,6 +97,7 @@ async function checkUsage(world: FaultWorld): Promise<AreaFigures> {
       note(figures, `${customer.name} ${line.item}: the PSA bills ${billed}, which Acronis never showed (${line.values.join(' → ')})`);
     }
   });
+  if (settled) return figures;
   for (const partner of world.partners) {
     const writes = await usageWrites(partner);
     // ConnectWise Manage: per line; Autotask: per contract, whose lines' changes add up.
@@ -117,29 +120,38 @@ async function checkUsage(world: FaultWorld): Promise<AreaFigures> {
 }
 
 /** Every alert identity has exactly one ticket carrying the engine's reference. */
-async function checkTickets(world: FaultWorld, acronis: AcronisClient): Promise<AreaFigures> {
+async function checkTickets(world: FaultWorld, acronis: AcronisClient, settled: Settled | undefined, references: Map<string, string>): Promise<AreaFigures> {
   const figures = area(world.alerts.length, { tickets: 0 });
   const seeders = new Map(world.partners.map((partner) => [partner.psaKind, partner.seeder]));
   await each(world.alerts, READ_CONCURRENCY, async (raised) => {
-    const alert = await acronis.getAlert(raised.alertId);
-    const reference = ticketReference(identityKey(identityOf(alert, raised.companyId)), 1);
+    const key = `ticket ${raised.alertId}`;
+    if (settled?.has(key)) return;
+    let reference = references.get(raised.alertId);
+    if (!reference) {
+      reference = ticketReference(identityKey(identityOf(await acronis.getAlert(raised.alertId), raised.companyId)), 1);
+      references.set(raised.alertId, reference);
+    }
     const tickets = await seeders.get(raised.psaKind)!.countTickets(reference);
     figures.counts.tickets! += tickets;
+    if (tickets === 1) settled?.add(key);
     if (tickets === 0) figures.lost++;
     if (tickets > 1) figures.duplicated += tickets - 1;
-    if (tickets !== 1) note(figures, `alert ${raised.alertId} (${String(alert.details.resourceName)}, ${raised.psaKind}): ${tickets} tickets`);
+    if (tickets !== 1) note(figures, `alert ${raised.alertId} (${reference}, ${raised.psaKind}): ${tickets} tickets`);
   });
   return figures;
 }
 
 /** Every computer has one agent in Acronis and one run of the install script in Automate. */
-async function checkAgents(world: FaultWorld, acronis: AcronisClient, automate: ConnectWiseAutomateClient): Promise<AreaFigures> {
+async function checkAgents(world: FaultWorld, acronis: AcronisClient, automate: ConnectWiseAutomateClient, settled: Settled | undefined): Promise<AreaFigures> {
   const figures = area(world.computers.length, { agents: 0, script_runs: 0 });
+  const open = world.computers.filter((computer) => !settled?.has(`computer ${computer.computerId}`));
+  if (open.length === 0) return figures;
   const agents = new Map<string, number>();
   for (const agent of await collect(acronis.listAgents())) agents.set(agent.hostname, (agents.get(agent.hostname) ?? 0) + 1);
-  await each(world.computers, READ_CONCURRENCY, async (computer: Computer) => {
+  await each(open, READ_CONCURRENCY, async (computer: Computer) => {
     const runs = await installRuns(automate, computer.computerId);
     const registered = agents.get(computer.name) ?? 0;
+    if (registered === 1 && runs === 1) settled?.add(`computer ${computer.computerId}`);
     figures.counts.agents! += registered;
     figures.counts.script_runs! += runs;
     if (registered === 0 || runs === 0) figures.lost++;
@@ -158,9 +170,11 @@ async function installRuns(automate: ConnectWiseAutomateClient, computerId: numb
 }
 
 /** Every company has one customer tenant (the engine made the new ones), and every tenant one admin user. */
-async function checkTenants(world: FaultWorld, acronis: AcronisClient): Promise<AreaFigures> {
+async function checkTenants(world: FaultWorld, acronis: AcronisClient, settled: Settled | undefined): Promise<AreaFigures> {
   const companies = world.partners.flatMap((partner) => [...partner.customers, ...partner.newCompanies].map((company) => ({ partner, name: company.name })));
   const figures = area(companies.length, { tenants: 0, admins: 0 });
+  const open = companies.filter(({ name }) => !settled?.has(`company ${name}`));
+  if (open.length === 0) return figures;
   const tenantsByName = new Map<string, string[]>();
   for (const partner of world.partners) {
     for (const tenant of await collect(acronis.listTenants({ parentId: partner.accountTenantId }))) {
@@ -168,9 +182,10 @@ async function checkTenants(world: FaultWorld, acronis: AcronisClient): Promise<
       tenantsByName.set(tenant.name, [...(tenantsByName.get(tenant.name) ?? []), tenant.id]);
     }
   }
-  await each(companies, READ_CONCURRENCY, async ({ name }) => {
+  await each(open, READ_CONCURRENCY, async ({ name }) => {
     const tenants = tenantsByName.get(name) ?? [];
     const users = (await Promise.all(tenants.map(async (tenantId) => (await collect(acronis.listUsers({ tenantId }))).filter((user) => user.deleted_at === null).length))).reduce((sum, count) => sum + count, 0);
+    if (tenants.length === 1 && users === 1) settled?.add(`company ${name}`);
     figures.counts.tenants! += tenants.length;
     figures.counts.admins! += users;
     if (tenants.length === 0 || users === 0) figures.lost++;
@@ -180,11 +195,43 @@ async function checkTenants(world: FaultWorld, acronis: AcronisClient): Promise<
   return figures;
 }
 
-export async function readVendorState(sims: Record<SimulatedVendor, string>, world: FaultWorld): Promise<VendorState> {
-  const acronis = new AcronisClient({ baseUrl: sims.acronis, ...DEFAULT_CREDENTIALS.acronis });
-  const automate = new ConnectWiseAutomateClient({ baseUrl: sims.automate, ...DEFAULT_CREDENTIALS.automate });
-  const [usage, tickets, agents, tenants] = await Promise.all([checkUsage(world), checkTickets(world, acronis), checkAgents(world, acronis, automate), checkTenants(world, acronis)]);
-  return { usage, tickets, agents, tenants };
+/** Items found as they should end (`usage <line> <changes>`, `ticket <alert>` ...): a drain reads each until it is. */
+type Settled = Set<string>;
+
+/** Reads the vendors: all of it for the figures, or, while the engine drains, only what has not shown yet. */
+export class VendorReader {
+  readonly #world: FaultWorld;
+  readonly #acronis: AcronisClient;
+  readonly #automate: ConnectWiseAutomateClient;
+  readonly #references = new Map<string, string>();
+  readonly #settled: Settled = new Set();
+
+  constructor(sims: Record<SimulatedVendor, string>, world: FaultWorld) {
+    this.#world = world;
+    this.#acronis = new AcronisClient({ baseUrl: sims.acronis, ...DEFAULT_CREDENTIALS.acronis });
+    this.#automate = new ConnectWiseAutomateClient({ baseUrl: sims.automate, ...DEFAULT_CREDENTIALS.automate });
+  }
+
+  /** Whether everything has shown: what showed once is not read again (duplicates are for `figures`). */
+  async missing(): Promise<VendorState> {
+    return this.#read(this.#settled);
+  }
+
+  /** Everything, duplicates and writes counted. */
+  figures(): Promise<VendorState> {
+    return this.#read(undefined);
+  }
+
+  async #read(settled: Settled | undefined): Promise<VendorState> {
+    const world = this.#world;
+    const [usage, tickets, agents, tenants] = await Promise.all([
+      checkUsage(world, settled),
+      checkTickets(world, this.#acronis, settled, this.#references),
+      checkAgents(world, this.#acronis, this.#automate, settled),
+      checkTenants(world, this.#acronis, settled),
+    ]);
+    return { usage, tickets, agents, tenants };
+  }
 }
 
 /** Nothing is missing any more (duplicates are counted once the engine has settled). */

@@ -4,12 +4,16 @@
  * each a process of its own, so that a worker can be killed as a machine dies.
  */
 import { randomBytes } from 'node:crypto';
+import { chmodSync, mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import pg from 'pg';
 import { generateToken } from '../db/api-tokens.ts';
 import { startNodeProcess, type NodeProcess } from '../dev/node-process.ts';
 import { SIMULATED_VENDORS, SIMULATOR_PORTS, type SimulatedVendor } from '../simulators/ports.ts';
 import { freePort } from '../test/free-port.ts';
-import { startTestServers, type TestServers } from '../test/servers.ts';
+import { startPostgresServer } from '../dev/postgres-server.ts';
+import { startTemporalDevServer } from '../dev/temporal-server.ts';
 
 export interface FaultStackOptions {
   /** A PostgreSQL server (its `postgres` database) and a Temporal server to use; started here when absent. */
@@ -73,20 +77,25 @@ function relay(name: string, log: (line: string) => void): (line: string) => voi
   };
 }
 
+/** PostgreSQL and a Temporal dev server of the run's own, in a scratch folder; their output stays out of the figures. */
+async function startServers(cleanup: (() => Promise<unknown>)[]): Promise<NonNullable<FaultStackOptions['servers']>> {
+  const root = mkdtempSync(join(tmpdir(), 'engine-faults-'));
+  chmodSync(root, 0o755);
+  cleanup.push(async () => rmSync(root, { recursive: true, force: true }));
+  const postgres = await startPostgresServer({ dataDir: join(root, 'postgres'), port: await freePort() });
+  cleanup.push(() => postgres.stop());
+  const temporal = await startTemporalDevServer({ port: await freePort(), uiPort: await freePort(), dbFile: join(root, 'temporal.sqlite'), codecEndpoint: 'http://localhost/codec' });
+  cleanup.push(() => temporal.stop());
+  return { postgresAdminUrl: postgres.url('postgres'), temporalAddress: temporal.address };
+}
+
 export async function startFaultStack(options: FaultStackOptions): Promise<FaultStack> {
   const cleanup: (() => Promise<unknown>)[] = [];
   const close = async () => {
     for (const step of cleanup.splice(0).reverse()) await step().catch((error: unknown) => options.log(`cleanup: ${String(error)}`));
   };
   try {
-    let servers: FaultStackOptions['servers'] & Partial<TestServers>;
-    if (options.servers) {
-      servers = options.servers;
-    } else {
-      const started = await startTestServers(options.log);
-      cleanup.push(() => started.stop());
-      servers = started;
-    }
+    const servers = options.servers ?? (await startServers(cleanup));
     const databaseUrl = await createDatabase(servers.postgresAdminUrl);
     cleanup.push(() => dropDatabase(servers.postgresAdminUrl, databaseUrl));
 
@@ -140,8 +149,16 @@ function workerSlot(name: string, env: NodeJS.ProcessEnv, log: (line: string) =>
     },
     async start() {
       starts++;
-      // A port of its own each time: two workers on one machine, and a killed one's port may linger.
-      current = await startNodeProcess('worker.ts', { env: { ...env, METRICS_PORT: String(await freePort()) }, readyMessage: 'worker running', onLine: relay(name, log) });
+      // A metrics port of its own each time (two workers on one machine); another process may take
+      // the free port before the worker binds it, so a start that finds it taken tries another.
+      for (let attempt = 1; ; attempt++) {
+        try {
+          current = await startNodeProcess('worker.ts', { env: { ...env, METRICS_PORT: String(await freePort()) }, readyMessage: 'worker running', onLine: relay(name, log) });
+          return;
+        } catch (error) {
+          if (attempt >= 3 || !String(error).includes('EADDRINUSE')) throw error;
+        }
+      }
     },
     async stop() {
       await current?.stop('SIGTERM');

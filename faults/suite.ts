@@ -7,7 +7,7 @@
  */
 import { setTimeout as delay } from 'node:timers/promises';
 import type { SimulatedVendor } from '../simulators/ports.ts';
-import { complete, readVendorState, type AreaFigures, type VendorState } from './checks.ts';
+import { complete, VendorReader, type AreaFigures, type VendorState } from './checks.ts';
 import { startFaultStack, type FaultStackOptions, type WorkerSlot } from './stack.ts';
 import { adminApi, buildWorld, changeUsage, simControl, startWork, type WorldSizes } from './world.ts';
 
@@ -99,7 +99,8 @@ interface SimFault {
 /** The outage answers first: the lost-answer faults of the vendor go behind it (a vendor that is down commits nothing). */
 async function startOutage(url: string, outage: Outage): Promise<number> {
   const before = (await simControl(url, 'GET', '/faults')) as SimFault[];
-  const { id } = await simControl(url, 'POST', '/faults', { match: '.*', kind: 'status', status: 503, body: outage.body, retryAfterSeconds: 5 });
+  // Without Retry-After, as a load balancer's page comes: the engine's own back-off decides.
+  const { id } = await simControl(url, 'POST', '/faults', { match: '.*', kind: 'status', status: 503, body: outage.body });
   for (const fault of before.filter((candidate) => candidate.kind === 'timeout-after-commit')) {
     const response = await fetch(`${url}/_sim/faults/${fault.id}`, { method: 'DELETE' });
     if (response.status !== 200) continue;
@@ -109,10 +110,11 @@ async function startOutage(url: string, outage: Outage): Promise<number> {
   return id as number;
 }
 
-async function lostAnswersLeft(sims: Record<SimulatedVendor, string>): Promise<number> {
-  let left = 0;
-  for (const url of Object.values(sims)) {
-    for (const fault of (await simControl(url, 'GET', '/faults')) as SimFault[]) if (fault.kind === 'timeout-after-commit') left += fault.remaining ?? 0;
+/** The lost-answer faults no request met (that kind of create was never made, or not often enough). */
+async function lostAnswersLeft(sims: Record<SimulatedVendor, string>): Promise<{ vendor: SimulatedVendor; match: string; remaining: number }[]> {
+  const left = [];
+  for (const vendor of Object.keys(sims) as SimulatedVendor[]) {
+    for (const fault of (await simControl(sims[vendor], 'GET', '/faults')) as SimFault[]) if (fault.kind === 'timeout-after-commit') left.push({ vendor, match: fault.match, remaining: fault.remaining ?? 0 });
   }
   return left;
 }
@@ -155,7 +157,7 @@ export async function runFaultSuite(plan: FaultPlan, options: FaultSuiteOptions)
     const at = (seconds: number) => delay(Math.max(0, workStarted + seconds * 1000 - Date.now()));
     const [victim] = stack.workers.slice(-1);
     const kills = killRepeatedly(victim!, workStarted, plan.killEverySeconds * 1000, plan.killForSeconds * 1000, log);
-    const outages = plan.outages.map(async (outage) => {
+    const outages = plan.outages.map(async (outage): Promise<void> => {
       await at(outage.startSeconds);
       const id = await startOutage(stack.sims[outage.vendor], outage);
       log(`${outage.vendor} answers 503 (${outage.body}) for ${outage.seconds} s`);
@@ -163,32 +165,38 @@ export async function runFaultSuite(plan: FaultPlan, options: FaultSuiteOptions)
       await simControl(stack.sims[outage.vendor], 'DELETE', `/faults/${id}`);
       log(`${outage.vendor} is back`);
     });
+    const faults = Promise.all([kills, ...outages]);
+    // Handled now, thrown where it is awaited: a failure of the kills or outages is the run's, however early it comes.
+    faults.catch(() => undefined);
     await at(plan.changeUsageAtSeconds);
     log(`${await changeUsage(call, stack.sims, world)} usage lines changed; usage passes asked for`);
-    const [killCount] = await Promise.all([kills, ...outages]);
+    const [killCount] = await faults;
     const faultsEnded = Date.now();
     log('the faults are over; waiting for the vendors to show the work done');
 
-    let state: VendorState;
-    for (;;) {
-      state = await readVendorState(stack.sims, world);
-      if (complete(state) || Date.now() > faultsEnded + plan.drainDeadlineSeconds * 1000) break;
-      log(`still missing: ${describeMissing(state)}`);
-      await delay(5_000);
+    const vendors = new VendorReader(stack.sims, world);
+    let drained = false;
+    for (let round = 0; ; round++) {
+      const missing = await vendors.missing();
+      drained = complete(missing);
+      if (drained || Date.now() > faultsEnded + plan.drainDeadlineSeconds * 1000) break;
+      if (round % 5 === 0) log(`still missing: ${describeMissing(missing)}`);
+      await delay(2_000);
     }
-    const drained = complete(state);
     const drainS = (Date.now() - faultsEnded) / 1000;
     if (drained) {
       log(`everything shows; watching ${plan.settleSeconds} s more for writes made twice`);
       await delay(plan.settleSeconds * 1000);
-      state = await readVendorState(stack.sims, world);
     }
+    const state = await vendors.figures();
     const planned = CREATES.length * plan.lostAnswersPerCreate;
+    const unmet = await lostAnswersLeft(stack.sims);
+    for (const fault of unmet) log(`${fault.remaining} lost answer(s) of ${fault.vendor} ${fault.match} met no request`);
     const run = {
       worker_kills: killCount,
       worker_starts: stack.workers.reduce((sum, worker) => sum + worker.starts, 0),
       outages: plan.outages.length,
-      lost_answers: planned - (await lostAnswersLeft(stack.sims)),
+      lost_answers: planned - unmet.reduce((sum, fault) => sum + fault.remaining, 0),
       lost_answers_planned: planned,
       fault_s: Math.round((faultsEnded - workStarted) / 1000),
       drain_s: Math.round(drainS * 10) / 10,

@@ -230,7 +230,8 @@ export async function startWork(call: AdminCall, sims: Record<SimulatedVendor, s
 /** `count` BackupFailed alerts, each on a machine of its own, over every customer of both partners, raised 16 at a time. */
 async function raiseAlerts(sims: Record<SimulatedVendor, string>, world: FaultWorld, count: number): Promise<RaisedAlert[]> {
   const acronis = new AcronisClient({ baseUrl: sims.acronis, ...DEFAULT_CREDENTIALS.acronis });
-  const targets = world.partners.flatMap((partner) => partner.customers.map((customer) => ({ psaKind: partner.psaKind, customer })));
+  // Customers of the two partners in turn, so that even a handful of alerts reaches both PSAs.
+  const targets = world.partners[0]!.customers.flatMap((_, number) => world.partners.flatMap((partner) => (partner.customers[number] ? [{ psaKind: partner.psaKind, customer: partner.customers[number] }] : [])));
   return each(Array.from({ length: count }, (_, index) => index), 16, async (index): Promise<RaisedAlert> => {
     const { psaKind, customer } = targets[index % targets.length]!;
     const alertId = await acronis.raiseAlert({
