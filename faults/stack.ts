@@ -36,6 +36,7 @@ export interface WorkerSlot {
 
 export interface FaultStack {
   apiUrl: string;
+  temporalAddress: string;
   adminToken: string;
   sims: Record<SimulatedVendor, string>;
   workers: WorkerSlot[];
@@ -128,7 +129,7 @@ export async function startFaultStack(options: FaultStackOptions): Promise<Fault
     cleanup.push(() => Promise.all(workers.map((worker) => worker.stop())));
     await Promise.all(workers.map((worker) => worker.start()));
 
-    return { apiUrl: `http://localhost:${apiPort}`, adminToken, sims, workers, close };
+    return { apiUrl: `http://localhost:${apiPort}`, temporalAddress: servers.temporalAddress, adminToken, sims, workers, close };
   } catch (error) {
     await close();
     throw error;

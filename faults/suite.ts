@@ -8,6 +8,7 @@
 import { setTimeout as delay } from 'node:timers/promises';
 import type { SimulatedVendor } from '../simulators/ports.ts';
 import { complete, VendorReader, type AreaFigures, type VendorState } from './checks.ts';
+import { pendingWork } from './pending-work.ts';
 import { startFaultStack, type FaultStackOptions, type WorkerSlot } from './stack.ts';
 import { adminApi, buildWorld, changeUsage, simControl, startWork, type WorldSizes } from './world.ts';
 
@@ -184,6 +185,7 @@ export async function runFaultSuite(plan: FaultPlan, options: FaultSuiteOptions)
       await delay(2_000);
     }
     const drainS = (Date.now() - faultsEnded) / 1000;
+    if (!drained) for (const line of await pendingWork(stack.temporalAddress)) log(`still in hand: ${line}`);
     if (drained) {
       log(`everything shows; watching ${plan.settleSeconds} s more for writes made twice`);
       await delay(plan.settleSeconds * 1000);

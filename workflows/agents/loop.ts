@@ -13,7 +13,7 @@ const SCAN_INTERVAL_MS = 6 * 60 * 1000;
 const { scanAgents } = proxyActivities<AgentActivities>({
   taskQueue: LONG_ACTIVITY_TASK_QUEUE,
   startToCloseTimeout: '30 minutes',
-  heartbeatTimeout: '2 minutes',
+  heartbeatTimeout: '30 seconds',
   retry: { initialInterval: '5 seconds', backoffCoefficient: 2, maximumInterval: '5 minutes' },
   summary: 'scan computers: auto-deploy agents, apply default plans',
 });

@@ -9,7 +9,7 @@ import { runPeriodicLoop } from '../periodic-loop.ts';
 const { discoverCustomers } = proxyActivities<ProvisioningActivities>({
   taskQueue: LONG_ACTIVITY_TASK_QUEUE,
   startToCloseTimeout: '30 minutes',
-  heartbeatTimeout: '2 minutes',
+  heartbeatTimeout: '30 seconds',
   retry: { initialInterval: '5 seconds', backoffCoefficient: 2, maximumInterval: '10 minutes' },
   summary: 'discover PSA companies and their agreements',
 });

@@ -48,14 +48,14 @@ const { planUsagePass, pendingUsageLines } = proxyActivities<UsageActivities>({
 const { runUsagePass } = proxyActivities<UsageActivities>({
   taskQueue: LONG_ACTIVITY_TASK_QUEUE,
   startToCloseTimeout: '2 hours',
-  heartbeatTimeout: '2 minutes',
+  heartbeatTimeout: '30 seconds',
   retry: { initialInterval: '5 seconds', backoffCoefficient: 2, maximumInterval: '1 minute', maximumAttempts: 5 },
 });
 
 // An admin waits for the answer: a few retries, then the update fails and the admin tries again.
 const { reviewLines } = proxyActivities<UsageActivities>({
   startToCloseTimeout: '10 minutes',
-  heartbeatTimeout: '1 minute',
+  heartbeatTimeout: '30 seconds',
   retry: { initialInterval: '2 seconds', backoffCoefficient: 2, maximumInterval: '30 seconds', maximumAttempts: 4 },
 });
 
