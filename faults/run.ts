@@ -1,8 +1,9 @@
 /**
  * `npm run faults [-- --customers 200 --alerts 300 ...]`: the fault suite (faults/suite.ts) with the
  * issue's figures unless told otherwise; `--short` starts from the version `npm test` runs. Prints
- * one line per area, `faults <area>: key=value ...`, on stdout (progress on stderr), and exits 1 on
- * anything lost, duplicated or wrong, 2 when the run itself failed.
+ * the figures on stdout (one line per area, `faults <area>: key=value ...`, then `faults lost: n`,
+ * duplicated, wrong and `faults drain_seconds: s`; progress on stderr), and exits 1 on anything
+ * lost, duplicated or wrong, 2 when the run itself failed.
  */
 import { parseArgs } from 'node:util';
 import type { SimulatedVendor } from '../simulators/ports.ts';

@@ -7,7 +7,7 @@ import { reportLines, runFaultSuite, SHORT_PLAN } from '../faults/suite.ts';
  * lost answer for every kind of create, through a billing run over 20 customers, new tenants, a few
  * alerts and a small deployment. The vendors' APIs must show every piece of work done exactly once.
  */
-it('loses nothing, writes nothing twice and gets nothing wrong under worker kills, an outage and lost answers', { timeout: 240_000 }, async () => {
+it('loses nothing, writes nothing twice and gets nothing wrong under worker kills, an outage and lost answers', { timeout: 300_000 }, async () => {
   const figures = await runFaultSuite(SHORT_PLAN, {
     servers: { postgresAdminUrl: inject('postgresAdminUrl'), temporalAddress: inject('temporalAddress') },
     log: (line) => console.log(line),
