@@ -51,24 +51,29 @@ export function startNodeProcess(script: string, options: NodeProcessOptions): P
       child.kill('SIGKILL');
       reject(new Error(`${script} was not ready within ${readyWithinMs / 1000} s:\n${output}`));
     }, readyWithinMs);
-    for (const stream of [child.stdout, child.stderr]) {
-      let partial = '';
-      stream.on('data', (chunk: Buffer) => {
-        const lines = (partial + chunk.toString('utf8')).split('\n');
-        partial = lines.pop() ?? '';
-        for (const line of lines) {
-          if (output.length < 100_000) output += `${line}\n`;
-          options.onLine?.(line);
-          if (line.includes(`"msg":"${options.readyMessage}"`)) {
-            clearTimeout(timer);
-            resolve(running);
-          }
-        }
-      });
-    }
+    forEachLine(child, (line) => {
+      if (output.length < 100_000) output += `${line}\n`;
+      options.onLine?.(line);
+      if (line.includes(`"msg":"${options.readyMessage}"`)) {
+        clearTimeout(timer);
+        resolve(running);
+      }
+    });
     void exited.then((code) => {
       clearTimeout(timer);
       reject(new Error(`${script} exited (${code}) before it was ready:\n${output}`));
     });
   });
+}
+
+/** Calls `onLine` with every whole line the child prints, on stdout or stderr. */
+export function forEachLine(child: ChildProcess, onLine: (line: string) => void): void {
+  for (const stream of [child.stdout, child.stderr]) {
+    let partial = '';
+    stream?.on('data', (chunk: Buffer) => {
+      const lines = (partial + chunk.toString('utf8')).split('\n');
+      partial = lines.pop() ?? '';
+      for (const line of lines) onLine(line);
+    });
+  }
 }

@@ -6,6 +6,7 @@ import { setTimeout as delay } from 'node:timers/promises';
 import { fileURLToPath } from 'node:url';
 import { generateToken } from '../db/api-tokens.ts';
 import { registerDemoPartners, seedDemoWorld, type DemoWorld, type SimulatorUrls } from './demo-world.ts';
+import { forEachLine } from './node-process.ts';
 import { startPostgresServer, type PostgresServer } from './postgres-server.ts';
 import { SIMULATED_VENDORS, SIMULATOR_PORTS, type SimulatedVendor } from '../simulators/ports.ts';
 import { startTemporalDevServer, type TemporalDevServer } from './temporal-server.ts';
@@ -67,18 +68,11 @@ function startChild(name: string, script: string, childEnv: NodeJS.ProcessEnv, r
   const ready = new Promise<void>((resolve) => (markReady = resolve));
   // Own process group: a Ctrl-C reaches the launcher only, which stops the children in order.
   const child = spawn(process.execPath, [join(ROOT, script)], { cwd: ROOT, env: childEnv, detached: true, stdio: ['ignore', 'pipe', 'pipe'] });
-  for (const stream of [child.stdout, child.stderr]) {
-    let buffered = '';
-    stream.on('data', (chunk: Buffer) => {
-      const lines = (buffered + chunk.toString('utf8')).split('\n');
-      buffered = lines.pop() ?? '';
-      for (const line of lines) {
-        if (!line.trim()) continue;
-        if (line.includes(`"msg":"${readyMessage}"`)) markReady();
-        say(readable(name, line));
-      }
-    });
-  }
+  forEachLine(child, (line) => {
+    if (!line.trim()) return;
+    if (line.includes(`"msg":"${readyMessage}"`)) markReady();
+    say(readable(name, line));
+  });
   child.once('exit', (code, signal) => {
     if (stopping) return;
     say(`${name} exited unexpectedly (${signal ?? `code ${code}`}); stopping everything.`);
