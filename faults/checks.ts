@@ -8,7 +8,7 @@ import { ConnectWiseAutomateClient } from '../clients/connectwise-automate/clien
 import { identityKey, identityOf, ticketReference } from '../domain/alert-tickets.ts';
 import { DEFAULT_CREDENTIALS } from '../simulators/default-credentials.ts';
 import type { SimulatedVendor } from '../simulators/ports.ts';
-import { each, simControl, ZONE, type Computer, type Customer, type FaultWorld, type PartnerWorld, type UsageLine } from './world.ts';
+import { each, simControl, ZONE, type Computer, type FaultWorld, type PartnerWorld } from './world.ts';
 
 /** The Acronis plugin's install scripts (with and without the backup monitor). */
 const INSTALL_SCRIPT_IDS = new Set([6101, 6102]);
@@ -55,6 +55,7 @@ interface LoggedRequest {
   method: string;
   path: string;
   status: number;
+  body?: unknown;
 }
 
 async function requestLog(url: string): Promise<LoggedRequest[]> {
@@ -64,21 +65,33 @@ async function requestLog(url: string): Promise<LoggedRequest[]> {
 }
 
 /**
- * Committed writes of usage, by what they write to: ConnectWise Manage PATCHes an addition (by its
- * id); Autotask adds an adjustment to a contract, whose request names the contract only.
+ * The figures each usage line was set to by committed writes, in order, from the PSA's request log
+ * (no PSA API lists them): ConnectWise Manage PATCHes the addition's quantity; Autotask adds an
+ * adjustment of `unitChange` units to the contract service, from the 0 the line started with.
  */
-async function usageWrites(partner: PartnerWorld): Promise<Map<string, number>> {
-  const pattern = partner.psaKind === 'connectwise-manage' ? /\/finance\/agreements\/\d+\/additions\/(\d+)$/ : /\/contracts\/(\d+)\/serviceadjustments$/i;
-  const method = partner.psaKind === 'connectwise-manage' ? 'PATCH' : 'POST';
-  const writes = new Map<string, number>();
+async function usageWrites(partner: PartnerWorld): Promise<Map<string, number[]>> {
+  const written = new Map<string, number[]>();
+  const add = (lineId: string, value: number) => written.set(lineId, [...(written.get(lineId) ?? []), value]);
   for (const entry of await requestLog(partner.psaUrl)) {
-    const target = entry.method === method && entry.status >= 200 && entry.status < 300 ? pattern.exec(entry.path)?.[1] : undefined;
-    if (target) writes.set(target, (writes.get(target) ?? 0) + 1);
+    if (entry.status < 200 || entry.status >= 300) continue;
+    if (partner.psaKind === 'connectwise-manage') {
+      const lineId = entry.method === 'PATCH' ? /\/finance\/agreements\/\d+\/additions\/(\d+)$/.exec(entry.path)?.[1] : undefined;
+      const operation = Array.isArray(entry.body) ? (entry.body as { path?: string; value?: unknown }[]).find((candidate) => candidate.path === 'quantity') : undefined;
+      if (lineId && typeof operation?.value === 'number') add(lineId, operation.value);
+    } else if (entry.method === 'POST' && /\/contracts\/\d+\/serviceadjustments$/i.test(entry.path)) {
+      const { contractServiceID, unitChange } = entry.body as { contractServiceID: number; unitChange: number };
+      const lineId = String(contractServiceID);
+      add(lineId, (written.get(lineId)?.at(-1) ?? 0) + unitChange);
+    }
   }
-  return writes;
+  return written;
 }
 
-/** Each line must hold Acronis's last figure; a line on an earlier figure lost a change, any other figure is wrong. */
+/**
+ * Each line must hold Acronis's last figure; a line on an earlier figure lost a change, any other
+ * figure is wrong. Each figure is written at most once (a figure the line never had first is skipped
+ * when it changed while the PSA was away), and never a figure Acronis did not show.
+ */
 async function checkUsage(world: FaultWorld, settled: Settled | undefined): Promise<AreaFigures> {
   const lines = world.partners.flatMap((partner) => partner.customers.flatMap((customer) => customer.lines.map((line) => ({ partner, customer, line }))));
   const figures = area(lines.length, { changes: 0, writes: 0 });
@@ -100,19 +113,16 @@ async function checkUsage(world: FaultWorld, settled: Settled | undefined): Prom
   if (settled) return figures;
   for (const partner of world.partners) {
     const writes = await usageWrites(partner);
-    // ConnectWise Manage: per line; Autotask: per contract, whose lines' changes add up.
-    const targets: { target: string; lines: UsageLine[]; customer: Customer }[] =
-      partner.psaKind === 'connectwise-manage'
-        ? partner.customers.flatMap((customer) => customer.lines.map((line) => ({ target: line.lineId, lines: [line], customer })))
-        : partner.customers.map((customer) => ({ target: customer.agreementId, lines: customer.lines, customer }));
-    for (const { target, lines: written, customer } of targets) {
-      const changes = written.reduce((sum, line) => sum + line.values.length, 0);
-      const count = writes.get(target) ?? 0;
-      figures.counts.changes! += changes;
-      figures.counts.writes! += count;
-      if (count > changes) {
-        figures.duplicated += count - changes;
-        note(figures, `${customer.name}: ${count} writes for ${changes} changes (${written.map((line) => line.item).join(', ')})`);
+    for (const customer of partner.customers) {
+      for (const line of customer.lines) {
+        const written = writes.get(line.lineId) ?? [];
+        figures.counts.changes! += line.values.length;
+        figures.counts.writes! += written.length;
+        const repeated = written.filter((value, index) => written.indexOf(value) !== index).length;
+        const unknown = written.filter((value) => !line.values.includes(value)).length;
+        figures.duplicated += repeated;
+        figures.wrong += unknown;
+        if (repeated + unknown > 0) note(figures, `${customer.name} ${line.item}: written ${written.join(', ')} for figures ${line.values.join(' → ')}`);
       }
     }
   }

@@ -11,6 +11,6 @@ export async function addFault(simulatorUrl: string, fault: Record<string, unkno
   if (response.status !== 201) throw new Error(`could not add fault: ${response.status} ${await response.text()}`);
 }
 
-export async function requestLog(simulatorUrl: string): Promise<{ method: string; path: string; query: string; status: number; at: string }[]> {
+export async function requestLog(simulatorUrl: string): Promise<{ method: string; path: string; query: string; status: number; at: string; body?: unknown }[]> {
   return (await fetch(`${simulatorUrl}/_sim/requests`)).json() as Promise<{ method: string; path: string; query: string; status: number; at: string }[]>;
 }

@@ -38,13 +38,13 @@ beforeEach(async () => {
 });
 
 describe('simulator control surface', () => {
-  it('logs every vendor request with its status, but not control requests', async () => {
-    await transport().request({ method: 'POST', path: '/things' });
+  it('logs every vendor request with its status (and a write its JSON body), but not control requests', async () => {
+    await transport().request({ method: 'POST', path: '/things', json: { quantity: 3 } });
     await transport().send({ method: 'GET', path: '/nowhere?x=1' });
     const log = await requestLog(server.url);
-    expect(log.map(({ method, path, query, status }) => ({ method, path, query, status }))).toEqual([
-      { method: 'POST', path: '/things', query: '', status: 201 },
-      { method: 'GET', path: '/nowhere', query: '?x=1', status: 404 },
+    expect(log.map(({ method, path, query, status, body }) => ({ method, path, query, status, body }))).toEqual([
+      { method: 'POST', path: '/things', query: '', status: 201, body: { quantity: 3 } },
+      { method: 'GET', path: '/nowhere', query: '?x=1', status: 404, body: undefined },
     ]);
   });
 

@@ -28,6 +28,22 @@ export interface RequestLogEntry {
   query: string;
   status: number;
   at: string;
+  /** A write's JSON body (up to 4 KB), so that a test can tell what each write wrote. */
+  body?: unknown;
+}
+
+const LOGGED_BODY_LIMIT = 4_096;
+
+/** The JSON body of a write, read from a copy so that the route still reads the original. */
+async function loggedBody(request: Request): Promise<unknown> {
+  if (request.method === 'GET' || !request.headers.get('content-type')?.includes('json')) return undefined;
+  const text = await request.clone().text();
+  if (text.length > LOGGED_BODY_LIMIT) return undefined;
+  try {
+    return JSON.parse(text) as unknown;
+  } catch {
+    return undefined;
+  }
 }
 
 const faultSchema = z.strictObject({
@@ -161,7 +177,7 @@ export function createSimulatorApp(definition: SimulatorDefinition, clock: SimCl
   app.route('/_sim', control);
   app.use('*', async (c, next) => {
     const url = new URL(c.req.url);
-    const entry: RequestLogEntry = { method: c.req.method, path: url.pathname, query: url.search, status: 0, at: clock.now().toISOString() };
+    const entry: RequestLogEntry = { method: c.req.method, path: url.pathname, query: url.search, status: 0, at: clock.now().toISOString(), body: await loggedBody(c.req.raw) };
     if (requests.length >= REQUEST_LOG_LIMIT) requests.shift();
     requests.push(entry);
 
