@@ -141,7 +141,7 @@ export interface VendorErrorReading {
 export interface HttpTransportOptions {
   system: VendorSystem;
   baseUrl: string;
-  /** Per request unless the request sets its own. */
+  /** Per request; a request may ask for less (a create looked up again rather than waited on), never more. */
   timeoutMs?: number;
   /**
    * Reads the vendor's JSON error body; may reclassify (Autotask answers validation errors with 500).
@@ -253,7 +253,7 @@ export class HttpTransport {
     const scope = currentCallScope();
     // Checked as late as possible, once a concurrency slot is ours: the write goes out right after.
     if (scope?.beforeWrite && request.method !== 'GET' && !request.readOnly) await scope.beforeWrite(operationOf(request));
-    const timeoutMs = request.timeoutMs ?? this.#options.timeoutMs ?? DEFAULT_TIMEOUT_MS;
+    const timeoutMs = Math.min(request.timeoutMs ?? Infinity, this.#options.timeoutMs ?? DEFAULT_TIMEOUT_MS);
     const timeout = AbortSignal.timeout(timeoutMs);
     const callerSignals = [request.signal, scope?.signal].filter((given): given is AbortSignal => given !== undefined);
     const signal = callerSignals.length > 0 ? AbortSignal.any([timeout, ...callerSignals]) : timeout;

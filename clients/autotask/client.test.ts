@@ -227,6 +227,13 @@ describe('Autotask client: limits', () => {
     await Promise.all([polite.get('Companies', 1), polite.get('Contacts', 1), polite.get('Tickets', 1), polite.get('Services', 1)]);
   });
 
+  it('a create that asks for a longer wait than the client allows gives up at the client timeout', { timeout: 30_000 }, async () => {
+    await addFault(url, { match: 'Companies$', method: 'POST', kind: 'latency', delayMs: 60_000, times: 1 });
+    const started = Date.now();
+    expect(await failure(client().create('Companies', { companyName: 'Slow', companyType: 1, phone: '555-0100', ownerResourceID: 1 }, { timeoutMs: 60_000 }))).toMatchObject({ kind: 'timeout' });
+    expect(Date.now() - started).toBeLessThan(15_000);
+  });
+
   it('an injected 429 carries Retry-After into retryAfterMs', async () => {
     await addFault(url, { match: 'Companies/query', kind: 'rate-limit', retryAfterSeconds: 2, times: 1 });
     expect(await failure(client().count('Companies', [{ op: 'exist', field: 'id' }]))).toMatchObject({ kind: 'rate-limited', retryAfterMs: 2_000 });
