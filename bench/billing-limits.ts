@@ -28,7 +28,11 @@ import { progress, startBenchStack, type BenchStack } from './stack.ts';
 
 const WINDOW_MS = 60_000;
 const BUDGET: Record<PsaKind, number> = { 'connectwise-manage': 120, autotask: 120 };
-/** Enough customers that a first pass needs several windows' budget at either PSA. */
+/**
+ * A first pass needs about three windows' budget at either PSA: Autotask spends about 8 requests on
+ * a line's first write (the contract service, contract and units read to look and again to write),
+ * ConnectWise Manage about 3.5.
+ */
 const CUSTOMERS: Record<PsaKind, number> = { 'connectwise-manage': 10, autotask: 5 };
 const RUN_DEADLINE_MS = 20 * 60_000;
 const SHORT: Record<PsaKind, string> = { 'connectwise-manage': 'cwm', autotask: 'autotask' };
@@ -59,7 +63,7 @@ async function control(url: string, method: 'PUT' | 'POST', body: unknown): Prom
   return response.json();
 }
 
-/** Sets (or, with `undefined`, lifts) both PSAs' rate limits. */
+/** Sets both PSAs' rate limits to the budget, or lifts them (back to the defaults). */
 async function psaLimits(stack: BenchStack, on: boolean): Promise<void> {
   const { urls } = stack.sims;
   await control(`${urls['connectwise-manage']}/_sim/rate-limit`, 'POST', { requestsPerMinute: on ? BUDGET['connectwise-manage'] : null });
