@@ -10,7 +10,7 @@ import type { PsaKind } from '../domain/partner.ts';
 import { createTestDatabase, type TestDatabase } from '../test/database.ts';
 import { testKeyring } from '../test/fixtures/test-keys.ts';
 import { seedPartner } from '../test/partners.ts';
-import { addFault, requestLog, startTestSimulators } from '../test/simulators.ts';
+import { addFault, busiestWindow, requestLog, startTestSimulators } from '../test/simulators.ts';
 import type { VendorApiError } from './http.ts';
 import { PartnerClientsCache, type PartnerClientsOptions } from './partner-clients.ts';
 
@@ -38,17 +38,6 @@ async function partner(psaKind: PsaKind, options: PartnerClientsOptions) {
 }
 
 const failure = (promise: Promise<unknown>) => promise.then(() => expect.fail('expected a VendorApiError'), (error: unknown) => error as VendorApiError);
-
-/** The most requests the vendor saw in any `windowMs`, by its own clock. */
-function busiestWindow(log: { at: string }[], windowMs: number): number {
-  const times = log.map((entry) => Date.parse(entry.at)).sort((a, b) => a - b);
-  let busiest = 0;
-  for (let first = 0, last = 0; last < times.length; last++) {
-    while ((times[last] ?? 0) - (times[first] ?? 0) >= windowMs) first++;
-    busiest = Math.max(busiest, last - first + 1);
-  }
-  return busiest;
-}
 
 describe('request budget per partner and vendor', () => {
   it('a burst from many activities never exceeds the window at ConnectWise Manage', async () => {

@@ -206,6 +206,19 @@ describe('Autotask client: limits', () => {
     expect(await at.thresholdInformation()).toMatchObject({ externalRequestThreshold: 4, currentTimeframeRequestCount: 2 });
   });
 
+  it('a shortened threshold window (for benchmarks) refuses with the wait until it rolls on, and reports its timeframe', async () => {
+    await control('/limits', 'PUT', { requestsPerHour: 2, thresholdWindowSeconds: 120, latencyAtHalfMs: 0, latencyAtThreeQuartersMs: 0 });
+    const at = client();
+    await at.count('Companies', [{ op: 'exist', field: 'id' }]);
+    await at.count('Companies', [{ op: 'exist', field: 'id' }]);
+    const refused = await failure(at.count('Companies', [{ op: 'exist', field: 'id' }]));
+    expect(refused).toMatchObject({ kind: 'rate-limited', status: 429 });
+    expect(refused.retryAfterMs).toBeGreaterThan(110_000);
+    expect(refused.retryAfterMs).toBeLessThanOrEqual(120_000);
+    await control('/clock', 'POST', { advanceMs: 120_000 });
+    expect(await at.thresholdInformation()).toMatchObject({ externalRequestThreshold: 2, requestThresholdTimeframe: 2, currentTimeframeRequestCount: 1 });
+  });
+
   it('a 4th concurrent request on one endpoint is refused with Itgenatr005 (also under a non-429 status); the client holds itself to 3', async () => {
     await control('/limits', 'PUT', { processingMs: 300 });
     const greedy = client({ maxConcurrentPerEndpoint: 4 });
