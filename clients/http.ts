@@ -178,13 +178,16 @@ export class HttpTransport {
   /**
    * Sends and answers whatever status came back; network failures and timeouts throw `VendorApiError`.
    * With a limiter, a rate-limit answer pauses every request through it for the vendor's delay and,
-   * when that delay is short, is waited out and sent again (the vendor refused it unprocessed); a
-   * longer wait is not spent here: the call fails as `rate-limited` with the wait as `retryAfterMs`.
+   * when that delay is short (or the call scope allows waiting longer), is waited out and sent again
+   * (the vendor refused it unprocessed); a longer wait is not spent here: the call fails as
+   * `rate-limited` with the wait as `retryAfterMs`.
    */
   async send(request: HttpRequest): Promise<HttpResponse> {
     const limiter = this.#options.limiter;
     if (!limiter) return this.#send(request);
-    const signal = anySignal([request.signal, currentCallScope()?.signal]);
+    const scope = currentCallScope();
+    const signal = anySignal([request.signal, scope?.signal]);
+    const maxWaitMs = Math.max(limiter.limits.maxInlineWaitMs, scope?.maxBudgetWaitMs ?? 0);
     for (let answers = 1; ; answers++) {
       let delay: number | undefined;
       const response = await limiter
@@ -193,12 +196,12 @@ export class HttpTransport {
           // Paused before the slot is released, so no request waiting for it goes out in the meantime.
           if (this.#isRateLimitAnswer(answer)) limiter.pauseFor((delay = this.#retryAfterMs(answer) ?? 0));
           return answer;
-        }, signal)
+        }, signal, maxWaitMs)
         .catch((error: unknown) => {
           if (!(error instanceof RequestHeldBack)) throw error;
           throw new VendorApiError({ system: this.system, kind: 'rate-limited', operation: operationOf(request), message: error.message, retryAfterMs: error.waitMs }, { cause: error });
         });
-      if (delay === undefined || answers >= MAX_RATE_LIMIT_ANSWERS || delay > limiter.limits.maxInlineWaitMs) return response;
+      if (delay === undefined || answers >= MAX_RATE_LIMIT_ANSWERS || delay > maxWaitMs) return response;
     }
   }
 
