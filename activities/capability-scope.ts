@@ -1,6 +1,6 @@
 import { activityInfo, Context, heartbeat, log } from '@temporalio/activity';
 import { ApplicationFailure } from '@temporalio/common';
-import { runInCallScope } from '../clients/call-scope.ts';
+import { runInCallScope, type VendorCallOutcome } from '../clients/call-scope.ts';
 import { VendorApiError } from '../clients/http.ts';
 import { PartnerNotFoundError, type PartnerClients, type PartnerClientsCache } from '../clients/partner-clients.ts';
 import type { Db } from '../db/connection.ts';
@@ -12,10 +12,18 @@ import { capabilitiesOf, type Settings } from '../domain/settings.ts';
 import { credentialsRejected } from '../metrics/engine-metrics.ts';
 import { CAPABILITY_OFF_FAILURE, type CapabilityName } from '../workflows/contracts/loops.ts';
 import { credentialsRejectedSignal, partnerWorkflowId } from '../workflows/contracts/partner.ts';
+import { LONG_ACTIVITY_TASK_QUEUE } from '../workflows/contracts/task-queues.ts';
 import { vendorFailure } from './vendor-failure.ts';
 
 /** Short enough that the server hears of a live activity (and the activity of its cancellation) within seconds. */
 const HEARTBEAT_EVERY_MS = 5_000;
+/**
+ * The long passes (discovery, usage, the alert feed) wait out the partner's request budget inside
+ * their calls, heartbeating, for up to a ConnectWise Manage window and then some: a pass that reads
+ * more than one window's worth would otherwise fail at every full window and start its reads over.
+ * Their queue's slots are theirs alone, so no short call waits behind them.
+ */
+const LONG_PASS_BUDGET_WAIT_MS = 5 * 60_000;
 
 const SETTING_NAMES: Record<CapabilityName, string> = {
   provisioning: 'provisioning.enabled',
@@ -93,6 +101,7 @@ export async function reportHealth(db: Db, partnerId: string, observations: Heal
  * - its HTTP calls are cancelled with the activity;
  * - it heartbeats every few seconds (unless it runs as a local activity), with the last progress
  *   reported, so a slow vendor never looks like a dead worker and a cancellation reaches it;
+ * - on the long-activity queue, its calls wait for the partner's request budget instead of failing;
  * - vendor failures become `ApplicationFailure`s (retryable or not, with the vendor's delay);
  * - the last success and failure per system go to the partner's health (reportHealth).
  */
@@ -110,7 +119,13 @@ export function capabilityScope(db: Db, capability: CapabilityName) {
     };
     const observations = new HealthObservations();
     try {
-      return await runInCallScope({ signal: Context.current().cancellationSignal, beforeWrite: assertOn, observe: (outcome) => observations.observe(outcome) }, () =>
+      const scope = {
+        signal: Context.current().cancellationSignal,
+        beforeWrite: assertOn,
+        observe: (outcome: VendorCallOutcome) => observations.observe(outcome),
+        maxBudgetWaitMs: info.taskQueue === LONG_ACTIVITY_TASK_QUEUE ? LONG_PASS_BUDGET_WAIT_MS : undefined,
+      };
+      return await runInCallScope(scope, () =>
         body({
           resumed,
           report(next) {

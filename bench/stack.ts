@@ -9,7 +9,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Client } from '@temporalio/client';
 import { TestWorkflowEnvironment } from '@temporalio/testing';
-import { DefaultLogger, NativeConnection, Runtime } from '@temporalio/worker';
+import { NativeConnection } from '@temporalio/worker';
+import type { PartnerClientsOptions } from '../clients/partner-clients.ts';
 import { connectDatabase, type Db } from '../db/connection.ts';
 import { migrateToLatest } from '../db/migrate.ts';
 import { startPostgresServer } from '../dev/postgres-server.ts';
@@ -33,8 +34,12 @@ export function progress(message: string): void {
   process.stderr.write(`[bench] ${message}\n`);
 }
 
-export async function startBenchStack(): Promise<BenchStack> {
-  Runtime.install({ logger: new DefaultLogger('ERROR') });
+export interface BenchStackOptions {
+  /** The worker's vendor limits (`createEngineWorker`'s `partnerClients`), when a benchmark scales them. */
+  partnerClients?: PartnerClientsOptions;
+}
+
+export async function startBenchStack(options: BenchStackOptions = {}): Promise<BenchStack> {
   const root = mkdtempSync(join(tmpdir(), 'engine-bench-'));
   chmodSync(root, 0o755);
   const postgres = await startPostgresServer({ dataDir: join(root, 'postgres'), port: await freePort() });
@@ -46,7 +51,7 @@ export async function startBenchStack(): Promise<BenchStack> {
   const keyring = new Keyring(randomBytes(32));
   const temporal = new Client({ connection: env.connection, dataConverter: encryptedDataConverter(keyring) });
   const connection = await NativeConnection.connect({ address: env.connection.options.address });
-  const worker = await createEngineWorker({ connection, namespace: 'default', db, keyring, client: temporal });
+  const worker = await createEngineWorker({ connection, namespace: 'default', db, keyring, client: temporal, partnerClients: options.partnerClients });
   const running = worker.run();
   progress('PostgreSQL, Temporal, the simulators and the worker are up');
   return {

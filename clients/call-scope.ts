@@ -21,6 +21,13 @@ export interface CallScope {
   beforeWrite?: (operation: string) => Promise<void>;
   /** Hears how each call ended (the partner's health gathers them); must not throw. */
   observe?: (outcome: VendorCallOutcome) => void;
+  /**
+   * How long a request may wait inside the call for the partner's request budget (a full window, a
+   * vendor's pause) before it fails as `rate-limited`; never less than the limiter's own
+   * `maxInlineWaitMs`. Code that can wait (it heartbeats, and holds no slot a short call needs) sets
+   * it, so a long read is not started over for every window it outlasts.
+   */
+  maxBudgetWaitMs?: number;
 }
 
 const scopes = new AsyncLocalStorage<CallScope>();

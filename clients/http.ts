@@ -141,7 +141,7 @@ export interface VendorErrorReading {
 export interface HttpTransportOptions {
   system: VendorSystem;
   baseUrl: string;
-  /** Per request unless the request sets its own. */
+  /** Per request; a request may ask for less (a create looked up again rather than waited on), never more. */
   timeoutMs?: number;
   /**
    * Reads the vendor's JSON error body; may reclassify (Autotask answers validation errors with 500).
@@ -178,13 +178,16 @@ export class HttpTransport {
   /**
    * Sends and answers whatever status came back; network failures and timeouts throw `VendorApiError`.
    * With a limiter, a rate-limit answer pauses every request through it for the vendor's delay and,
-   * when that delay is short, is waited out and sent again (the vendor refused it unprocessed); a
-   * longer wait is not spent here: the call fails as `rate-limited` with the wait as `retryAfterMs`.
+   * when that delay is short (or the call scope allows waiting longer), is waited out and sent again
+   * (the vendor refused it unprocessed); a longer wait is not spent here: the call fails as
+   * `rate-limited` with the wait as `retryAfterMs`.
    */
   async send(request: HttpRequest): Promise<HttpResponse> {
     const limiter = this.#options.limiter;
     if (!limiter) return this.#send(request);
-    const signal = anySignal([request.signal, currentCallScope()?.signal]);
+    const scope = currentCallScope();
+    const signal = anySignal([request.signal, scope?.signal]);
+    const maxWaitMs = Math.max(limiter.limits.maxInlineWaitMs, scope?.maxBudgetWaitMs ?? 0);
     for (let answers = 1; ; answers++) {
       let delay: number | undefined;
       const response = await limiter
@@ -193,12 +196,12 @@ export class HttpTransport {
           // Paused before the slot is released, so no request waiting for it goes out in the meantime.
           if (this.#isRateLimitAnswer(answer)) limiter.pauseFor((delay = this.#retryAfterMs(answer) ?? 0));
           return answer;
-        }, signal)
+        }, signal, maxWaitMs)
         .catch((error: unknown) => {
           if (!(error instanceof RequestHeldBack)) throw error;
           throw new VendorApiError({ system: this.system, kind: 'rate-limited', operation: operationOf(request), message: error.message, retryAfterMs: error.waitMs }, { cause: error });
         });
-      if (delay === undefined || answers >= MAX_RATE_LIMIT_ANSWERS || delay > limiter.limits.maxInlineWaitMs) return response;
+      if (delay === undefined || answers >= MAX_RATE_LIMIT_ANSWERS || delay > maxWaitMs) return response;
     }
   }
 
@@ -253,7 +256,7 @@ export class HttpTransport {
     const scope = currentCallScope();
     // Checked as late as possible, once a concurrency slot is ours: the write goes out right after.
     if (scope?.beforeWrite && request.method !== 'GET' && !request.readOnly) await scope.beforeWrite(operationOf(request));
-    const timeoutMs = request.timeoutMs ?? this.#options.timeoutMs ?? DEFAULT_TIMEOUT_MS;
+    const timeoutMs = Math.min(request.timeoutMs ?? Infinity, this.#options.timeoutMs ?? DEFAULT_TIMEOUT_MS);
     const timeout = AbortSignal.timeout(timeoutMs);
     const callerSignals = [request.signal, scope?.signal].filter((given): given is AbortSignal => given !== undefined);
     const signal = callerSignals.length > 0 ? AbortSignal.any([timeout, ...callerSignals]) : timeout;

@@ -88,14 +88,14 @@ export class RequestLimiter {
    * Runs `send` once a slot is free, the pause is over and the window has room. A request counts in
    * the window from when it is sent until a window's length after its answer, so the vendor, which
    * counts arrivals, never sees more than the window allows in any window. Throws `RequestHeldBack`,
-   * unsent, when that would take longer than `maxInlineWaitMs`.
+   * unsent, when that would take longer than `maxWaitMs` (by default the limits' `maxInlineWaitMs`).
    */
-  async run<T>(send: () => Promise<T>, signal?: AbortSignal): Promise<T> {
-    this.#waitMs();
+  async run<T>(send: () => Promise<T>, signal?: AbortSignal, maxWaitMs = this.limits.maxInlineWaitMs): Promise<T> {
+    this.#waitMs(maxWaitMs);
     await this.#takeSlot(signal);
     try {
       for (;;) {
-        const wait = this.#waitMs();
+        const wait = this.#waitMs(maxWaitMs);
         if (wait > 0) await sleep(wait, undefined, { signal });
         else if (this.#windowFull()) await this.#nextAnswer(signal);
         else break;
@@ -115,9 +115,9 @@ export class RequestLimiter {
   }
 
   /** The wait before the next request may go, as far as is known without waiting for answers; throws when it is too long to wait here. */
-  #waitMs(): number {
+  #waitMs(maxWaitMs: number): number {
     const wait = Math.max(0, this.#pausedUntil - now(), this.#windowWaitMs());
-    if (wait > this.limits.maxInlineWaitMs) throw new RequestHeldBack(wait);
+    if (wait > maxWaitMs) throw new RequestHeldBack(wait);
     return wait;
   }
 

@@ -10,7 +10,8 @@ import type { PsaKind } from '../domain/partner.ts';
 import { createTestDatabase, type TestDatabase } from '../test/database.ts';
 import { testKeyring } from '../test/fixtures/test-keys.ts';
 import { seedPartner } from '../test/partners.ts';
-import { addFault, requestLog, startTestSimulators } from '../test/simulators.ts';
+import { addFault, busiestWindow, requestLog, startTestSimulators } from '../test/simulators.ts';
+import { runInCallScope } from './call-scope.ts';
 import type { VendorApiError } from './http.ts';
 import { PartnerClientsCache, type PartnerClientsOptions } from './partner-clients.ts';
 
@@ -38,17 +39,6 @@ async function partner(psaKind: PsaKind, options: PartnerClientsOptions) {
 }
 
 const failure = (promise: Promise<unknown>) => promise.then(() => expect.fail('expected a VendorApiError'), (error: unknown) => error as VendorApiError);
-
-/** The most requests the vendor saw in any `windowMs`, by its own clock. */
-function busiestWindow(log: { at: string }[], windowMs: number): number {
-  const times = log.map((entry) => Date.parse(entry.at)).sort((a, b) => a - b);
-  let busiest = 0;
-  for (let first = 0, last = 0; last < times.length; last++) {
-    while ((times[last] ?? 0) - (times[first] ?? 0) >= windowMs) first++;
-    busiest = Math.max(busiest, last - first + 1);
-  }
-  return busiest;
-}
 
 describe('request budget per partner and vendor', () => {
   it('a burst from many activities never exceeds the window at ConnectWise Manage', async () => {
@@ -128,6 +118,22 @@ describe('request budget per partner and vendor', () => {
     await addFault(sims.urls['connectwise-manage'], { match: '/company/companies/', kind: 'status', status: 429, body, times: 1 });
     expect(await failure(psa.getCompany('1'))).toMatchObject({ kind: 'rate-limited', status: 429, retryAfterMs: 30_000 });
     expect(await failure(psa.getCompany('1'))).toMatchObject({ kind: 'rate-limited', status: undefined });
+  });
+
+  it('a call scope that may wait (a long pass that heartbeats) waits out full windows instead of failing, and stays within them', async () => {
+    const limits = { 'connectwise-manage': { window: { requests: 4, windowMs: 1_500 }, maxInlineWaitMs: 100 } };
+    const { id, cache } = await partner('connectwise-manage', { limits });
+    const { psa } = await cache.forPartner(id);
+    const reads = () => Promise.allSettled(Array.from({ length: 10 }, (_, index) => psa.getCompany(String((index % 3) + 1))));
+    expect((await reads()).filter((outcome) => outcome.status === 'rejected').length).toBeGreaterThan(0);
+
+    sims.reset();
+    const { psa: patient } = await new PartnerClientsCache(database.db, keyring, { limits }).forPartner(id);
+    const outcomes = await runInCallScope({ maxBudgetWaitMs: 60_000 }, () => Promise.allSettled(Array.from({ length: 10 }, (_, index) => patient.getCompany(String((index % 3) + 1)))));
+    expect(outcomes.map((outcome) => outcome.status)).toEqual(Array(10).fill('fulfilled'));
+    const log = (await requestLog(sims.urls['connectwise-manage'])).filter((entry) => entry.path.includes('/company/companies/'));
+    expect(log).toHaveLength(10);
+    expect(busiestWindow(log, 1_500)).toBeLessThanOrEqual(4);
   });
 
   it('holds the partner to its concurrency at a vendor', async () => {

@@ -11,6 +11,28 @@ export async function addFault(simulatorUrl: string, fault: Record<string, unkno
   if (response.status !== 201) throw new Error(`could not add fault: ${response.status} ${await response.text()}`);
 }
 
-export async function requestLog(simulatorUrl: string): Promise<{ method: string; path: string; query: string; status: number; at: string; body?: unknown }[]> {
-  return (await fetch(`${simulatorUrl}/_sim/requests`)).json() as Promise<{ method: string; path: string; query: string; status: number; at: string }[]>;
+export interface LoggedRequest {
+  method: string;
+  path: string;
+  query: string;
+  status: number;
+  /** When the simulator received it, by the simulated clock. */
+  at: string;
+  /** A write's JSON body. */
+  body?: unknown;
+}
+
+export async function requestLog(simulatorUrl: string): Promise<LoggedRequest[]> {
+  return (await fetch(`${simulatorUrl}/_sim/requests`)).json() as Promise<LoggedRequest[]>;
+}
+
+/** The most requests the vendor saw in any `windowMs`, by its own clock. */
+export function busiestWindow(log: readonly Pick<LoggedRequest, 'at'>[], windowMs: number): number {
+  const times = log.map((entry) => Date.parse(entry.at)).sort((a, b) => a - b);
+  let busiest = 0;
+  for (let first = 0, last = 0; last < times.length; last++) {
+    while ((times[last] ?? 0) - (times[first] ?? 0) >= windowMs) first++;
+    busiest = Math.max(busiest, last - first + 1);
+  }
+  return busiest;
 }

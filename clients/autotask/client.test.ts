@@ -206,6 +206,19 @@ describe('Autotask client: limits', () => {
     expect(await at.thresholdInformation()).toMatchObject({ externalRequestThreshold: 4, currentTimeframeRequestCount: 2 });
   });
 
+  it('a shortened threshold window (for benchmarks) refuses with the wait until it rolls on, and reports its timeframe', async () => {
+    await control('/limits', 'PUT', { requestsPerHour: 2, thresholdWindowSeconds: 120, latencyAtHalfMs: 0, latencyAtThreeQuartersMs: 0 });
+    const at = client();
+    await at.count('Companies', [{ op: 'exist', field: 'id' }]);
+    await at.count('Companies', [{ op: 'exist', field: 'id' }]);
+    const refused = await failure(at.count('Companies', [{ op: 'exist', field: 'id' }]));
+    expect(refused).toMatchObject({ kind: 'rate-limited', status: 429 });
+    expect(refused.retryAfterMs).toBeGreaterThan(110_000);
+    expect(refused.retryAfterMs).toBeLessThanOrEqual(120_000);
+    await control('/clock', 'POST', { advanceMs: 120_000 });
+    expect(await at.thresholdInformation()).toMatchObject({ externalRequestThreshold: 2, requestThresholdTimeframe: 2, currentTimeframeRequestCount: 1 });
+  });
+
   it('a 4th concurrent request on one endpoint is refused with Itgenatr005 (also under a non-429 status); the client holds itself to 3', async () => {
     await control('/limits', 'PUT', { processingMs: 300 });
     const greedy = client({ maxConcurrentPerEndpoint: 4 });
@@ -225,6 +238,13 @@ describe('Autotask client: limits', () => {
     expect(results).toEqual([undefined, undefined, undefined, undefined, undefined, undefined]);
     // Other endpoints have their own threads.
     await Promise.all([polite.get('Companies', 1), polite.get('Contacts', 1), polite.get('Tickets', 1), polite.get('Services', 1)]);
+  });
+
+  it('a create that asks for a longer wait than the client allows gives up at the client timeout', { timeout: 30_000 }, async () => {
+    await addFault(url, { match: 'Companies$', method: 'POST', kind: 'latency', delayMs: 60_000, times: 1 });
+    const started = Date.now();
+    expect(await failure(client().create('Companies', { companyName: 'Slow', companyType: 1, phone: '555-0100', ownerResourceID: 1 }, { timeoutMs: 60_000 }))).toMatchObject({ kind: 'timeout' });
+    expect(Date.now() - started).toBeLessThan(15_000);
   });
 
   it('an injected 429 carries Retry-After into retryAfterMs', async () => {

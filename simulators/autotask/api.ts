@@ -62,7 +62,7 @@ export function createAutotaskApi({ store, limits, zones }: AutotaskApiParts): H
       if (admission.delayMs > 0) await delay(admission.delayMs);
       const call: Call = { method: c.req.method as Method, url, body: await readBody(c) };
       if (first === 'thresholdinformation' && segments.length === 2 && call.method === 'GET') {
-        return c.json({ externalRequestThreshold: limits.settings.requestsPerHour, requestThresholdTimeframe: 60, currentTimeframeRequestCount: limits.usage() });
+        return c.json({ externalRequestThreshold: limits.settings.requestsPerHour, requestThresholdTimeframe: limits.settings.thresholdWindowSeconds / 60, currentTimeframeRequestCount: limits.usage() });
       }
       const spec = entitySpec(first);
       const answer = spec ? route(store, spec, segments.slice(2), call) : undefined;

@@ -12,6 +12,7 @@ import { Zones } from './zones.ts';
 
 const limitsSchema = z.strictObject({
   requestsPerHour: z.number().int().min(1).optional(),
+  thresholdWindowSeconds: z.number().int().min(1).max(3_600).optional(),
   concurrentPerEndpoint: z.number().int().min(1).optional(),
   threadLimitStatus: z.number().int().min(400).max(599).optional(),
   latencyAtHalfMs: z.number().int().min(0).optional(),
