@@ -1,4 +1,5 @@
 import { startSimulators, type RunningSimulators } from '../simulators/index.ts';
+import type { RequestLogEntry } from '../simulators/kit/simulator-app.ts';
 
 /** The whole simulated world on free ports, for one test file. Close it in `afterAll`. */
 export function startTestSimulators(): Promise<RunningSimulators> {
@@ -11,16 +12,8 @@ export async function addFault(simulatorUrl: string, fault: Record<string, unkno
   if (response.status !== 201) throw new Error(`could not add fault: ${response.status} ${await response.text()}`);
 }
 
-export interface LoggedRequest {
-  method: string;
-  path: string;
-  query: string;
-  status: number;
-  /** When the simulator received it, by the simulated clock. */
-  at: string;
-  /** A write's JSON body. */
-  body?: unknown;
-}
+/** A request as the simulator logged it (`GET /_sim/requests`). */
+export type LoggedRequest = RequestLogEntry;
 
 export async function requestLog(simulatorUrl: string): Promise<LoggedRequest[]> {
   return (await fetch(`${simulatorUrl}/_sim/requests`)).json() as Promise<LoggedRequest[]>;
