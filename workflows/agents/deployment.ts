@@ -34,11 +34,13 @@ const LONGEST_WINDOW_MS = 7 * 24 * 3_600_000;
 
 // Vendor calls: an Automate or Acronis outage of any length only delays the deployment (F9.1) and
 // loses no computer's outcome, which is in PostgreSQL; each round heartbeats, so a dead worker is
-// noticed within 30 s and the next attempt re-reads what the last one recorded.
+// noticed within 30 s and the next attempt re-reads what the last one recorded. Retries are spaced up
+// to a minute: a round costs a few reads, and computers waiting on their agents should hear soon
+// after a vendor is back (at 5 minutes, an outage of 3 left most of a deployment idle 2 more).
 const { advanceDeployment } = proxyActivities<AgentActivities>({
   startToCloseTimeout: '10 minutes',
   heartbeatTimeout: '30 seconds',
-  retry: { initialInterval: '5 seconds', backoffCoefficient: 2, maximumInterval: '5 minutes' },
+  retry: { initialInterval: '5 seconds', backoffCoefficient: 2, maximumInterval: '1 minute' },
   summary: 'deployment round: read Automate and Acronis, send due scripts, record outcomes',
 });
 // PostgreSQL only.
