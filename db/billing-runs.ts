@@ -321,6 +321,26 @@ export async function failedLines(db: Queryable, partnerId: string, periodStart:
   return rows.map(toWrite).filter((row) => row.status === 'failed');
 }
 
+/** Lines whose latest write the PSA refused, in any period, newest first: the partner's health lists them until a write goes through. */
+export async function refusedLines(db: Queryable, partnerId: string, limit: number): Promise<UsageWrite[]> {
+  const latest = await db
+    .selectFrom('usage_writes')
+    .select(writeColumns)
+    .distinctOn(['psa_company_id', 'offering_item', 'period_start'])
+    .where('partner_id', '=', partnerId)
+    .where('status', 'in', ['written', 'failed'])
+    .orderBy('psa_company_id')
+    .orderBy('offering_item')
+    .orderBy('period_start')
+    .orderBy('at', 'desc')
+    .execute();
+  return latest
+    .map(toWrite)
+    .filter((row) => row.status === 'failed')
+    .sort((a, b) => b.at.getTime() - a.at.getTime())
+    .slice(0, limit);
+}
+
 /** `usage-writes`: the ledger, newest first; `date` selects the periods that contain it. */
 export async function listWrites(db: Queryable, partnerId: string, filter: { date?: string | undefined; psaCompanyId?: string | undefined; limit: number }): Promise<UsageWrite[]> {
   let query = db.selectFrom('usage_writes').select(writeColumns).where('partner_id', '=', partnerId).orderBy('at', 'desc').orderBy('id', 'desc').limit(filter.limit);

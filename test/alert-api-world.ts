@@ -4,12 +4,12 @@ import type { Alert } from '../clients/acronis/types.ts';
 import type { PsaKind } from '../domain/partner.ts';
 import { demoAlertTicket } from '../dev/demo-world.ts';
 import type { PsaPort } from '../psa/port.ts';
-import { DEFAULT_CREDENTIALS } from '../simulators/default-credentials.ts';
 import type { RunningSimulators } from '../simulators/index.ts';
 import type { PsaSeeder } from '../simulators/seeding/psa-seeder.ts';
 import { acronisOf, CLOSED_STATUS, customerTenant, psaCredentialsOf, psaOf, psaSeederOf } from './alert-world.ts';
 import type { ApiHarness } from './api-harness.ts';
 import { eventually } from './eventually.ts';
+import { newAcronisPartnerAccount } from './partners.ts';
 
 /** Alert → ticket set-up as an admin does it, through the admin API (the vendor side through the vendors' APIs). */
 
@@ -54,6 +54,8 @@ export interface TicketWorld {
   tickets(query?: string): Promise<TicketItem[]>;
   /** The alert's ticket link once `done` holds (by default: open). */
   ticketOf(alert: Alert, done?: (item: TicketItem) => boolean): Promise<TicketItem>;
+  /** The partner's own Acronis partner tenant, where its customers live. */
+  accountTenantId: string;
 }
 
 /** A partner with one mapped customer, a `*` alert mapping picked from the PSA's fields, and ticket sync on (polling every second). */
@@ -61,7 +63,8 @@ export async function buildTicketWorld(api: ApiHarness, sims: RunningSimulators,
   const call = (method: string, path: string, body?: unknown) => callOk(api, method, path, body);
   const acronis = acronisOf(sims);
   const seeder = psaSeederOf(sims, kind);
-  const { clientId, clientSecret } = DEFAULT_CREDENTIALS.acronis;
+  // One Acronis account per partner: registration refuses a second partner on one.
+  const { tenantId: accountTenantId, clientId, clientSecret } = await newAcronisPartnerAccount(sims.urls.acronis);
   const { id: partnerId } = await call('POST', '/v1/partners', {
     name: `MSP ${randomUUID().slice(0, 8)}`,
     timezone: 'Europe/Berlin',
@@ -71,7 +74,7 @@ export async function buildTicketWorld(api: ApiHarness, sims: RunningSimulators,
   const addCustomer = async (): Promise<Customer> => {
     const name = `Customer ${randomUUID().slice(0, 8)}`;
     const companyId = await seeder.createCompany(name);
-    const tenantId = await customerTenant(acronis, name);
+    const tenantId = await customerTenant(acronis, name, accountTenantId);
     await call('PUT', `/v1/partners/${partnerId}/customers/${companyId}/mapping`, { tenantId });
     return { companyId, tenantId };
   };
@@ -84,5 +87,5 @@ export async function buildTicketWorld(api: ApiHarness, sims: RunningSimulators,
     const matching = (items: TicketItem[]) => items.find((item) => item.alertId === alert.id && done(item));
     return matching(await eventually(`the ticket of ${String(alert.details.resourceName)}`, tickets, (items) => matching(items) !== undefined))!;
   };
-  return { kind, partnerId, acronis, seeder, psa: psaOf(sims, kind), mapping, customer, call, addCustomer, tickets, ticketOf };
+  return { kind, partnerId, accountTenantId, acronis, seeder, psa: psaOf(sims, kind), mapping, customer, call, addCustomer, tickets, ticketOf };
 }

@@ -52,10 +52,10 @@ export function alertTicketOf(routing: TicketRouting): AlertTicketFields {
 /** The status auto-close moves tickets to, as each simulated PSA names it. */
 export const CLOSED_STATUS: Record<PsaKind, string> = { 'connectwise-manage': 'Completed', autotask: 'Complete' };
 
-/** A customer tenant under the simulator's partner tenant. */
-export async function customerTenant(acronis: AcronisClient, name: string): Promise<string> {
-  const { tenant_id: parentId } = await acronis.getApiClient();
-  return (await acronis.createTenant({ name, kind: 'customer', parent_id: parentId, language: 'en' })).id;
+/** A customer tenant under `parentId` (a partner's own Acronis account), or under the client's own tenant. */
+export async function customerTenant(acronis: AcronisClient, name: string, parentId?: string): Promise<string> {
+  const parent = parentId ?? (await acronis.getApiClient()).tenant_id;
+  return (await acronis.createTenant({ name, kind: 'customer', parent_id: parent, language: 'en' })).id;
 }
 
 export interface Machine {

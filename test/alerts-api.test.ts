@@ -1,11 +1,11 @@
 import { randomUUID } from 'node:crypto';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
-import { DEFAULT_CREDENTIALS } from '../simulators/default-credentials.ts';
 import type { RunningSimulators } from '../simulators/index.ts';
 import type { TicketFieldChoices } from '../psa/port.ts';
 import type { PsaKind } from '../domain/partner.ts';
 import { callOk, pickTicketFields } from './alert-api-world.ts';
 import { psaCredentialsOf } from './alert-world.ts';
+import { newAcronisPartnerAccount } from './partners.ts';
 import { startApiHarness, type ApiHarness } from './api-harness.ts';
 import { createTestDatabase, type TestDatabase } from './database.ts';
 import { testKeyring } from './fixtures/test-keys.ts';
@@ -30,7 +30,7 @@ afterAll(async () => {
 });
 
 async function partnerOn(kind: PsaKind): Promise<string> {
-  const { clientId, clientSecret } = DEFAULT_CREDENTIALS.acronis;
+  const { clientId, clientSecret } = await newAcronisPartnerAccount(sims.urls.acronis);
   const { id } = await callOk(api, 'POST', '/v1/partners', { name: `MSP ${randomUUID().slice(0, 8)}`, timezone: 'Europe/Berlin', acronis: { baseUrl: sims.urls.acronis, clientId, clientSecret }, psa: psaCredentialsOf(sims, kind) });
   return id as string;
 }

@@ -158,6 +158,8 @@ describe.each<PsaKind>(['connectwise-manage', 'autotask'])('alerts become ticket
     expect(failed.ticketId).toBeNull();
     expect(failed.lastError).toMatch(kind === 'connectwise-manage' ? /ConnectWise Manage refused .*Service Board \d+ not found/ : /Autotask refused .*queueID/);
     await expect(world.tickets('?state=failed')).resolves.toHaveLength(1);
+    const { refused } = (await api.request('GET', `/v1/partners/${world.partnerId}/health`)).json;
+    expect(refused).toEqual([{ kind: 'ticket', key: expect.stringContaining(`${failed.psaCompanyId}/`), reason: failed.lastError, at: expect.any(String) }]);
 
     await restore();
     const created = await world.ticketOf(raised);
@@ -200,7 +202,7 @@ describe('a customer mapped after its alert was raised', () => {
     await eventually('the first scan of the feed', () => requestLog(sims.urls.acronis), (log) => log.some((entry) => entry.method === 'GET' && entry.path.endsWith('/alert_manager/v1/alerts')));
     const name = 'Late Mapped Ltd';
     const companyId = await world.seeder.createCompany(name);
-    const tenantId = await customerTenant(world.acronis, name);
+    const tenantId = await customerTenant(world.acronis, name, world.accountTenantId);
     const raised = await raiseBackupFailure(world.acronis, tenantId, machine('LATE-01'));
     // The feed moves past the alert while its tenant is no customer of the partner's yet.
     await eventually('the feed to pass the alert', () => requestLog(sims.urls.acronis), (log) => log.filter((entry) => entry.method === 'GET' && entry.path.endsWith('/alert_manager/v1/alerts')).length >= 3);

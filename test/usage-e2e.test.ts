@@ -173,6 +173,17 @@ describe.each<PsaKind>(['connectwise-manage', 'autotask'])('usage reporting end 
     expect((await call('GET', `/v1/partners/${world.partnerId}/conflicts`)).items).toEqual([]);
     const audit = (await call('GET', `/v1/audit-log?partnerId=${world.partnerId}&limit=200`)).items.map((entry: { action: string }) => entry.action);
     expect(audit).toEqual(expect.arrayContaining(['usage.written', 'usage.conflict', 'usage.conflict.resolve']));
+
+    // The PSA refuses a write (a closed agreement, say): the line fails with its words, the partner's health lists it, and the next run that gets it through clears it.
+    await setUsage(sims, world.tenantId, 'pw_base_servers', 7);
+    await addFault(world.psa.url, { match: writePath, method, kind: 'status', status: 400, times: 1 });
+    const refused = await syncNow(world);
+    expect(refused.lines.map((line) => [line.offeringItem, line.newValue, line.status])).toEqual([['pw_base_servers', 7, 'failed']]);
+    const health = async () => (await call('GET', `/v1/partners/${world.partnerId}/health`)).refused;
+    expect(await health()).toEqual([{ kind: 'usage-line', key: `${world.companyId}/pw_base_servers/${monthOf(Date.now()).start}`, reason: expect.stringContaining(kind === 'autotask' ? 'ServiceAdjustments' : 'additions'), at: expect.any(String) }]);
+    await syncNow(world);
+    expect(await billed(world, 'servers')).toBe(7);
+    expect(await health()).toEqual([]);
   });
 
   it('holds changes under review until approved, writes nothing on rejection, and backfills last month', async () => {

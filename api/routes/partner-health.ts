@@ -1,12 +1,17 @@
 import { createRoute, z } from '@hono/zod-openapi';
 import { runInCallScope } from '../../clients/call-scope.ts';
+import { refusedLines } from '../../db/billing-runs.ts';
 import { recordHealth, readHealth } from '../../db/partner-health.ts';
+import { failedTicketLinks } from '../../db/ticket-links.ts';
 import { HealthObservations, healthStatus } from '../../domain/health.ts';
 import type { ExternalSystem } from '../../domain/partner.ts';
 import { brokenAlertMappings, brokenCompanyMappings, brokenProductMappings, type BrokenMapping } from '../broken-mappings.ts';
 import { partnerClientsOr404, type ApiDeps } from '../context.ts';
 import { newRouter } from '../router.ts';
 import { bearerSecurity, commonErrors, jsonResponse, notFound, partnerIdParams } from '../schemas.ts';
+
+/** The refused work the health answer lists at most. */
+const REFUSED_SHOWN = 100;
 
 const systemSchema = z
   .object({
@@ -25,6 +30,16 @@ const healthSchema = z
       .array(z.object({ kind: z.enum(['product', 'company', 'alert']), key: z.string().describe('The offering item, the PSA company id or the alert type'), reason: z.string() }))
       .describe('Mappings whose PSA product, company, board/queue/status or Acronis tenant is gone; fix them in their lists'),
     unchecked: z.array(z.string()).describe('Mapping kinds that could not be checked now, with the system that did not answer'),
+    refused: z
+      .array(
+        z.object({
+          kind: z.enum(['ticket', 'usage-line']),
+          key: z.string().describe('ticket: `<psaCompanyId>/<alertType>/<resource>`; usage-line: `<psaCompanyId>/<offeringItem>/<period start>`'),
+          reason: z.string().describe("The PSA's words"),
+          at: z.iso.datetime(),
+        }),
+      )
+      .describe('Work the PSA refused (a ticket it would not create, a usage line it would not take), newest first; each is tried again (a ticket when the alert mappings change, a line when its figure moves or on "sync now") and leaves this list once it goes through'),
   })
   .openapi('PartnerHealth');
 
@@ -71,7 +86,15 @@ export function partnerHealthRoutes(deps: ApiDeps) {
           lastError: record?.lastFailureAt ? { at: record.lastFailureAt.toISOString(), kind: record.lastFailureKind ?? 'unknown', message: record.lastFailureMessage ?? '' } : null,
         };
       };
-      return c.json({ systems: { acronis: view('acronis'), psa: view('psa'), ...(clients.rmm && { rmm: view('rmm') }) }, brokenMappings, unchecked }, 200);
+      const [tickets, lines] = await Promise.all([failedTicketLinks(deps.db, id), refusedLines(deps.db, id, REFUSED_SHOWN)]);
+      const refused = [
+        ...tickets.map((link) => ({ kind: 'ticket' as const, key: `${link.psaCompanyId}/${link.alertType ?? 'storm digest'}/${link.resourceName ?? ''}`, reason: link.lastError ?? 'refused by the PSA', at: link.updatedAt })),
+        ...lines.map((line) => ({ kind: 'usage-line' as const, key: `${line.psaCompanyId}/${line.offeringItem}/${line.period.start}`, reason: line.reason ?? 'refused by the PSA', at: line.at })),
+      ]
+        .sort((a, b) => b.at.getTime() - a.at.getTime())
+        .slice(0, REFUSED_SHOWN)
+        .map((item) => ({ ...item, at: item.at.toISOString() }));
+      return c.json({ systems: { acronis: view('acronis'), psa: view('psa'), ...(clients.rmm && { rmm: view('rmm') }) }, brokenMappings, unchecked, refused }, 200);
     },
   );
   return router;

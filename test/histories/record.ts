@@ -103,6 +103,18 @@ async function provisioningPartner(name: string) {
   return { partnerId, companyId, agreement };
 }
 
+/**
+ * Runs `body` against a time-skipping test server of its own, with the engine's worker. Each
+ * scenario that needs one gets its own: the server's clock only moves on, and it stops skipping
+ * time while an activity runs on (an alert feed's long poll) or after an Update waited on one.
+ */
+async function onTimeSkippingServer(body: (env: TestWorkflowEnvironment) => Promise<void>): Promise<void> {
+  const env = await TestWorkflowEnvironment.createTimeSkipping({ server: { executable: resolveTemporalExecutable('test-server').executable }, client: { dataConverter } });
+  await registerSearchAttributes(env.connection, 'default');
+  await (await createEngineWorker({ connection: env.nativeConnection, namespace: 'default', db, keyring, client: env.client })).runUntil(() => body(env));
+  await env.teardown();
+}
+
 // --- the supervisor and the provisioning loop, on a dev server ---------------------------------------
 const dev = await TestWorkflowEnvironment.createLocal({
   server: { executable: resolveTemporalExecutable('dev-server').executable, searchAttributes: ENGINE_SEARCH_ATTRIBUTES },
@@ -137,78 +149,9 @@ await (await createEngineWorker({ connection: dev.nativeConnection, namespace: '
 });
 await dev.teardown();
 
-// --- a customer's life, on the time-skipping test server ----------------------------------------------
-const skipping = await TestWorkflowEnvironment.createTimeSkipping({
-  server: { executable: resolveTemporalExecutable('test-server').executable },
-  client: { dataConverter },
-});
-await registerSearchAttributes(skipping.connection, 'default');
-await (await createEngineWorker({ connection: skipping.nativeConnection, namespace: 'default', db, keyring, client: skipping.client })).runUntil(async () => {
-  // First, while the test server's clock is still today's (Acronis's figures carry the real time they
-  // were read): a billing loop's life: a held run approved, "sync now", a backfill, billing switched off.
-  {
-    const partnerId = await seedPartner(db, keyring, 'Replay usage', { psaKind: 'connectwise-manage', timezone: 'Europe/London', urls: { acronis: simulators.urls.acronis, psa: simulators.urls['connectwise-manage'] } });
-    const settings = (await readSettings(db, partnerId))!.settings;
-    await writeSettings(db, partnerId, { ...settings, billing: { ...settings.billing, enabled: true, reportingPeriod: 'current-month', refreshLagHours: 0, review: 'always' } });
-    const product = await seeder.createProduct('Acronis Servers');
-    await replaceProductMappings(db, partnerId, [{ offeringItem: 'pw_base_servers', psaProductId: product, free: false }]);
-    const companyId = await seeder.createCompany('Replay Usage Ltd');
-    await seeder.createAgreement(companyId, [{ productId: product, quantity: 0, billing: 'payg' }], '2026-01-01');
-    const acronis = new AcronisClient({ baseUrl: simulators.urls.acronis, ...DEFAULT_CREDENTIALS.acronis });
-    const tenant = await acronis.createTenant({ name: 'Replay Usage Ltd', kind: 'customer', parent_id: (await acronis.getApiClient()).tenant_id });
-    await upsertCompanyMapping(db, partnerId, companyId, tenant.id);
-    await fetch(`${simulators.urls.acronis}/_sim/usage`, { method: 'PUT', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ tenantId: tenant.id, usageName: 'pw_base_servers', value: 3 }) });
+// --- a customer's life, a deployment, the agents loop, refused credentials: on a time-skipping test server
+await onTimeSkippingServer(async (skipping) => {
 
-    const loop = await skipping.client.workflow.start<typeof usageLoop>('usageLoop', { workflowId: usageLoopWorkflowId(partnerId), taskQueue: TASK_QUEUE, args: [{ v: 1, partnerId }] });
-    await until('a held run', async () => (await loop.query(usageLoopStateQuery)).lastRun?.status === 'awaiting-approval');
-    const held = (await loop.query(usageLoopStateQuery)).lastRun!;
-    await loop.executeUpdate(reviewUpdate, { args: [{ runId: held.runId, decision: 'approve', decidedBy: 'replay' }], updateId: `approve:${held.runId}` });
-    await loop.signal(syncNowSignal);
-    await until('the second pass', async () => (await loop.query(usageLoopStateQuery)).passes === 2);
-    const lastMonth = periodContaining('2026-10-15', { reportingPeriod: 'current-month', billingDay: 1, intervalMinutes: 15 }, 'Europe/London');
-    await loop.executeUpdate(backfillUpdate, { args: [{ period: lastMonth, requestedBy: 'replay' }] });
-    await until('the backfill', async () => (await loop.query(usageLoopStateQuery)).passes === 3);
-    await writeSettings(db, partnerId, { ...(await readSettings(db, partnerId))!.settings, billing: { ...settings.billing, enabled: false } });
-    await loop.signal(configurationChangedSignal);
-    await loop.result();
-    await save(skipping.client, 'usage-loop-lifecycle', loop);
-  }
-
-  // Then an alert identity's life: its ticket created, the alert resolved and the ticket closed, the
-  // lifecycle ended after its idle window; and the alerts loop: a first read of the feed, "sync now",
-  // ticket sync switched off.
-  {
-    const alertPartner = await seedPartner(db, keyring, 'Replay alerts', { psaKind: 'connectwise-manage', urls: { acronis: simulators.urls.acronis, psa: simulators.urls['connectwise-manage'] } });
-    await configure(db, alertPartner, { tickets: { enabled: true, autoClose: { enabled: true, status: 'Completed' } } });
-    await replaceAlertMappings(db, alertPartner, [{ alertType: '*', enabled: true, ticket: alertTicketOf(await seeder.ticketRouting()) }]);
-    const alertCompany = await seeder.createCompany('Replay Alerts Ltd');
-    const acronis = acronisOf(simulators);
-    const alertTenant = await customerTenant(acronis, 'Replay Alerts Ltd');
-    await upsertCompanyMapping(db, alertPartner, alertCompany, alertTenant);
-    const raised = await raiseBackupFailure(acronis, alertTenant, machine('REPLAY-SRV'));
-    const identity = identityOf(raised, alertCompany);
-    const owner = { partnerId: alertPartner, psaKind: 'connectwise-manage' } as const;
-    const alertWorkflows = new AlertWorkflows(skipping.client);
-    const change = (alert: Alert) => ({ alertId: alert.id, updatedNs: nanosOf(alert.updatedAt).toString(), occurrenceNs: nanosOf(alert.receivedAt).toString(), resolved: alert.deletedAt !== undefined });
-    const lifecycleHandle = skipping.client.workflow.getHandle(alertWorkflowId(alertPartner, identityKey(identity)));
-    await alertWorkflows.deliver(owner, identity, change(raised));
-    await until('the ticket', async () => (await lifecycleHandle.query(alertLifecycleStateQuery)).phase === 'open');
-    await resolveAlert(simulators, raised.id);
-    await alertWorkflows.deliver(owner, identity, change(await acronis.getAlert(raised.id, { showDeleted: true })));
-    await until('the ticket closed', async () => (await lifecycleHandle.query(alertLifecycleStateQuery)).phase === 'closed');
-    await skipping.sleep('25 hours');
-    await lifecycleHandle.result();
-    await save(skipping.client, 'alert-lifecycle', lifecycleHandle);
-
-    await new CapabilityLoops(skipping.client).ensure(owner, 'tickets', { configurationChanged: false });
-    const loopHandle = skipping.client.workflow.getHandle(alertsLoopWorkflowId(alertPartner));
-    await until('a read of the feed', async () => (await requestLog(simulators.urls.acronis)).some((entry) => entry.path.endsWith('/alert_manager/v1/alerts')));
-    await loopHandle.signal(syncNowSignal);
-    await until('a cursor', async () => (await loopHandle.query(alertsLoopStateQuery)).cursor !== null);
-    await loopHandle.cancel();
-    await loopHandle.result();
-    await save(skipping.client, 'alerts-loop', loopHandle);
-  }
 
   // Provisioned; services end (quotas zeroed, ladder planned); services back before the disable
   // deadline (the step is cancelled at the moment it was to act); services end again; disabled, deleted.
@@ -268,13 +211,81 @@ await (await createEngineWorker({ connection: skipping.nativeConnection, namespa
   await rejected.terminate('recorded');
   await save(skipping.client, 'partner-supervisor-credentials-rejected', rejected);
 });
-await skipping.teardown();
 
 /** The PSA product the partner's one mapping points at. */
 async function mappedProductOf(partnerId: string): Promise<string> {
   const row = await db.selectFrom('product_mappings').select('psa_product_id').where('partner_id', '=', partnerId).executeTakeFirstOrThrow();
   return row.psa_product_id!;
 }
+
+// --- an alert identity's life, then the alerts loop, on a time-skipping test server of their own
+await onTimeSkippingServer(async (skipping) => {
+  // An alert identity's life: its ticket created, the alert resolved and the ticket closed, the
+  // lifecycle ended after its idle window; and the alerts loop: a first read of the feed, "sync now",
+  // ticket sync switched off.
+  const alertPartner = await seedPartner(db, keyring, 'Replay alerts', { psaKind: 'connectwise-manage', urls: { acronis: simulators.urls.acronis, psa: simulators.urls['connectwise-manage'] } });
+  await configure(db, alertPartner, { tickets: { enabled: true, autoClose: { enabled: true, status: 'Completed' } } });
+  await replaceAlertMappings(db, alertPartner, [{ alertType: '*', enabled: true, ticket: alertTicketOf(await seeder.ticketRouting()) }]);
+  const alertCompany = await seeder.createCompany('Replay Alerts Ltd');
+  const acronis = acronisOf(simulators);
+  const alertTenant = await customerTenant(acronis, 'Replay Alerts Ltd');
+  await upsertCompanyMapping(db, alertPartner, alertCompany, alertTenant);
+  const raised = await raiseBackupFailure(acronis, alertTenant, machine('REPLAY-SRV'));
+  const identity = identityOf(raised, alertCompany);
+  const owner = { partnerId: alertPartner, psaKind: 'connectwise-manage' } as const;
+  const alertWorkflows = new AlertWorkflows(skipping.client);
+  const change = (alert: Alert) => ({ alertId: alert.id, updatedNs: nanosOf(alert.updatedAt).toString(), occurrenceNs: nanosOf(alert.receivedAt).toString(), resolved: alert.deletedAt !== undefined });
+  const lifecycleHandle = skipping.client.workflow.getHandle(alertWorkflowId(alertPartner, identityKey(identity)));
+  await alertWorkflows.deliver(owner, identity, change(raised));
+  await until('the ticket', async () => (await lifecycleHandle.query(alertLifecycleStateQuery)).phase === 'open');
+  await resolveAlert(simulators, raised.id);
+  await alertWorkflows.deliver(owner, identity, change(await acronis.getAlert(raised.id, { showDeleted: true })));
+  await until('the ticket closed', async () => (await lifecycleHandle.query(alertLifecycleStateQuery)).phase === 'closed');
+  await skipping.sleep('25 hours');
+  await lifecycleHandle.result();
+  await save(skipping.client, 'alert-lifecycle', lifecycleHandle);
+
+  await new CapabilityLoops(skipping.client).ensure(owner, 'tickets', { configurationChanged: false });
+  const loopHandle = skipping.client.workflow.getHandle(alertsLoopWorkflowId(alertPartner));
+  await until('a read of the feed', async () => (await requestLog(simulators.urls.acronis)).some((entry) => entry.path.endsWith('/alert_manager/v1/alerts')));
+  await loopHandle.signal(syncNowSignal);
+  await until('a cursor', async () => (await loopHandle.query(alertsLoopStateQuery)).cursor !== null);
+  await loopHandle.cancel();
+  await loopHandle.result();
+  await save(skipping.client, 'alerts-loop', loopHandle);
+});
+
+// --- a billing loop's life, on a time-skipping test server of its own: it begins while the server's
+// clock is today's (Acronis's figures carry the real time they were read), and once an Update waited
+// on an activity that server no longer skips time, so nothing may follow it there --------------------
+await onTimeSkippingServer(async (billing) => {
+  // A held run approved, "sync now", a backfill, billing switched off.
+  const partnerId = await seedPartner(db, keyring, 'Replay usage', { psaKind: 'connectwise-manage', timezone: 'Europe/London', urls: { acronis: simulators.urls.acronis, psa: simulators.urls['connectwise-manage'] } });
+  const settings = (await readSettings(db, partnerId))!.settings;
+  await writeSettings(db, partnerId, { ...settings, billing: { ...settings.billing, enabled: true, reportingPeriod: 'current-month', refreshLagHours: 0, review: 'always' } });
+  const product = await seeder.createProduct('Acronis Servers');
+  await replaceProductMappings(db, partnerId, [{ offeringItem: 'pw_base_servers', psaProductId: product, free: false }]);
+  const companyId = await seeder.createCompany('Replay Usage Ltd');
+  await seeder.createAgreement(companyId, [{ productId: product, quantity: 0, billing: 'payg' }], '2026-01-01');
+  const acronis = new AcronisClient({ baseUrl: simulators.urls.acronis, ...DEFAULT_CREDENTIALS.acronis });
+  const tenant = await acronis.createTenant({ name: 'Replay Usage Ltd', kind: 'customer', parent_id: (await acronis.getApiClient()).tenant_id });
+  await upsertCompanyMapping(db, partnerId, companyId, tenant.id);
+  await fetch(`${simulators.urls.acronis}/_sim/usage`, { method: 'PUT', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ tenantId: tenant.id, usageName: 'pw_base_servers', value: 3 }) });
+
+  const loop = await billing.client.workflow.start<typeof usageLoop>('usageLoop', { workflowId: usageLoopWorkflowId(partnerId), taskQueue: TASK_QUEUE, args: [{ v: 1, partnerId }] });
+  await until('a held run', async () => (await loop.query(usageLoopStateQuery)).lastRun?.status === 'awaiting-approval');
+  const held = (await loop.query(usageLoopStateQuery)).lastRun!;
+  await loop.executeUpdate(reviewUpdate, { args: [{ runId: held.runId, decision: 'approve', decidedBy: 'replay' }], updateId: `approve:${held.runId}` });
+  await loop.signal(syncNowSignal);
+  await until('the second pass', async () => (await loop.query(usageLoopStateQuery)).passes === 2);
+  const lastMonth = periodContaining('2026-10-15', { reportingPeriod: 'current-month', billingDay: 1, intervalMinutes: 15 }, 'Europe/London');
+  await loop.executeUpdate(backfillUpdate, { args: [{ period: lastMonth, requestedBy: 'replay' }] });
+  await until('the backfill', async () => (await loop.query(usageLoopStateQuery)).passes === 3);
+  await writeSettings(db, partnerId, { ...(await readSettings(db, partnerId))!.settings, billing: { ...settings.billing, enabled: false } });
+  await loop.signal(configurationChangedSignal);
+  await loop.result();
+  await save(billing.client, 'usage-loop-lifecycle', loop);
+});
 
 await simulators.close();
 await db.destroy();
