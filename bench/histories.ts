@@ -45,7 +45,7 @@ export function millisOf(value: Timestamp): number {
   return secondsOf(value.seconds) * 1000 + Math.floor((value.nanos ?? 0) / 1e6);
 }
 
-const timeOf = (event: HistoryEvent): number => millisOf(event.eventTime as Timestamp);
+export const timeOf = (event: HistoryEvent): number => millisOf(event.eventTime as Timestamp);
 
 /** The span the counting covers, [fromMs, toMs), by the events' times. */
 export interface Span {
@@ -146,4 +146,22 @@ export function timedPasses(events: readonly HistoryEvent[], span: Span): Pass[]
     }
   }
   return passes;
+}
+
+/**
+ * How long each signal in `span` kept the workflow busy: from the signal to the next timer it
+ * started (it went back to waiting). A signal after which no timer started is left out.
+ */
+export function signalToRest(events: readonly HistoryEvent[], span: Span): number[] {
+  const spans: number[] = [];
+  let signalledMs: number | undefined;
+  for (const event of events) {
+    const type = Number(event.eventType);
+    if (type === EVENT.WORKFLOW_EXECUTION_SIGNALED && within(event, span)) signalledMs ??= timeOf(event);
+    else if (type === EVENT.TIMER_STARTED && signalledMs !== undefined) {
+      spans.push(timeOf(event) - signalledMs);
+      signalledMs = undefined;
+    }
+  }
+  return spans;
 }
