@@ -47,14 +47,14 @@ describe('passes of a loop', () => {
       expect(pass.startedMs).toBeDefined();
       expect(pass.startedMs! - pass.dueMs).toBeGreaterThanOrEqual(0);
     }
-    // Each pass is due when its timer's duration ran out.
+    // Each pass is due when its timer's duration (the loop's interval) ran out, and rests when the next timer starts.
     const all = events('customer-provisioning-lifecycle');
     const startedById = new Map(all.filter((event) => Number(event.eventType) === TIMER_STARTED).map((event) => [String(event.eventId), event]));
-    const dues = all
-      .filter((event) => Number(event.eventType) === TIMER_FIRED)
-      .map((event) => startedById.get(String(event.timerFiredEventAttributes!.startedEventId))!)
-      .map((started) => timeOf(started) + millisOf(started.timerStartedEventAttributes!.startToFireTimeout));
-    expect(passes.map((pass) => pass.dueMs)).toEqual(dues);
+    const wokenBy = all.filter((event) => Number(event.eventType) === TIMER_FIRED).map((event) => startedById.get(String(event.timerFiredEventAttributes!.startedEventId))!);
+    const intervals = wokenBy.map((started) => millisOf(started.timerStartedEventAttributes!.startToFireTimeout));
+    expect(passes.map((pass) => pass.intervalMs)).toEqual(intervals);
+    expect(passes.map((pass) => pass.dueMs)).toEqual(wokenBy.map((started, index) => timeOf(started) + intervals[index]!));
+    for (const pass of passes.slice(0, -1)) expect(pass.restMs).toBeGreaterThanOrEqual(pass.startedMs!);
   });
 
   it('leaves out firings after which the run only ended', () => {

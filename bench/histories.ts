@@ -111,9 +111,13 @@ export function totalActions(counts: Record<string, number>): number {
 /** One timer-driven pass of a loop: when its timer said it was due, and when its first activity started (unknown while it runs: its start is written when it ends). */
 export interface Pass {
   dueMs: number;
+  /** The timer's duration: the loop's interval. */
+  intervalMs: number;
   /** The pass's first activity: its `activityId`, to find it among the pending activities. */
   activityId: string;
   startedMs: number | undefined;
+  /** When the loop went back to waiting (its next timer started); unknown while the pass runs. */
+  restMs: number | undefined;
 }
 
 /**
@@ -123,21 +127,26 @@ export interface Pass {
  * scheduled (the run ended) is left out.
  */
 export function timedPasses(events: readonly HistoryEvent[], span: Span): Pass[] {
-  const dueOf = new Map<string, number>();
+  const timers = new Map<string, { dueMs: number; intervalMs: number }>();
   const passOf = new Map<string, Pass>();
   const passes: Pass[] = [];
-  let woken: number | undefined;
+  let woken: { dueMs: number; intervalMs: number } | undefined;
+  let running: Pass | undefined;
   for (const event of events) {
     const type = Number(event.eventType);
     if (type === EVENT.TIMER_STARTED) {
-      dueOf.set(String(event.eventId), timeOf(event) + millisOf(event.timerStartedEventAttributes?.startToFireTimeout as Timestamp));
+      const intervalMs = millisOf(event.timerStartedEventAttributes?.startToFireTimeout as Timestamp);
+      timers.set(String(event.eventId), { dueMs: timeOf(event) + intervalMs, intervalMs });
+      if (running) running.restMs = timeOf(event);
+      running = undefined;
     } else if (type === EVENT.TIMER_FIRED) {
-      woken = dueOf.get(String(event.timerFiredEventAttributes?.startedEventId));
+      woken = timers.get(String(event.timerFiredEventAttributes?.startedEventId));
     } else if (type === EVENT.ACTIVITY_TASK_SCHEDULED && woken !== undefined) {
-      if (woken >= span.fromMs && woken < span.toMs) {
-        const pass: Pass = { dueMs: woken, activityId: event.activityTaskScheduledEventAttributes?.activityId ?? '', startedMs: undefined };
+      if (woken.dueMs >= span.fromMs && woken.dueMs < span.toMs) {
+        const pass: Pass = { ...woken, activityId: event.activityTaskScheduledEventAttributes?.activityId ?? '', startedMs: undefined, restMs: undefined };
         passes.push(pass);
         passOf.set(String(event.eventId), pass);
+        running = pass;
       }
       woken = undefined;
     } else if (type === EVENT.ACTIVITY_TASK_STARTED) {

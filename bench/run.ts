@@ -16,6 +16,7 @@ const BENCHMARKS: Record<string, () => Promise<{ run: Benchmark }>> = {
   'agent-deploy': () => import('./agent-deploy.ts'),
   'usage-pass': async () => ({ run: (await import('./usage-pass.ts')).usagePass }),
   'alert-burst': async () => ({ run: (await import('./alert-burst.ts')).runAlertBurst }),
+  scale: () => import('./scale.ts'),
 };
 
 /** Whole numbers as they are, others with two decimals (`writes_per_changed=1.00` reads as the goal does). */

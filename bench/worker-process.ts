@@ -55,6 +55,10 @@ export async function startWorkerProcess(options: WorkerProcessOptions): Promise
     },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
+  // The worker must not outlive the benchmark, however it ends.
+  const killOnExit = () => child.kill('SIGKILL');
+  process.once('exit', killOnExit);
+  child.once('exit', () => process.off('exit', killOnExit));
   const recent: string[] = [];
   const onWarning = options.onWarning ?? ((line: string) => process.stderr.write(`[worker] ${line}\n`));
   let exited: number | null | undefined;

@@ -13,6 +13,8 @@ export interface SeedPartnerOptions {
   timezone?: string;
   /** Base URLs of the simulators the credentials point at (the default ports when absent). */
   urls?: { acronis?: string; psa?: string; automate?: string };
+  /** The partner's own Acronis API client (`newAcronisPartnerAccount`); the simulator's default one when absent. */
+  acronisClient?: { clientId: string; clientSecret: string };
 }
 
 const DEFAULT_PSA_URLS: Record<PsaKind, string> = { 'connectwise-manage': 'http://localhost:4102', autotask: 'http://localhost:4103' };
@@ -22,7 +24,7 @@ export async function seedPartner(db: Db, keyring: Keyring, name = `Partner ${ra
   const id = randomUUID();
   const box = new SecretBox(keyring);
   const psaKind = options.psaKind ?? 'autotask';
-  const { clientId, clientSecret } = DEFAULT_CREDENTIALS.acronis;
+  const { clientId, clientSecret } = options.acronisClient ?? DEFAULT_CREDENTIALS.acronis;
   const credentials = {
     acronis: splitCredential('acronis', { baseUrl: options.urls?.acronis ?? 'http://localhost:4101', clientId, clientSecret }),
     psa: splitCredential(psaKind, { baseUrl: options.urls?.psa ?? DEFAULT_PSA_URLS[psaKind], ...DEFAULT_CREDENTIALS[psaKind] }),
