@@ -29,9 +29,10 @@
  *   provisioning, agents, usage, alerts) by their passes in the window at their cadence (`loopMonth`);
  * - `late_loops`: loops with a timer-driven pass in the window that started more than 30 s after it
  *   was due.
- * And what explains them: `onboard_s`, `window_min`, `recheck_p95_s` (a customer's recheck, from
- * its signal to its provisioning activity's end), `alert_ticket_p95_s`, `passes`,
- * `pass_delay_max_s`, `rss_onboarding_mib`, `histories`.
+ * And what explains them: `customer_actions_per_customer_month` and `loop_actions_per_partner_month`
+ * (the two parts of the actions: a partner's loops cost the same for 200 customers as for 500),
+ * `onboard_s`, `window_min`, `recheck_p95_s` (a customer's recheck, from its signal until it waits
+ * again), `alert_ticket_p95_s`, `passes`, `pass_delay_max_s`, `rss_onboarding_mib`, `histories`.
  *
  * SCALE_PARTNERS, SCALE_CUSTOMERS (per partner) and SCALE_WINDOW_MINUTES change the size.
  */
@@ -196,6 +197,9 @@ async function runDay(world: ScaleWorld, db: Db, temporal: Client, windowStart: 
 
 interface HistoryFigures {
   actionsPerCustomerMonth: number;
+  /** The two parts of it: the customers' own workflows per customer, the loops per partner (a partner's share falls with its customers). */
+  customerActionsPerCustomerMonth: number;
+  loopActionsPerPartnerMonth: number;
   lateLoops: number;
   passes: number;
   passDelayMaxS: number;
@@ -271,6 +275,7 @@ async function readHistories(temporal: Client, window: Span): Promise<HistoryFig
   const sum = (counts: Record<string, number>) => totalActions(counts);
   const customers = PARTNERS * CUSTOMERS_PER_PARTNER;
   const perMonth = (MONTH_DAYS * (sum(daily) - standInSignals) + sum(monthly)) / customers;
+  const customerPart = (MONTH_DAYS * (sum(daily) - standInSignals)) / customers;
   const lateLoops = new Set(passDelays.filter((pass) => pass.delayMs > LATE_TOLERANCE_MS).map((pass) => pass.workflowId));
   const top = (counts: Record<string, number>) =>
     Object.entries(counts)
@@ -279,6 +284,8 @@ async function readHistories(temporal: Client, window: Span): Promise<HistoryFig
       .join(' ');
   return {
     actionsPerCustomerMonth: perMonth,
+    customerActionsPerCustomerMonth: customerPart,
+    loopActionsPerPartnerMonth: sum(monthly) / PARTNERS,
     lateLoops: lateLoops.size,
     passes: passDelays.length,
     passDelayMaxS: Math.max(0, ...passDelays.map((pass) => pass.delayMs)) / 1000,
@@ -358,6 +365,8 @@ export async function run(): Promise<Figures> {
       rss_mib: round(rssMax, 0),
       task_latency_p95_ms: round(quantile(during, 0.95) * 1000, 0),
       actions_per_customer_month: round(figures.actionsPerCustomerMonth, 1),
+      customer_actions_per_customer_month: round(figures.customerActionsPerCustomerMonth, 1),
+      loop_actions_per_partner_month: round(figures.loopActionsPerPartnerMonth, 0),
       late_loops: figures.lateLoops,
       customers: PARTNERS * CUSTOMERS_PER_PARTNER,
       partners: PARTNERS,
