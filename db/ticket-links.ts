@@ -97,13 +97,8 @@ export async function identitiesWithTickets(db: Queryable, partnerId: string, id
   return new Set(rows.map((row) => row.identity));
 }
 
-export interface NewTicketLink extends TicketLinkKey {
-  kind: TicketLinkKind;
-  psaCompanyId: string;
-  alertType: string | null;
-  resourceName: string | null;
-  alertId: string | null;
-  externalRef: string;
+/** A link as the alert activities open it: what the alert says, before the PSA has answered. */
+export interface NewTicketLink extends Pick<TicketLink, keyof TicketLinkKey | 'kind' | 'psaCompanyId' | 'alertType' | 'resourceName' | 'alertId' | 'externalRef'> {
   createdAtMs: number;
 }
 

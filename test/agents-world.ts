@@ -3,13 +3,13 @@
  * plans through Acronis's API, Automate clients and locations through Automate's API, computers
  * through `/_sim` (Automate has no API that makes agents), and what a user checks afterwards.
  */
-import { setTimeout as delay } from 'node:timers/promises';
 import { AcronisClient } from '../clients/acronis/client.ts';
 import type { Agent } from '../clients/acronis/types.ts';
 import { collect } from '../clients/collect.ts';
 import { ConnectWiseAutomateClient } from '../clients/connectwise-automate/client.ts';
 import { DEFAULT_CREDENTIALS } from '../simulators/default-credentials.ts';
 import type { RunningSimulators } from '../simulators/index.ts';
+import { eventually } from './eventually.ts';
 
 export const INSTALL_SCRIPT_IDS = [6101, 6102];
 
@@ -104,15 +104,5 @@ export class AgentsWorld {
     const [machine] = await collect(this.acronis.listResources({ agentId: agent.id }));
     if (!machine) return [];
     return (await collect(this.acronis.listPlanApplications({ resourceId: machine.id, policyType: 'policy.protection.total' }))).map((application) => application.policy.name);
-  }
-}
-
-export async function eventually<T>(what: string, read: () => Promise<T>, done: (value: T) => boolean, timeoutMs = 30_000): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const value = await read();
-    if (done(value)) return value;
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}; last seen: ${JSON.stringify(value)}`);
-    await delay(200);
   }
 }

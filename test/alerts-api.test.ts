@@ -1,33 +1,21 @@
 import { randomUUID } from 'node:crypto';
-import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import type { RunningSimulators } from '../simulators/index.ts';
 import type { TicketFieldChoices } from '../psa/port.ts';
 import type { PsaKind } from '../domain/partner.ts';
 import { callOk, pickTicketFields } from './alert-api-world.ts';
 import { psaCredentialsOf } from './alert-world.ts';
 import { newAcronisPartnerAccount } from './partners.ts';
-import { startApiHarness, type ApiHarness } from './api-harness.ts';
-import { createTestDatabase, type TestDatabase } from './database.ts';
+import { useApiWorld, type ApiHarness } from './api-harness.ts';
 import { testKeyring } from './fixtures/test-keys.ts';
-import { startTestSimulators } from './simulators.ts';
 
 /** The admin API of alert → ticket sync over HTTP: alert mappings checked against the PSA, its ticket fields, ticket settings. */
 
 const keyring = testKeyring();
-let database: TestDatabase;
 let api: ApiHarness;
 let sims: RunningSimulators;
 
-beforeAll(async () => {
-  [database, sims] = await Promise.all([createTestDatabase(), startTestSimulators()]);
-  api = await startApiHarness(database.db, keyring, { runWorker: false });
-});
-beforeEach(() => sims.reset());
-afterAll(async () => {
-  await api.close();
-  await sims.close();
-  await database.drop();
-});
+useApiWorld(keyring, (world) => ({ sims, api } = world), { runWorker: false });
 
 async function partnerOn(kind: PsaKind): Promise<string> {
   const { clientId, clientSecret } = await newAcronisPartnerAccount(sims.urls.acronis);

@@ -1,5 +1,5 @@
 import { setTimeout as delay } from 'node:timers/promises';
-import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import type { Alert } from '../clients/acronis/types.ts';
 import { AutotaskClient } from '../clients/autotask/client.ts';
 import { ConnectWiseManageClient } from '../clients/connectwise-manage/client.ts';
@@ -9,11 +9,10 @@ import { autotaskCredentials } from '../simulators/seeding/autotask.ts';
 import { connectWiseManageConfig } from '../simulators/seeding/connectwise-manage.ts';
 import { buildTicketWorld, callOk, pickTicketFields, type Customer, type TicketItem, type TicketWorld } from './alert-api-world.ts';
 import { CLOSED_STATUS, createBoard, customerTenant, deleteBoard, machine, psaUrlOf, raiseBackupFailure, resolveAlert, setAutotaskQueueActive, type Machine } from './alert-world.ts';
-import { startApiHarness, type ApiHarness } from './api-harness.ts';
-import { createTestDatabase, type TestDatabase } from './database.ts';
+import { useApiWorld, type ApiHarness } from './api-harness.ts';
 import { eventually } from './eventually.ts';
 import { testKeyring } from './fixtures/test-keys.ts';
-import { addFault, requestLog, startTestSimulators } from './simulators.ts';
+import { addFault, requestLog } from './simulators.ts';
 
 /**
  * Alerts becoming tickets as an MSP lives it: the partner, its customer mappings, alert mappings
@@ -23,20 +22,10 @@ import { addFault, requestLog, startTestSimulators } from './simulators.ts';
  */
 
 const keyring = testKeyring();
-let database: TestDatabase;
 let api: ApiHarness;
 let sims: RunningSimulators;
 
-beforeAll(async () => {
-  [database, sims] = await Promise.all([createTestDatabase(), startTestSimulators()]);
-  api = await startApiHarness(database.db, keyring);
-});
-beforeEach(() => sims.reset());
-afterAll(async () => {
-  await api.close();
-  await sims.close();
-  await database.drop();
-});
+useApiWorld(keyring, (world) => ({ sims, api } = world));
 
 const call = (method: string, path: string, body?: unknown) => callOk(api, method, path, body);
 const buildWorld = (kind: PsaKind, settings: Record<string, unknown> = {}) => buildTicketWorld(api, sims, kind, settings);

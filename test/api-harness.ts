@@ -3,12 +3,13 @@ import { serve } from '@hono/node-server';
 import { Client, Connection } from '@temporalio/client';
 import { NativeConnection } from '@temporalio/worker';
 import { pino } from 'pino';
-import { inject } from 'vitest';
+import { afterAll, beforeAll, beforeEach, inject } from 'vitest';
 import { createApp } from '../api/app.ts';
 import { PartnerClientsCache, type PartnerClientsOptions } from '../clients/partner-clients.ts';
 import { createToken } from '../db/api-tokens.ts';
 import type { Db } from '../db/connection.ts';
 import type { Keyring } from '../security/keyring.ts';
+import type { RunningSimulators } from '../simulators/index.ts';
 import { encryptedDataConverter } from '../temporal/data-converter.ts';
 import { createEngineWorker, type EngineWorker } from '../temporal/engine-worker.ts';
 import { PartnerWorkflows } from '../temporal/partner-workflows.ts';
@@ -16,6 +17,8 @@ import { AgentWorkflows } from '../temporal/agent-workflows.ts';
 import { CapabilityLoops } from '../temporal/capability-loops.ts';
 import { ProvisioningWorkflows } from '../temporal/provisioning-workflows.ts';
 import { UsageWorkflows } from '../temporal/usage-workflows.ts';
+import { createTestDatabase, type TestDatabase } from './database.ts';
+import { startTestSimulators } from './simulators.ts';
 
 export const TEMPORAL_UI_URL = 'http://localhost:8233';
 
@@ -126,4 +129,31 @@ export async function startApiHarness(db: Db, keyring: Keyring, options: ApiHarn
       await connection.close();
     },
   };
+}
+
+/** What a test file of the admin API works against: its own database, the simulated vendors and the API. */
+export interface ApiWorld {
+  database: TestDatabase;
+  sims: RunningSimulators;
+  api: ApiHarness;
+}
+
+/**
+ * Starts a test file's world before its tests (the API with an engine worker unless
+ * `runWorker: false`), resets the simulators before each test and closes it all after them;
+ * `started` receives the world once it runs.
+ */
+export function useApiWorld(keyring: Keyring, started: (world: ApiWorld) => void, options: ApiHarnessOptions = {}): void {
+  let world: ApiWorld | undefined;
+  beforeAll(async () => {
+    const [database, sims] = await Promise.all([createTestDatabase(), startTestSimulators()]);
+    world = { database, sims, api: await startApiHarness(database.db, keyring, options) };
+    started(world);
+  });
+  beforeEach(() => world?.sims.reset());
+  afterAll(async () => {
+    await world?.api.close();
+    await world?.sims.close();
+    await world?.database.drop();
+  });
 }

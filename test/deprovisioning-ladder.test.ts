@@ -1,14 +1,11 @@
 import { setTimeout as delay } from 'node:timers/promises';
 import type { WorkflowHandle } from '@temporalio/client';
-import { TestWorkflowEnvironment } from '@temporalio/testing';
+import type { TestWorkflowEnvironment } from '@temporalio/testing';
+import { startTimeSkippingEngine, type TimeSkippingEngine } from './time-skipping-engine.ts';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { deleteCompanyMapping, findCompanyMapping, upsertCompanyMapping } from '../db/mappings.ts';
-import { resolveTemporalExecutable } from '../dev/temporal-binaries.ts';
 import type { RunningSimulators } from '../simulators/index.ts';
-import { encryptedDataConverter } from '../temporal/data-converter.ts';
-import { bundleEngineWorkflows, createEngineWorker, type EngineWorker } from '../temporal/engine-worker.ts';
 import { ProvisioningWorkflows } from '../temporal/provisioning-workflows.ts';
-import { registerSearchAttributes } from '../temporal/search-attributes.ts';
 import { customerStateQuery, customerWorkflowId, type CustomerState } from '../workflows/contracts/provisioning.ts';
 import type { customerProvisioning } from '../workflows/provisioning/customer.ts';
 import { createTestDatabase, type TestDatabase } from './database.ts';
@@ -32,25 +29,19 @@ describe('deprovisioning ladder (engine worker, time-skipping test server)', () 
   let sims: RunningSimulators;
   let database: TestDatabase;
   let env: TestWorkflowEnvironment;
-  let worker: EngineWorker;
-  let running: Promise<void>;
+  let engine: TimeSkippingEngine;
   let gateway: ProvisioningWorkflows;
   const surroundings = (): Surroundings => ({ sims, db: database.db, keyring });
 
   beforeAll(async () => {
     [sims, database] = await Promise.all([startTestSimulators(), createTestDatabase()]);
-    const testServer = resolveTemporalExecutable('test-server');
-    env = await TestWorkflowEnvironment.createTimeSkipping({ server: { executable: testServer.executable }, client: { dataConverter: encryptedDataConverter(keyring) } });
-    await registerSearchAttributes(env.connection, 'default');
-    worker = await createEngineWorker({ connection: env.nativeConnection, namespace: 'default', db: database.db, keyring, client: env.client, workflowBundle: await bundleEngineWorkflows() });
-    running = worker.run();
+    engine = await startTimeSkippingEngine(database.db, keyring);
+    env = engine.env;
     gateway = new ProvisioningWorkflows(env.client);
   });
 
   afterAll(async () => {
-    worker?.shutdown();
-    await running;
-    await env?.teardown();
+    await engine?.close();
     await database?.drop();
     await sims?.close();
   });

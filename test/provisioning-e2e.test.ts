@@ -1,5 +1,5 @@
 import { randomUUID } from 'node:crypto';
-import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { AcronisClient } from '../clients/acronis/client.ts';
 import type { OfferingItem, Tenant, User } from '../clients/acronis/types.ts';
 import type { PsaKind } from '../domain/partner.ts';
@@ -9,12 +9,12 @@ import { autotaskCredentials, autotaskSeeder } from '../simulators/seeding/autot
 import { connectWiseManageSeeder } from '../simulators/seeding/connectwise-manage.ts';
 import type { PsaSeeder } from '../simulators/seeding/psa-seeder.ts';
 import { customerStateQuery, customerWorkflowId, type CustomerState } from '../workflows/contracts/provisioning.ts';
-import { startApiHarness, type ApiHarness } from './api-harness.ts';
+import { useApiWorld, type ApiHarness } from './api-harness.ts';
 import { eventually } from './eventually.ts';
-import { createTestDatabase, type TestDatabase } from './database.ts';
+import type { TestDatabase } from './database.ts';
 import { testKeyring } from './fixtures/test-keys.ts';
 import { newAcronisPartnerAccount } from './partners.ts';
-import { addFault, requestLog, startTestSimulators } from './simulators.ts';
+import { addFault, requestLog } from './simulators.ts';
 import { markPartnerDeleted } from '../db/partners.ts';
 import { TASK_QUEUE } from '../workflows/contracts/task-queues.ts';
 import { PartnerIdAttribute } from '../workflows/search-attributes.ts';
@@ -31,16 +31,7 @@ let database: TestDatabase;
 let api: ApiHarness;
 let sims: RunningSimulators;
 
-beforeAll(async () => {
-  [database, sims] = await Promise.all([createTestDatabase(), startTestSimulators()]);
-  api = await startApiHarness(database.db, keyring);
-});
-beforeEach(() => sims.reset());
-afterAll(async () => {
-  await api.close();
-  await sims.close();
-  await database.drop();
-});
+useApiWorld(keyring, (world) => ({ database, sims, api } = world));
 
 const acronis = () => new AcronisClient({ baseUrl: sims.urls.acronis, ...DEFAULT_CREDENTIALS.acronis });
 const daysAgo = (days: number) => new Date(Date.now() - days * 86_400_000).toISOString().slice(0, 10);

@@ -1,15 +1,14 @@
 import { randomUUID } from 'node:crypto';
 import { DateTime } from 'luxon';
-import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { afterEach, describe, expect, it } from 'vitest';
 import type { PsaKind } from '../domain/partner.ts';
 import { DEFAULT_CREDENTIALS } from '../simulators/default-credentials.ts';
 import type { RunningSimulators } from '../simulators/index.ts';
 import { autotaskCredentials } from '../simulators/seeding/autotask.ts';
-import { startApiHarness, type ApiHarness } from './api-harness.ts';
+import { useApiWorld, type ApiHarness } from './api-harness.ts';
 import { eventually } from './eventually.ts';
-import { createTestDatabase, type TestDatabase } from './database.ts';
 import { testKeyring } from './fixtures/test-keys.ts';
-import { addFault, startTestSimulators } from './simulators.ts';
+import { addFault } from './simulators.ts';
 import { createTenant, daysAgo, psaOf, psaWrites, requestCount, setUsage } from './usage-world.ts';
 
 /**
@@ -20,25 +19,15 @@ import { createTenant, daysAgo, psaOf, psaWrites, requestCount, setUsage } from 
 
 const keyring = testKeyring();
 const ZONE = 'Europe/London';
-let database: TestDatabase;
 let api: ApiHarness;
 let sims: RunningSimulators;
 
-beforeAll(async () => {
-  [database, sims] = await Promise.all([createTestDatabase(), startTestSimulators()]);
   // A lost answer shows within 2 s instead of the 30 s a vendor gets in production.
-  api = await startApiHarness(database.db, keyring, { partnerClients: { timeoutMs: 2_000 } });
-});
+useApiWorld(keyring, (world) => ({ sims, api } = world), { partnerClients: { timeoutMs: 2_000 } });
 const partners: string[] = [];
-beforeEach(() => sims.reset());
 // Removing the partner ends its loop: none goes on polling a simulated world that was reset.
 afterEach(async () => {
   for (const partnerId of partners.splice(0)) await api.request('DELETE', `/v1/partners/${partnerId}`);
-});
-afterAll(async () => {
-  await api.close();
-  await sims.close();
-  await database.drop();
 });
 
 async function call(method: string, path: string, body?: unknown) {

@@ -1,13 +1,10 @@
 import { setTimeout as delay } from 'node:timers/promises';
 import type { WorkflowHandle } from '@temporalio/client';
-import { TestWorkflowEnvironment } from '@temporalio/testing';
+import type { TestWorkflowEnvironment } from '@temporalio/testing';
+import { startTimeSkippingEngine, type TimeSkippingEngine } from '../test/time-skipping-engine.ts';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { TASK_QUEUE } from './contracts/task-queues.ts';
 import { readSettings, writeSettings } from '../db/settings.ts';
-import { resolveTemporalExecutable } from '../dev/temporal-binaries.ts';
-import { encryptedDataConverter } from '../temporal/data-converter.ts';
-import { bundleEngineWorkflows, createEngineWorker, type EngineWorker } from '../temporal/engine-worker.ts';
-import { registerSearchAttributes } from '../temporal/search-attributes.ts';
 import { createTestDatabase, type TestDatabase } from '../test/database.ts';
 import { testKeyring } from '../test/fixtures/test-keys.ts';
 import { seedPartner } from '../test/partners.ts';
@@ -23,28 +20,16 @@ describe('partner supervisor (time-skipping test server)', () => {
   const keyring = testKeyring();
   let database: TestDatabase;
   let env: TestWorkflowEnvironment;
-  let worker: EngineWorker;
-  let running: Promise<void>;
+  let engine: TimeSkippingEngine;
 
   beforeAll(async () => {
     database = await createTestDatabase();
-    const testServer = resolveTemporalExecutable('test-server');
-    const started = Date.now();
-    env = await TestWorkflowEnvironment.createTimeSkipping({
-      server: { executable: testServer.executable },
-      client: { dataConverter: encryptedDataConverter(keyring) },
-    });
-    console.log(`[test setup] Temporal time-skipping test server (${testServer.source}) started in ${Date.now() - started} ms`);
-    // The provisioning loop starts with the engine's search attributes.
-    await registerSearchAttributes(env.connection, 'default');
-    worker = await createEngineWorker({ connection: env.nativeConnection, namespace: 'default', db: database.db, keyring, client: env.client, workflowBundle: await bundleEngineWorkflows() });
-    running = worker.run();
+    engine = await startTimeSkippingEngine(database.db, keyring);
+    env = engine.env;
   });
 
   afterAll(async () => {
-    worker?.shutdown();
-    await running;
-    await env?.teardown();
+    await engine?.close();
     await database?.drop();
   });
 

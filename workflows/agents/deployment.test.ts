@@ -1,15 +1,12 @@
 import { randomUUID } from 'node:crypto';
-import { TestWorkflowEnvironment } from '@temporalio/testing';
+import type { TestWorkflowEnvironment } from '@temporalio/testing';
+import { startTimeSkippingEngine, type TimeSkippingEngine } from '../../test/time-skipping-engine.ts';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { insertDeployment, listDeploymentComputers, saveClientLink } from '../../db/agents.ts';
 import { readSettings, writeSettings } from '../../db/settings.ts';
-import { resolveTemporalExecutable } from '../../dev/temporal-binaries.ts';
 import { mergeSettings, settingsSchema } from '../../domain/settings.ts';
 import type { RunningSimulators } from '../../simulators/index.ts';
 import { AgentWorkflows } from '../../temporal/agent-workflows.ts';
-import { encryptedDataConverter } from '../../temporal/data-converter.ts';
-import { bundleEngineWorkflows, createEngineWorker, type EngineWorker } from '../../temporal/engine-worker.ts';
-import { registerSearchAttributes } from '../../temporal/search-attributes.ts';
 import { AgentsWorld } from '../../test/agents-world.ts';
 import { createTestDatabase, type TestDatabase } from '../../test/database.ts';
 import { testKeyring } from '../../test/fixtures/test-keys.ts';
@@ -26,21 +23,16 @@ describe('a deployment (time-skipping test server)', () => {
   let database: TestDatabase;
   let sims: RunningSimulators;
   let env: TestWorkflowEnvironment;
-  let worker: EngineWorker;
-  let running: Promise<void>;
+  let engine: TimeSkippingEngine;
 
   beforeAll(async () => {
     [database, sims] = await Promise.all([createTestDatabase(), startTestSimulators()]);
-    env = await TestWorkflowEnvironment.createTimeSkipping({ server: { executable: resolveTemporalExecutable('test-server').executable }, client: { dataConverter: encryptedDataConverter(keyring) } });
-    await registerSearchAttributes(env.connection, 'default');
-    worker = await createEngineWorker({ connection: env.nativeConnection, namespace: 'default', db: database.db, keyring, client: env.client, workflowBundle: await bundleEngineWorkflows() });
-    running = worker.run();
+    engine = await startTimeSkippingEngine(database.db, keyring);
+    env = engine.env;
   });
 
   afterAll(async () => {
-    worker?.shutdown();
-    await running;
-    await env?.teardown();
+    await engine?.close();
     await sims?.close();
     await database?.drop();
   });

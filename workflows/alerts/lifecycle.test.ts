@@ -1,4 +1,5 @@
-import { TestWorkflowEnvironment } from '@temporalio/testing';
+import type { TestWorkflowEnvironment } from '@temporalio/testing';
+import { startTimeSkippingEngine, type TimeSkippingEngine } from '../../test/time-skipping-engine.ts';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import type { Alert } from '../../clients/acronis/types.ts';
 import { replaceAlertMappings } from '../../db/alert-mappings.ts';
@@ -7,12 +8,8 @@ import { readSettings, writeSettings } from '../../db/settings.ts';
 import { latestTicketLink } from '../../db/ticket-links.ts';
 import { identityKey, identityOf, nanosOf, ticketReference } from '../../domain/alert-tickets.ts';
 import { mergeSettings, settingsSchema } from '../../domain/settings.ts';
-import { resolveTemporalExecutable } from '../../dev/temporal-binaries.ts';
 import type { RunningSimulators } from '../../simulators/index.ts';
 import { AlertWorkflows } from '../../temporal/alert-workflows.ts';
-import { encryptedDataConverter } from '../../temporal/data-converter.ts';
-import { createEngineWorker, type EngineWorker } from '../../temporal/engine-worker.ts';
-import { registerSearchAttributes } from '../../temporal/search-attributes.ts';
 import { acronisOf, alertTicketOf, CLOSED_STATUS, customerTenant, machine, psaOf, psaSeederOf, psaUrlOf, raiseBackupFailure, resolveAlert } from '../../test/alert-world.ts';
 import { createTestDatabase, type TestDatabase } from '../../test/database.ts';
 import { eventually } from '../../test/eventually.ts';
@@ -31,25 +28,17 @@ import { alertLifecycleStateQuery, alertWorkflowId, type AlertChange } from '../
 const keyring = testKeyring();
 const DAY_MS = 86_400_000;
 let env: TestWorkflowEnvironment;
-let worker: EngineWorker;
-let running: Promise<void>;
+let engine: TimeSkippingEngine;
 let sims: RunningSimulators;
 let database: TestDatabase;
 
 beforeAll(async () => {
   [sims, database] = await Promise.all([startTestSimulators(), createTestDatabase()]);
-  env = await TestWorkflowEnvironment.createTimeSkipping({
-    server: { executable: resolveTemporalExecutable('test-server').executable },
-    client: { dataConverter: encryptedDataConverter(keyring) },
-  });
-  await registerSearchAttributes(env.connection, 'default');
-  worker = await createEngineWorker({ connection: env.nativeConnection, namespace: 'default', db: database.db, keyring, client: env.client });
-  running = worker.run();
+  engine = await startTimeSkippingEngine(database.db, keyring);
+  env = engine.env;
 });
 afterAll(async () => {
-  worker?.shutdown();
-  await running;
-  await env?.teardown();
+  await engine?.close();
   await database?.drop();
   await sims?.close();
 });
