@@ -9,7 +9,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Client } from '@temporalio/client';
 import { TestWorkflowEnvironment } from '@temporalio/testing';
-import { DefaultLogger, NativeConnection, Runtime } from '@temporalio/worker';
+import { NativeConnection } from '@temporalio/worker';
 import { connectDatabase, type Db } from '../db/connection.ts';
 import { migrateToLatest } from '../db/migrate.ts';
 import { startPostgresServer } from '../dev/postgres-server.ts';
@@ -45,8 +45,8 @@ export function progress(message: string): void {
   process.stderr.write(`[bench] ${message}\n`);
 }
 
+// The SDK's runtime (its logger) is bench/run.ts's, installed once per process.
 export async function startBenchServices(): Promise<BenchServices> {
-  Runtime.install({ logger: new DefaultLogger('ERROR') });
   const root = mkdtempSync(join(tmpdir(), 'engine-bench-'));
   chmodSync(root, 0o755);
   const stops: (() => Promise<unknown> | void)[] = [() => rmSync(root, { recursive: true, force: true })];
