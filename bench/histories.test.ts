@@ -1,7 +1,7 @@
 import { readFileSync } from 'node:fs';
 import { historyFromJSON } from '@temporalio/common/lib/proto-utils.js';
 import { describe, expect, it } from 'vitest';
-import { countActions, millisOf, signalToRest, timedPasses, timeOf, totalActions } from './histories.ts';
+import { countActions, longestTimerMs, millisOf, signalToRest, timedPasses, timeOf, totalActions } from './histories.ts';
 
 function events(name: string) {
   return historyFromJSON(JSON.parse(readFileSync(new URL(`../test/histories/${name}.json`, import.meta.url), 'utf8'))).events ?? [];
@@ -55,6 +55,13 @@ describe('passes of a loop', () => {
     expect(passes.map((pass) => pass.intervalMs)).toEqual(intervals);
     expect(passes.map((pass) => pass.dueMs)).toEqual(wokenBy.map((started, index) => timeOf(started) + intervals[index]!));
     for (const pass of passes.slice(0, -1)) expect(pass.restMs).toBeGreaterThanOrEqual(pass.startedMs!);
+  });
+
+  it("finds a loop's full interval in its longest timer", () => {
+    const all = events('customer-provisioning-lifecycle');
+    const durations = all.filter((event) => Number(event.eventType) === TIMER_STARTED).map((event) => millisOf(event.timerStartedEventAttributes!.startToFireTimeout));
+    expect(longestTimerMs(all, ALL_TIME.toMs)).toBe(Math.max(...durations));
+    expect(longestTimerMs(all, 0)).toBe(0);
   });
 
   it('leaves out firings after which the run only ended', () => {

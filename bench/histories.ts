@@ -157,6 +157,15 @@ export function timedPasses(events: readonly HistoryEvent[], span: Span): Pass[]
   return passes;
 }
 
+/** The longest timer the history started before `beforeMs`: a loop's full interval (a pass due sooner, after "sync now", waits less). */
+export function longestTimerMs(events: readonly HistoryEvent[], beforeMs: number): number {
+  let longest = 0;
+  for (const event of events) {
+    if (Number(event.eventType) === EVENT.TIMER_STARTED && timeOf(event) < beforeMs) longest = Math.max(longest, millisOf(event.timerStartedEventAttributes?.startToFireTimeout as Timestamp));
+  }
+  return longest;
+}
+
 /**
  * How long each signal in `span` kept the workflow busy: from the signal to the next timer it
  * started (it went back to waiting). A signal after which no timer started is left out.

@@ -48,7 +48,7 @@ import { syncNowSignal } from '../workflows/contracts/loops.ts';
 import { customerWorkflowId } from '../workflows/contracts/provisioning.ts';
 import { recheckSlotMs } from '../workflows/provisioning/recheck-slot.ts';
 import type { Figures } from './benchmark.ts';
-import { countActions, millisOf, signalToRest, timedPasses, timeOf, totalActions, type Span } from './histories.ts';
+import { countActions, longestTimerMs, millisOf, signalToRest, timedPasses, timeOf, totalActions, type Span } from './histories.ts';
 import { bucketsBetween, histogramBuckets, observations, quantile } from './prometheus.ts';
 import { buildScaleWorld, partnerAcronis, type ScalePartner, type ScaleWorld } from './scale-world.ts';
 import { progress, startBenchServices } from './stack.ts';
@@ -210,7 +210,7 @@ interface HistoryFigures {
 
 /**
  * A loop's actions over 30 days, by kind: its timer-driven passes (those due in the window, else its
- * last one) at its timer's cadence, each from its timer's firing to its next timer. A loop without
+ * last one), each from its timer's firing to its next timer, at the cadence of its longest timer. A loop without
  * such a pass (the alert feed, one activity of up to an hour; a supervisor before its first hourly
  * check) at the rate of its whole run so far, counted as at least an hour long: that overstates it.
  */
@@ -224,8 +224,9 @@ function loopMonth(events: Parameters<typeof countActions>[0], window: Span): Re
     return scaled(countActions(events, { fromMs: 0, toMs: window.toMs }), (MONTH_DAYS * DAY_MS) / Math.max(window.toMs - startedMs, HOUR_MS));
   }
   const month: Record<string, number> = {};
+  const cadenceMs = longestTimerMs(events, window.toMs);
   for (const pass of passes) {
-    const counts = scaled(countActions(events, { fromMs: pass.dueMs, toMs: pass.restMs! + 1 }), (MONTH_DAYS * DAY_MS) / pass.intervalMs / passes.length);
+    const counts = scaled(countActions(events, { fromMs: pass.dueMs, toMs: pass.restMs! + 1 }), (MONTH_DAYS * DAY_MS) / cadenceMs / passes.length);
     for (const [kind, n] of Object.entries(counts)) month[kind] = (month[kind] ?? 0) + n;
   }
   return month;
