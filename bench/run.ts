@@ -17,6 +17,7 @@ const BENCHMARKS: Record<string, () => Promise<{ run: Benchmark }>> = {
   'usage-pass': async () => ({ run: (await import('./usage-pass.ts')).usagePass }),
   'alert-burst': async () => ({ run: (await import('./alert-burst.ts')).runAlertBurst }),
   'billing-limits': () => import('./billing-limits.ts'),
+  scale: () => import('./scale.ts'),
 };
 
 /** Whole numbers as they are, others with two decimals (`writes_per_changed=1.00` reads as the goal does). */

@@ -22,6 +22,18 @@ import { createEngineWorker } from '../temporal/engine-worker.ts';
 import { ENGINE_SEARCH_ATTRIBUTES } from '../workflows/search-attributes.ts';
 import { freePort } from '../test/free-port.ts';
 
+/** PostgreSQL (migrated) and a Temporal dev server, for benchmarks that bring their own vendors and worker. */
+export interface BenchServices {
+  db: Db;
+  databaseUrl: string;
+  /** The engine's key, base64 (as `ENCRYPTION_KEY` takes it), and the keyring made of it. */
+  encryptionKey: string;
+  keyring: Keyring;
+  temporal: Client;
+  temporalAddress: string;
+  close(): Promise<void>;
+}
+
 export interface BenchStack {
   db: Db;
   keyring: Keyring;
@@ -39,18 +51,39 @@ export interface BenchStackOptions {
   partnerClients?: PartnerClientsOptions;
 }
 
-export async function startBenchStack(options: BenchStackOptions = {}): Promise<BenchStack> {
+// The SDK's runtime (its logger) is bench/run.ts's, installed once per process.
+export async function startBenchServices(): Promise<BenchServices> {
   const root = mkdtempSync(join(tmpdir(), 'engine-bench-'));
   chmodSync(root, 0o755);
-  const postgres = await startPostgresServer({ dataDir: join(root, 'postgres'), port: await freePort() });
-  await postgres.ensureDatabase('bench');
-  const db = connectDatabase(postgres.url('bench'), { maxConnections: 10 });
-  await migrateToLatest(db);
-  const env = await TestWorkflowEnvironment.createLocal({ server: { executable: resolveTemporalExecutable('dev-server').executable, searchAttributes: ENGINE_SEARCH_ATTRIBUTES } });
+  const stops: (() => Promise<unknown> | void)[] = [() => rmSync(root, { recursive: true, force: true })];
+  const close = async () => {
+    for (const step of stops.reverse()) await Promise.resolve(step()).catch((error: unknown) => progress(`cleanup: ${String(error)}`));
+  };
+  try {
+    const postgres = await startPostgresServer({ dataDir: join(root, 'postgres'), port: await freePort() });
+    stops.push(() => postgres.stop());
+    await postgres.ensureDatabase('bench');
+    const databaseUrl = postgres.url('bench');
+    const db = connectDatabase(databaseUrl, { maxConnections: 10 });
+    stops.push(() => db.destroy());
+    await migrateToLatest(db);
+    const env = await TestWorkflowEnvironment.createLocal({ server: { executable: resolveTemporalExecutable('dev-server').executable, searchAttributes: ENGINE_SEARCH_ATTRIBUTES } });
+    stops.push(() => env.teardown());
+    const encryptionKey = randomBytes(32).toString('base64');
+    const keyring = Keyring.fromBase64(encryptionKey);
+    const temporal = new Client({ connection: env.connection, dataConverter: encryptedDataConverter(keyring) });
+    return { db, databaseUrl, encryptionKey, keyring, temporal, temporalAddress: env.connection.options.address, close };
+  } catch (error) {
+    await close();
+    throw error;
+  }
+}
+
+export async function startBenchStack(options: BenchStackOptions = {}): Promise<BenchStack> {
+  const services = await startBenchServices();
+  const { db, keyring, temporal } = services;
   const sims = await startSimulators({ acronis: 0, 'connectwise-manage': 0, autotask: 0, automate: 0 });
-  const keyring = new Keyring(randomBytes(32));
-  const temporal = new Client({ connection: env.connection, dataConverter: encryptedDataConverter(keyring) });
-  const connection = await NativeConnection.connect({ address: env.connection.options.address });
+  const connection = await NativeConnection.connect({ address: services.temporalAddress });
   const worker = await createEngineWorker({ connection, namespace: 'default', db, keyring, client: temporal, partnerClients: options.partnerClients });
   const running = worker.run();
   progress('PostgreSQL, Temporal, the simulators and the worker are up');
@@ -62,12 +95,9 @@ export async function startBenchStack(options: BenchStackOptions = {}): Promise<
     async close() {
       worker.shutdown();
       await running;
-      await db.destroy();
       await connection.close();
       await sims.close();
-      await env.teardown();
-      await postgres.stop();
-      rmSync(root, { recursive: true, force: true });
+      await services.close();
     },
   };
 }

@@ -1,5 +1,5 @@
 import type { AcronisAgentHost } from '../world.ts';
-import type { ComputerRecord } from './store.ts';
+import type { AutomateStore, ComputerRecord } from './store.ts';
 
 /**
  * What the Acronis plugin for Automate installs: its scripts under Scripts > Backup and Recovery >
@@ -7,8 +7,12 @@ import type { ComputerRecord } from './store.ts';
  * is where the simulated world links the two vendors.
  */
 
-/** The machine's identity in the Acronis cloud, stable for the life of the computer. */
-export const machineKeyOf = (computerId: number): string => `automate:${computerId}`;
+/**
+ * The machine's identity in the Acronis cloud, stable for the life of the computer. Computer ids
+ * are an Automate server's own, so the key names the server too: several Automates (one per MSP)
+ * share one Acronis cloud.
+ */
+export const machineKeyOf = (store: Pick<AutomateStore, 'instanceId'>, computerId: number): string => `automate:${store.instanceId}:${computerId}`;
 
 export const REGISTRATION_TOKEN_PARAMETER = 'RegistrationToken';
 
@@ -71,8 +75,8 @@ export interface ScriptEffect {
 }
 
 /** What the script does once the agent has run it: install, upgrade or remove the Acronis agent. */
-export function runPluginScript(script: PluginScript, computer: ComputerRecord, parameters: Record<string, string>, agents: AcronisAgentHost): ScriptEffect {
-  const machineKey = machineKeyOf(computer.id);
+export function runPluginScript(script: PluginScript, store: AutomateStore, computer: ComputerRecord, parameters: Record<string, string>, agents: AcronisAgentHost): ScriptEffect {
+  const machineKey = machineKeyOf(store, computer.id);
   const withMonitor = script.action === 'install-with-backup-monitor';
   const monitorNote = withMonitor ? ' Backup monitor installed.' : '';
 

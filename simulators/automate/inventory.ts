@@ -186,7 +186,7 @@ export function registerInventoryRoutes(app: Hono, store: AutomateStore, agents:
   app.get(caseless('/Computers/:computerId'), (c) => c.json(renderComputer(store, requireComputer(store, idParam(c, 'computerId')))));
   app.get(caseless('/Computers/:computerId/Software'), (c) => {
     const computer = requireComputer(store, idParam(c, 'computerId'));
-    const agent = agents.agentOf(machineKeyOf(computer.id));
+    const agent = agents.agentOf(machineKeyOf(store, computer.id));
     const software = [
       ...(agent ? [{ Id: 1, Name: 'Acronis Cyber Protect Agent', Version: agent.version, Publisher: 'Acronis' }] : []),
       ...(computer.backupMonitorInstalled ? [{ Id: 2, Name: 'Acronis Backup Monitor', Version: agent?.version ?? null, Publisher: 'Acronis' }] : []),

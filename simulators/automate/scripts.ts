@@ -142,7 +142,7 @@ export class ScriptRunner {
     const store = this.#store;
     const script = PLUGIN_SCRIPTS.find((candidate) => candidate.Id === run.scriptId);
     const computer = store.computers.get(run.computerId);
-    const effect = script && computer ? runPluginScript(script, computer, run.parameters, this.#agents) : { outcome: 'Failed' as const, output: 'The computer no longer exists.' };
+    const effect = script && computer ? runPluginScript(script, this.#store, computer, run.parameters, this.#agents) : { outcome: 'Failed' as const, output: 'The computer no longer exists.' };
     Object.assign(run, { status: 'Completed', finishedMs: atMs, outcome: effect.outcome, output: effect.output });
   }
 }

@@ -49,8 +49,8 @@ export function createAutomateSimulator(world: SimWorld): SimulatorDefinition {
       locations: [...store.locations.values()].map((location) => renderLocation(store, location)),
       computers: [...store.computers.values()].map((computer) => ({
         ...renderComputer(store, computer),
-        acronisMachineKey: machineKeyOf(computer.id),
-        acronisAgent: world.agents.agentOf(machineKeyOf(computer.id)) ?? null,
+        acronisMachineKey: machineKeyOf(store, computer.id),
+        acronisAgent: world.agents.agentOf(machineKeyOf(store, computer.id)) ?? null,
         backupMonitorInstalled: computer.backupMonitorInstalled,
       })),
       retiredAssets: [...store.retiredAssets.values()].map(({ computer, retiredMs }) => ({ id: computer.id, name: computer.name, retiredAt: new Date(retiredMs).toISOString() })),

@@ -1,3 +1,4 @@
+import { randomUUID } from 'node:crypto';
 import type { SimClock } from '../kit/sim-clock.ts';
 
 /** What `PATCH /_sim/settings` can change; back to these defaults on reset. */
@@ -168,6 +169,8 @@ type IdKind = 'client' | 'location' | 'computer' | 'networkDevice' | 'schedule' 
 
 /** Everything the Automate simulator remembers; emptied by reset, time read only from the clock. */
 export class AutomateStore {
+  /** This server among the Automates sharing one simulated world. */
+  readonly instanceId = randomUUID().slice(0, 8);
   readonly clock: SimClock;
   settings: AutomateSettings = { ...DEFAULT_SETTINGS };
   readonly tokens = new Map<string, TokenRecord>();

@@ -23,6 +23,7 @@ import { customerStateQuery, customerWorkflowId, type CustomerState, type Custom
 const TASK_QUEUE = 'customer-provisioning-test';
 const ZONE = 'Europe/Berlin';
 const DAY_MS = 24 * 60 * 60 * 1000;
+const HOUR_MS = 60 * 60 * 1000;
 
 interface Script {
   assessment: CustomerAssessment;
@@ -31,11 +32,12 @@ interface Script {
 }
 
 let script: Script;
-let calls: { name: keyof ProvisioningActivities; atMs: number }[] = [];
+let calls: { name: keyof ProvisioningActivities; atMs: number; workflowId: string }[] = [];
 
 function record(name: keyof ProvisioningActivities): void {
   // The scheduled time is the server's (skipped) clock, not this process's.
-  calls.push({ name, atMs: activityInfo().currentAttemptScheduledTimestampMs });
+  const info = activityInfo();
+  calls.push({ name, atMs: info.currentAttemptScheduledTimestampMs, workflowId: info.workflowExecution?.workflowId ?? '' });
 }
 
 const activities: ProvisioningActivities = {
@@ -254,5 +256,26 @@ describe('customer provisioning workflow (time-skipping test server)', () => {
     // The carried deadlines still fire in the new run.
     await expect(handle.result()).resolves.toMatchObject({ phase: 'deleted' });
     expect(callsOf('deleteTenant')).toHaveLength(1);
+  });
+
+  it('rechecks daily at its own time of day, so customers provisioned together recheck apart', async () => {
+    const handles = await Promise.all(Array.from({ length: 4 }, () => start()));
+    await Promise.all(handles.map((handle) => stateWhen(handle, (current) => current.phase === 'active')));
+    const startedAtMs = Math.min(...callsOf('assessCustomer').map((call) => call.atMs));
+    await env.sleep(4 * DAY_MS);
+    const firstRechecks: number[] = [];
+    for (const handle of handles) {
+      const syncs = callsOf('assessCustomer').filter((call) => call.workflowId === handle.workflowId).map((call) => call.atMs);
+      // The sync at start, the first recheck 12 to 36 hours later, then one a day.
+      expect(syncs.length).toBeGreaterThanOrEqual(4);
+      expect(syncs[1]! - syncs[0]!).toBeGreaterThanOrEqual(12 * HOUR_MS);
+      expect(syncs[1]! - syncs[0]!).toBeLessThan(36 * HOUR_MS + 60_000);
+      for (let day = 2; day < syncs.length; day++) expect(Math.abs(syncs[day]! - syncs[day - 1]! - DAY_MS)).toBeLessThan(60_000);
+      firstRechecks.push((syncs[1]! - startedAtMs) % DAY_MS);
+      await handle.terminate('test done');
+    }
+    // Four customers synced together: their rechecks are not within minutes of one another.
+    const sorted = firstRechecks.sort((a, b) => a - b);
+    expect(sorted.slice(1).every((at, index) => at - sorted[index]! > 5 * 60_000)).toBe(true);
   });
 });

@@ -26,9 +26,8 @@ import {
   type CustomerWorkflowResult,
 } from '../contracts/provisioning.ts';
 import { ProvisioningStateAttribute } from '../search-attributes.ts';
+import { untilRecheckMs } from './recheck-slot.ts';
 
-/** Without a signal, the customer re-reads its agreement this often (drift, a lost signal). */
-const RECHECK_INTERVAL_MS = 24 * 60 * 60 * 1000;
 const DEFAULT_SIGNALS_PER_RUN = 1_000;
 /**
  * Customers recorded before it started the ladder on a skipped tenant too, and kept their reason
@@ -298,8 +297,10 @@ export async function customerProvisioning(input: CustomerWorkflowInput): Promis
       }
       const next = state.nextStep;
       const stepInMs = next ? Math.max(0, Date.parse(next.at) - Date.now()) : Number.POSITIVE_INFINITY;
-      const woken = await condition(() => syncDue || signalsThisRun >= signalsPerRun, Math.min(stepInMs, RECHECK_INTERVAL_MS), {
-        summary: next && stepInMs <= RECHECK_INTERVAL_MS ? `wait for ${next.step} at ${next.at}` : 'wait for a sync or the daily recheck',
+      // Without a signal, the customer re-reads its agreement daily (drift, a lost signal), at its own time of day.
+      const recheckInMs = untilRecheckMs(workflowInfo().workflowId, Date.now());
+      const woken = await condition(() => syncDue || signalsThisRun >= signalsPerRun, Math.min(stepInMs, recheckInMs), {
+        summary: next && stepInMs <= recheckInMs ? `wait for ${next.step} at ${next.at}` : 'wait for a sync or the daily recheck',
       });
       if (woken) continue;
       const tenantId = state.tenantId;
