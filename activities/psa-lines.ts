@@ -17,8 +17,12 @@ const FULL_READ_EVERY_MS = 24 * 60 * 60 * 1000;
  * a stamp from before the pass could see it.
  */
 export const LINE_CHANGE_OVERLAP_MS = 10 * 60 * 1000;
-/** Companies whose lines are read together; each batch is saved before the next is read. */
-const READ_BATCH = 100;
+/**
+ * Companies whose lines are read together; each batch is saved before the next is read. Autotask
+ * answers 200 parents per query (a smaller batch asks more queries for the same lines); CWM asks
+ * for 100 companies' agreements per request whatever the batch.
+ */
+const READ_BATCH = 200;
 
 export function fullReadDue(watermark: LineWatermark | undefined, startedAt: Date): boolean {
   return watermark === undefined || startedAt.getTime() - watermark.fullAt.getTime() >= FULL_READ_EVERY_MS;
@@ -58,7 +62,7 @@ export async function linesToReread(psa: PsaPort, companyIds: readonly string[],
 }
 
 /**
- * Reads the lines of `companyIds` not read since `startedAt`, 100 companies at a time, handing each
+ * Reads the lines of `companyIds` not read since `startedAt`, 200 companies at a time, handing each
  * batch to `save` before the next is read: a retried pass skips what it already read. Answers how
  * many companies it read.
  */
