@@ -5,9 +5,7 @@
  *
  * - `seconds`: from "sync now" to the finished run;
  * - `writes_per_changed`: PSA writes (PATCHes of additions) ÷ changed lines (goal 1.00);
- * - `acronis_calls_per_floor`: Acronis usage calls ÷ ⌈tenants ÷ 100⌉ (goal ≤ 1.05);
- * - `psa_list_requests_per_customer`: requests listing agreements or their additions ÷ customers
- *   (the first pass settled every line without writing, so nothing changed in the PSA since: ≈ 0).
+ * - `acronis_calls_per_floor`: Acronis usage calls ÷ ⌈tenants ÷ 100⌉ (goal ≤ 1.05).
  *
  * ConnectWise Manage is the heavier PSA to read: it lists additions per agreement, where Autotask
  * answers 200 companies' contract services per query.
@@ -50,13 +48,11 @@ export async function usagePass(): Promise<Record<string, number>> {
     const seconds = (Date.now() - t0) / 1000;
     const psaWrites = (await requestsSince(sims.urls['connectwise-manage'], t0)).filter((entry) => entry.method === 'PATCH' && entry.path.includes('/additions/'));
     const usageCalls = (await requestsSince(sims.urls.acronis, t0)).filter((entry) => entry.method === 'GET' && /\/tenants\/usages$|\/tenants\/[^/]+\/usages$/.test(entry.path));
-    const psaLists = (await requestsSince(sims.urls['connectwise-manage'], t0)).filter((entry) => entry.method === 'GET' && /\/finance\/agreements(\/\d+\/additions)?$/.test(entry.path));
-    progress(`run ${run.runId}: ${run.status}, ${psaWrites.length} PSA writes, ${usageCalls.length} Acronis usage calls, ${psaLists.length} PSA list requests`);
+    progress(`run ${run.runId}: ${run.status}, ${psaWrites.length} PSA writes, ${usageCalls.length} Acronis usage calls`);
     return {
       seconds: Math.round(seconds * 100) / 100,
       writes_per_changed: psaWrites.length / changed.length,
       acronis_calls_per_floor: usageCalls.length / Math.ceil(CUSTOMERS / 100),
-      psa_list_requests_per_customer: psaLists.length / CUSTOMERS,
     };
   } finally {
     await stack.close();
