@@ -8,7 +8,7 @@ async function tables(database: TestDatabase): Promise<string[]> {
   return rows.map((row) => row.name);
 }
 
-const TABLES = ['acronis_tenant_numbers', 'activation_emails', 'agent_deployment_computers', 'agent_deployments', 'agent_policies', 'alert_mappings', 'api_tokens', 'audit_log', 'billing_runs', 'company_mappings', 'credentials', 'customer_line_fingerprints', 'discovery_watermarks', 'imported_plans', 'partner_health', 'partner_settings', 'partners', 'product_mappings', 'psa_company_lines', 'rmm_client_links', 'ticket_links', 'usage_conflicts', 'usage_figures', 'usage_lines', 'usage_writes'];
+const TABLES = ['acronis_tenant_numbers', 'activation_emails', 'agent_deployment_computers', 'agent_deployments', 'agent_policies', 'alert_mappings', 'api_tokens', 'audit_log', 'billing_runs', 'company_mappings', 'credentials', 'customer_line_fingerprints', 'imported_plans', 'partner_health', 'partner_settings', 'partners', 'product_mappings', 'psa_company_lines', 'psa_line_watermarks', 'rmm_client_links', 'ticket_links', 'usage_conflicts', 'usage_figures', 'usage_lines', 'usage_writes'];
 
 describe('migrations', () => {
   let database: TestDatabase;

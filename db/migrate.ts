@@ -8,6 +8,7 @@ import * as alerts from './migrations/0006-alerts.ts';
 import * as agents from './migrations/0007-agents.ts';
 import * as health from './migrations/0008-health.ts';
 import * as discoverySnapshots from './migrations/0010-discovery-snapshots.ts';
+import * as billingLineSnapshots from './migrations/0011-billing-line-snapshots.ts';
 
 /** Listed here rather than read from disk, so the set of migrations is part of the code under review. */
 const MIGRATIONS: Record<string, Migration> = {
@@ -19,6 +20,7 @@ const MIGRATIONS: Record<string, Migration> = {
   '0007-agents': agents,
   '0008-health': health,
   '0010-discovery-snapshots': discoverySnapshots,
+  '0011-billing-line-snapshots': billingLineSnapshots,
 };
 
 const provider: MigrationProvider = { getMigrations: async () => MIGRATIONS };

@@ -63,26 +63,32 @@ export interface CustomerLineFingerprintsTable {
 }
 
 /** What discovery last read of a company it watches (mapped, or a candidate of automatic mode). */
+/** Who keeps a snapshot of the PSA's lines: each reads its own companies on its own schedule. */
+export type LineReader = 'discovery' | 'billing';
+
 export interface PsaCompanyLinesTable {
   partner_id: string;
+  reader: LineReader;
   psa_company_id: string;
-  /** Null when the PSA no longer has the company. */
+  /** Null when the PSA no longer has the company, and on billing's rows (billing does not read the company). */
   company_name: string | null;
-  company_active: boolean;
+  /** Null on billing's rows. */
+  company_active: boolean | null;
   lines: JSONColumnType<ServiceLine[]>;
   /** The earliest instant the calendar alone changes one of the lines. */
   changes_at: Date | null;
   read_at: Date;
 }
 
-/** How far discovery has read the partner's PSA. */
-export interface DiscoveryWatermarksTable {
+/** How far a reader has read the partner's PSA. */
+export interface PsaLineWatermarksTable {
   partner_id: string;
+  reader: LineReader;
   /** Start of the last completed pass: what the PSA changed before it (less an overlap) has been read. */
   checked_from: Date;
   /** Start of the last completed full pass. */
   full_at: Date;
-  /** Whether that full pass read every active company (automatic mode) or the mapped ones only. */
+  /** Whether that full pass read every active company (discovery in automatic mode) or the mapped ones only. */
   full_automatic: boolean;
   updated_at: UpdatedAt;
 }
@@ -357,7 +363,7 @@ export interface Database {
   company_mappings: CompanyMappingsTable;
   customer_line_fingerprints: CustomerLineFingerprintsTable;
   psa_company_lines: PsaCompanyLinesTable;
-  discovery_watermarks: DiscoveryWatermarksTable;
+  psa_line_watermarks: PsaLineWatermarksTable;
   activation_emails: ActivationEmailsTable;
   alert_mappings: AlertMappingsTable;
   ticket_links: TicketLinksTable;

@@ -2,7 +2,7 @@ import { setTimeout as delay } from 'node:timers/promises';
 import { sql } from 'kysely';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createToken } from '../db/api-tokens.ts';
-import { readDiscoveryWatermark, saveDiscoveryWatermark } from '../db/company-lines.ts';
+import { readLineWatermark, saveLineWatermark } from '../db/company-lines.ts';
 import { AcronisClient } from '../clients/acronis/client.ts';
 import { SecretBox } from '../security/secret-box.ts';
 import { partnerWorkflowId } from '../workflows/contracts/partner.ts';
@@ -227,13 +227,14 @@ describe('admin API', () => {
       expect(audit).toMatchObject({ action: 'partner.update', details: { changed: ['timezone', 'acronis.clientId', 'acronis.clientSecret'] } });
     });
 
-    it('reads the whole PSA again in the next discovery pass once the PSA credentials change', async () => {
+    it('reads the whole PSA again in the next discovery and billing passes once the PSA credentials change', async () => {
       const passed = new Date();
-      await saveDiscoveryWatermark(database.db, id, { checkedFrom: passed, fullAt: passed, fullAutomatic: false });
+      for (const reader of ['discovery', 'billing'] as const) await saveLineWatermark(database.db, id, reader, { checkedFrom: passed, fullAt: passed, fullAutomatic: false });
       expect((await api.request('PATCH', `/v1/partners/${id}`, { body: { name: 'Fabrikam' } })).status).toBe(200);
-      expect(await readDiscoveryWatermark(database.db, id)).toBeDefined();
+      expect(await readLineWatermark(database.db, id, 'discovery')).toBeDefined();
       expect((await api.request('PATCH', `/v1/partners/${id}`, { body: { psa: { kind: 'connectwise-manage', privateKey: DEFAULT_CREDENTIALS['connectwise-manage'].privateKey } } })).status).toBe(200);
-      expect(await readDiscoveryWatermark(database.db, id)).toBeUndefined();
+      expect(await readLineWatermark(database.db, id, 'discovery')).toBeUndefined();
+      expect(await readLineWatermark(database.db, id, 'billing')).toBeUndefined();
     });
 
     it("refuses to change the partner's PSA kind", async () => {

@@ -1,14 +1,14 @@
 import { describe, expect, it } from 'vitest';
 import { ConnectWiseManageClient } from '../../clients/connectwise-manage/client.ts';
 import { PartnerClientsCache } from '../../clients/partner-clients.ts';
-import { findCompanyLines, readDiscoveryWatermark } from '../../db/company-lines.ts';
+import { findCompanyLines, readLineWatermark } from '../../db/company-lines.ts';
 import { listProductMappings, replaceProductMappings, upsertCompanyMapping } from '../../db/mappings.ts';
 import type { PsaKind } from '../../domain/partner.ts';
 import { connectWiseManageConfig } from '../../simulators/seeding/connectwise-manage.ts';
 import { ProvisioningWorkflows } from '../../temporal/provisioning-workflows.ts';
 import { daysAgo, provisioningActivityBed, runActivity, seedProvisioningWorld, type ProvisioningWorld } from '../../test/provisioning-world.ts';
 import { requestLog } from '../../test/simulators.ts';
-import { DISCOVERY_OVERLAP_MS } from './discovery.ts';
+import { LINE_CHANGE_OVERLAP_MS } from '../psa-lines.ts';
 import { createProvisioningActivities } from './index.ts';
 
 const bed = provisioningActivityBed();
@@ -129,10 +129,10 @@ describe('discovery on ConnectWise Manage', () => {
 
     await world.psa.seeder.changeQuantity(agreement.agreementId, agreement.lineIds[0]!, 9);
     const stampedAt = Date.parse((await cwm(world).getAgreement(Number(agreement.agreementId)))._info!.lastUpdated!);
-    const watermark = await readDiscoveryWatermark(bed.db, world.partnerId);
+    const watermark = await readLineWatermark(bed.db, world.partnerId, 'discovery');
     // The PSA stamped the change before the pass that is now the watermark began: only the overlap lets the next pass see it.
     expect(stampedAt).toBeLessThan(watermark!.checkedFrom.getTime());
-    expect(stampedAt).toBeGreaterThan(watermark!.checkedFrom.getTime() - DISCOVERY_OVERLAP_MS);
+    expect(stampedAt).toBeGreaterThan(watermark!.checkedFrom.getTime() - LINE_CHANGE_OVERLAP_MS);
     time.later(MINUTE_MS);
     expect(await time.pass(world)).toMatchObject({ summary: { kind: 'incremental', signalled: 1, linesRead: 1 } });
     expect(await lines(world, world.companyId)).toMatchObject([{ quantity: 9 }]);

@@ -13,24 +13,14 @@
  * Either way the decisions are made from PostgreSQL: a new product mapping needs no PSA read.
  */
 import { createHash } from 'node:crypto';
-import { forgetCompanyLines, readCompanyLines, readDiscoveryWatermark, saveCompanyLines, saveDiscoveryWatermark, type CompanyLines } from '../../db/company-lines.ts';
+import { forgetLineSnapshots, readCompanyLines, readLineWatermark, saveLineSnapshots, saveLineWatermark, type CompanyLines } from '../../db/company-lines.ts';
 import { keepFingerprintsOf, readFingerprints, saveFingerprint } from '../../db/line-fingerprints.ts';
 import { insertCompanyMappingIfAbsent, listCompanyMappings, listProductMappings, type ProductMapping } from '../../db/mappings.ts';
 import { hasActiveServices } from '../../domain/quotas.ts';
 import type { ServiceLine } from '../../psa/port.ts';
 import type { DiscoveryOutcome, DiscoverySummary } from '../../workflows/contracts/provisioning.ts';
+import { changesSince, fullReadDue, linesToReread, readLinesInBatches, watermarkAfter } from '../psa-lines.ts';
 import { engineNow, livePartner, provisioningScope, type ProvisioningDeps } from './shared.ts';
-
-/** A full pass reads every watched company whatever the PSA's change stamps say, at least this often. */
-const FULL_PASS_EVERY_MS = 24 * 60 * 60 * 1000;
-/**
- * An incremental pass asks for what the PSA stamped after the previous pass began, less this: the
- * PSA's clock may run behind the engine's, and a change committed while a pass was reading carries
- * a stamp from before the pass could see it.
- */
-export const DISCOVERY_OVERLAP_MS = 10 * 60 * 1000;
-/** Companies whose lines are read together; each batch is saved before the next is read. */
-const READ_BATCH = 100;
 
 /** Heartbeat details of discovery: a retry keeps the pass's start and kind, and skips the companies it already read. */
 interface DiscoveryProgress {
@@ -57,11 +47,6 @@ function lineFingerprint(lines: readonly ServiceLine[], mappings: readonly Produ
   return createHash('sha256').update(JSON.stringify(normal)).digest('base64url');
 }
 
-function earliestChange(lines: readonly ServiceLine[]): Date | null {
-  const instants = lines.flatMap((line) => (line.changesAt === null ? [] : [Date.parse(line.changesAt)]));
-  return instants.length > 0 ? new Date(Math.min(...instants)) : null;
-}
-
 export function createDiscoveryActivities(deps: ProvisioningDeps) {
   const { db } = deps;
   const inScope = provisioningScope(db);
@@ -78,10 +63,8 @@ export function createDiscoveryActivities(deps: ProvisioningDeps) {
         // Details of an older worker (without a start) are not resumed: the pass starts over.
         const resumed = context.resumed?.startedAt ? context.resumed : undefined;
         const startedAt = resumed ? new Date(resumed.startedAt) : engineNow(deps);
-        const watermark = await readDiscoveryWatermark(db, partnerId);
-        const full =
-          resumed?.full ??
-          (force || watermark === undefined || startedAt.getTime() - watermark.fullAt.getTime() >= FULL_PASS_EVERY_MS || (automatic && !watermark.fullAutomatic));
+        const watermark = await readLineWatermark(db, partnerId, 'discovery');
+        const full = resumed?.full ?? (force || fullReadDue(watermark, startedAt) || (automatic && !watermark?.fullAutomatic));
         const summary: DiscoverySummary = resumed?.summary ?? { companies: 0, mapped: 0, newlyMapped: 0, signalled: 0, kind: full ? 'full' : 'incremental', linesRead: 0 };
         let processed = 0;
         const report = () => context.report({ startedAt: startedAt.toISOString(), full, processed, summary });
@@ -90,8 +73,7 @@ export function createDiscoveryActivities(deps: ProvisioningDeps) {
         const mapped = new Set((await listCompanyMappings(db, partnerId)).map((mapping) => mapping.psaCompanyId));
         const stored = await readCompanyLines(db, partnerId);
         const watches = (companyId: string, facts: CompanyFacts) => mapped.has(companyId) || (automatic && facts.active);
-        // The PSA's changes an incremental pass asks for: since the previous pass began, less the overlap.
-        const since = new Date((watermark?.checkedFrom.getTime() ?? 0) - DISCOVERY_OVERLAP_MS);
+        const since = changesSince(watermark);
 
         // Which companies to watch after this pass, and which of them to read now.
         const watched = new Map<string, CompanyFacts>();
@@ -116,38 +98,27 @@ export function createDiscoveryActivities(deps: ProvisioningDeps) {
           for (const companyId of watched.keys()) toRead.add(companyId);
         } else {
           for (const [companyId, facts] of watched) if (!watches(companyId, facts)) watched.delete(companyId);
-          for (const [companyId, known] of stored) if (known.changesAt !== null && known.changesAt.getTime() <= startedAt.getTime()) toRead.add(companyId);
-          for (const companyId of await psa.companiesWithLineChangesSince([...watched.keys()], since)) toRead.add(companyId);
+          for (const companyId of await linesToReread(psa, [...watched.keys()], stored, since, startedAt)) toRead.add(companyId);
         }
         report();
 
-        // Read in batches, each saved at once: a retried pass skips what it already read.
-        const pending = [...toRead].filter((companyId) => watched.has(companyId) && (stored.get(companyId)?.readAt.getTime() ?? 0) < startedAt.getTime());
-        for (let start = 0; start < pending.length; start += READ_BATCH) {
-          const batch = pending.slice(start, start + READ_BATCH);
-          const lines = await psa.listServiceLinesOf(batch);
-          const readAt = engineNow(deps);
-          const rows = batch.map((companyId): CompanyLines => {
-            const facts = watched.get(companyId) as CompanyFacts;
-            const companyLines = lines.get(companyId) ?? [];
-            return { psaCompanyId: companyId, companyName: facts.name, companyActive: facts.active, lines: companyLines, changesAt: earliestChange(companyLines), readAt };
+        await readLinesInBatches(psa, [...toRead].filter((companyId) => watched.has(companyId)), stored, startedAt, () => engineNow(deps), async (read) => {
+          const rows = read.map((row): CompanyLines => {
+            const facts = watched.get(row.psaCompanyId) as CompanyFacts;
+            return { ...row, companyName: facts.name, companyActive: facts.active };
           });
           // A pass takes minutes on a large PSA: a partner removed meanwhile gets nothing more written.
           await context.assertOn();
-          await saveCompanyLines(db, partnerId, rows);
+          await saveLineSnapshots(db, partnerId, 'discovery', rows);
           for (const row of rows) stored.set(row.psaCompanyId, row);
-          summary.linesRead = (summary.linesRead ?? 0) + batch.length;
-          processed += batch.length;
+          summary.linesRead = (summary.linesRead ?? 0) + rows.length;
+          processed += rows.length;
           report();
-        }
-        await context.assertOn();
-        await forgetCompanyLines(db, partnerId, [...stored.keys()].filter((companyId) => !watched.has(companyId)));
-        // Everything the PSA changed before the pass began is in PostgreSQL now: the next pass asks from here.
-        await saveDiscoveryWatermark(db, partnerId, {
-          checkedFrom: startedAt,
-          fullAt: full || !watermark ? startedAt : watermark.fullAt,
-          fullAutomatic: full || !watermark ? automatic : watermark.fullAutomatic,
         });
+        await context.assertOn();
+        await forgetLineSnapshots(db, partnerId, 'discovery', [...stored.keys()].filter((companyId) => !watched.has(companyId)));
+        // Everything the PSA changed before the pass began is in PostgreSQL now: the next pass asks from here.
+        await saveLineWatermark(db, partnerId, 'discovery', watermarkAfter(watermark, { startedAt, full, fullAutomatic: automatic }));
 
         // Decisions come from PostgreSQL alone: a retry finds the customers it already told by their fingerprints.
         const fingerprints = await readFingerprints(db, partnerId);

@@ -3,7 +3,7 @@ import type { AcronisClient } from '../../clients/acronis/client.ts';
 import type { OfferingItem, Tenant } from '../../clients/acronis/types.ts';
 import { VendorApiError } from '../../clients/http.ts';
 import type { PartnerClients, PartnerClientsCache } from '../../clients/partner-clients.ts';
-import { findCompanyLines, readDiscoveryWatermark, type CompanyLines } from '../../db/company-lines.ts';
+import { findCompanyLines, readLineWatermark, type CompanyLines } from '../../db/company-lines.ts';
 import type { Db } from '../../db/connection.ts';
 import { quotaChanges, type DesiredQuota } from '../../domain/quotas.ts';
 import type { Settings } from '../../domain/settings.ts';
@@ -42,7 +42,7 @@ const DISCOVERED_LINES_SERVE_MS = DISCOVERY_PASS_INTERVAL_MS + 5 * 60 * 1000;
 
 /** What discovery last read of the company while a recent pass stands by it, else undefined (ask the PSA). */
 export async function discoveredLines(deps: Pick<ProvisioningDeps, 'db' | 'now'>, partnerId: string, psaCompanyId: string): Promise<CompanyLines | undefined> {
-  const [known, watermark] = await Promise.all([findCompanyLines(deps.db, partnerId, psaCompanyId), readDiscoveryWatermark(deps.db, partnerId)]);
+  const [known, watermark] = await Promise.all([findCompanyLines(deps.db, partnerId, psaCompanyId), readLineWatermark(deps.db, partnerId, 'discovery')]);
   if (!known) return undefined;
   const confirmedAt = Math.max(known.readAt.getTime(), watermark?.checkedFrom.getTime() ?? 0);
   return engineNow(deps).getTime() - confirmedAt <= DISCOVERED_LINES_SERVE_MS ? known : undefined;

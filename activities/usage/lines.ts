@@ -9,13 +9,15 @@ import type { TenantUsages, Usage } from '../../clients/acronis/types.ts';
 import { VendorApiError } from '../../clients/http.ts';
 import type { PartnerClients } from '../../clients/partner-clients.ts';
 import type { UsageWrite } from '../../db/billing-runs.ts';
+import { forgetLineSnapshots, readLineSnapshots, readLineWatermark, saveLineSnapshots, saveLineWatermark } from '../../db/company-lines.ts';
 import type { Db } from '../../db/connection.ts';
 import { listCompanyMappings, listProductMappings } from '../../db/mappings.ts';
 import { figureKey, freshFigures, lineKey, lineStates, openConflicts, type LineState, type UsageConflict, type UsageFigure } from '../../db/usage-lines.ts';
 import { freshFrom, periodStatus, type BillingPeriod } from '../../domain/billing-periods.ts';
 import type { Settings } from '../../domain/settings.ts';
 import { billedQuantity, reportedQuantity, type LineBaseline, type MeasurementUnit } from '../../domain/usage-lines.ts';
-import type { ServiceLine, UsageTarget } from '../../psa/port.ts';
+import type { PsaPort, ServiceLine, UsageTarget } from '../../psa/port.ts';
+import { changesSince, fullReadDue, linesToReread, readLinesInBatches, watermarkAfter } from '../psa-lines.ts';
 
 /** Acronis answers usages of at most 100 tenants per request. */
 export const TENANTS_PER_USAGE_CALL = 100;
@@ -105,6 +107,45 @@ export function tenantsToRead(scope: Pick<BillingScope, 'tenants'>, period: Bill
 /** The stored figures of the period that may be reported now (F4.9). */
 export function storedFreshFigures(db: Db, partnerId: string, period: BillingPeriod, nowMs: number, refreshLagHours: number): Promise<Map<string, UsageFigure>> {
   return freshFigures(db, partnerId, period.start, new Date(freshFrom(period, nowMs, refreshLagHours)));
+}
+
+/** How a pass reads the PSA's lines: the instant it began (the PSA's changes before it are read) and whether it reads every company. */
+export interface LineRead {
+  startedAt: string;
+  full: boolean;
+}
+
+/** A full read on the first pass and then at least daily (activities/psa-lines.ts); an incremental one otherwise, "sync now" included. */
+export async function planLineRead(db: Db, partnerId: string, now: Date): Promise<LineRead> {
+  return { startedAt: now.toISOString(), full: fullReadDue(await readLineWatermark(db, partnerId, 'billing'), now) };
+}
+
+/**
+ * The PSA lines of the billed companies (mapped, with a tenant), from billing's own snapshot of them:
+ * the PSA is asked again only for the companies whose lines may have changed since the previous pass
+ * began (activities/psa-lines.ts), or for all of them on a full read. Billing keeps its snapshot
+ * apart from discovery's, so it reads the same with provisioning off. The lines say which PAYG line
+ * to write; the value in it is read from the PSA at the moment of the write.
+ */
+export async function billedCompanyLines(
+  { db, partnerId, psa, now, assertOn }: { db: Db; partnerId: string; psa: PsaPort; now: () => Date; assertOn: () => Promise<void> },
+  companyIds: readonly string[],
+  read: LineRead,
+): Promise<Map<string, ServiceLine[]>> {
+  const startedAt = new Date(read.startedAt);
+  const watermark = await readLineWatermark(db, partnerId, 'billing');
+  const kept = await readLineSnapshots(db, partnerId, 'billing');
+  const toRead = read.full ? companyIds : await linesToReread(psa, companyIds, kept, changesSince(watermark), startedAt);
+  await readLinesInBatches(psa, toRead, kept, startedAt, now, async (rows) => {
+    await assertOn();
+    await saveLineSnapshots(db, partnerId, 'billing', rows);
+    for (const row of rows) kept.set(row.psaCompanyId, row);
+  });
+  await assertOn();
+  const billed = new Set(companyIds);
+  await forgetLineSnapshots(db, partnerId, 'billing', [...kept.keys()].filter((companyId) => !billed.has(companyId)));
+  await saveLineWatermark(db, partnerId, 'billing', watermarkAfter(watermark, { startedAt, full: read.full, fullAutomatic: false }));
+  return new Map(companyIds.map((companyId) => [companyId, kept.get(companyId)?.lines ?? []]));
 }
 
 /** A line of the run: one customer's PAYG line of one mapped product, and the quantity it is to carry. */

@@ -15,7 +15,7 @@ import type { RunningSimulators } from '../../simulators/index.ts';
 import { createTestDatabase, type TestDatabase } from '../../test/database.ts';
 import { testKeyring } from '../../test/fixtures/test-keys.ts';
 import { seedPartner } from '../../test/partners.ts';
-import { addFault, startTestSimulators } from '../../test/simulators.ts';
+import { addFault, requestLog, startTestSimulators } from '../../test/simulators.ts';
 import { createTenant, daysAgo, psaOf, psaWrites, requestCount, setUsage } from '../../test/usage-world.ts';
 import type { UsagePassInput, UsagePassOutcome, UsageRunSummary } from '../../workflows/contracts/usage.ts';
 import { createUsageActivities, type UsageActivities } from './index.ts';
@@ -28,6 +28,7 @@ import { createUsageActivities, type UsageActivities } from './index.ts';
 const keyring = testKeyring();
 const ZONE = 'Europe/London';
 const GIB = 1024 ** 3;
+const MINUTE_MS = 60_000;
 let sims: RunningSimulators;
 let database: TestDatabase;
 let activities: UsageActivities;
@@ -80,7 +81,7 @@ async function addCustomer(partnerId: string, psa: ReturnType<typeof psaOf>, pro
 type World = Awaited<ReturnType<typeof billingWorld>>;
 
 /** Heartbeats as the server would keep them, so a retry can be given the last one. */
-async function pass(world: Pick<World, 'partnerId'>, changes: Partial<UsagePassInput> = {}, resumeFrom?: unknown): Promise<{ outcome: UsagePassOutcome; details: unknown }> {
+async function pass(world: Pick<World, 'partnerId'>, changes: Partial<UsagePassInput> = {}, resumeFrom?: unknown, using = activities): Promise<{ outcome: UsagePassOutcome; details: unknown }> {
   const environment = new MockActivityEnvironment(resumeFrom === undefined ? {} : { heartbeatDetails: resumeFrom });
   let details: unknown = resumeFrom;
   environment.on('heartbeat', (reported: unknown) => {
@@ -88,14 +89,14 @@ async function pass(world: Pick<World, 'partnerId'>, changes: Partial<UsagePassI
   });
   const input: UsagePassInput = { partnerId: world.partnerId, runId: randomUUID(), trigger: 'sync-now', period: currentMonth(), dueAtMs: null, force: false, ...changes };
   try {
-    return { outcome: await environment.run(activities.runUsagePass, input), details };
+    return { outcome: await environment.run(using.runUsagePass, input), details };
   } catch (error) {
     throw Object.assign(error as Error, { details });
   }
 }
 
-async function summary(world: Pick<World, 'partnerId'>, changes: Partial<UsagePassInput> = {}): Promise<UsageRunSummary> {
-  const { outcome } = await pass(world, changes);
+async function summary(world: Pick<World, 'partnerId'>, changes: Partial<UsagePassInput> = {}, using = activities): Promise<UsageRunSummary> {
+  const { outcome } = await pass(world, changes, undefined, using);
   if (outcome.status !== 'done') throw new Error(`the pass did not run: ${outcome.reason}`);
   return outcome.summary;
 }
@@ -180,6 +181,57 @@ describe.each<PsaKind>(['connectwise-manage', 'autotask'])('a usage pass on %s',
     await resolveConflict(database.db, world.partnerId, second!, 'ours', 'test');
     expect(await summary(world)).toMatchObject({ counts: { written: 1 } });
     expect(await billed(world, 'servers')).toBe(8);
+  });
+});
+
+/** Usage activities whose clock moves with the simulators': `later(ms)` as if the next pass ran that much later. */
+function timeline() {
+  let offsetMs = 0;
+  return {
+    activities: createUsageActivities({ db: database.db, clients: new PartnerClientsCache(database.db, keyring), now: () => new Date(Date.now() + offsetMs) }),
+    later(ms: number) {
+      sims.world.clock.advance(ms);
+      offsetMs += ms;
+    },
+  };
+}
+
+/** What the PSA was asked while `work` ran: every request, those listing an agreement's additions, and the additions written. */
+async function psaRequestsDuring(world: World, work: () => Promise<unknown>): Promise<{ all: number; additionLists: number; writes: string[] }> {
+  const mark = await requestCount(world.psa.url);
+  await work();
+  const entries = (await requestLog(world.psa.url)).slice(mark);
+  return {
+    all: entries.length,
+    additionLists: entries.filter((entry) => /\/finance\/agreements\/\d+\/additions$/.test(entry.path)).length,
+    writes: (await psaWrites(world.psa.url, mark)).map((entry) => entry.path),
+  };
+}
+
+describe('the PSA lines a usage pass reads on ConnectWise Manage', () => {
+  it('reads again only the agreements changed since the previous pass, and still bills a PAYG line that replaced another', async () => {
+    const time = timeline();
+    const world = await billingWorld('connectwise-manage');
+    const fabrikam = await addCustomer(world.partnerId, world.psa, world.products, `Fabrikam ${world.partnerId.slice(0, 6)}`);
+    await setUsage(sims, world.tenantId, 'pw_base_servers', 3);
+    await setUsage(sims, fabrikam.tenantId, 'pw_base_servers', 2);
+    const first = await psaRequestsDuring(world, async () => expect(await summary(world, {}, time.activities)).toMatchObject({ counts: { written: 2 } }));
+    expect(first.additionLists).toBe(2);
+
+    // The engine's own writes stamp their agreements: the next pass reads them once more.
+    time.later(15 * MINUTE_MS);
+    expect(await summary(world, {}, time.activities)).toMatchObject({ counts: { written: 0, unchanged: 4 } });
+    time.later(15 * MINUTE_MS);
+    const quiet = await psaRequestsDuring(world, async () => expect(await summary(world, {}, time.activities)).toMatchObject({ counts: { written: 0, unchanged: 4 } }));
+    expect(quiet).toEqual({ all: 1, additionLists: 0, writes: [] });
+
+    // Contoso's servers move to a new agreement: only Contoso's agreements are read, and the new line is billed.
+    time.later(15 * MINUTE_MS);
+    await world.psa.seeder.cancelLine(world.agreementId, world.lines.servers);
+    const moved = await world.psa.seeder.createAgreement(world.companyId, [{ productId: world.products.servers, quantity: 0, billing: 'payg' }], daysAgo(1));
+    const changed = await psaRequestsDuring(world, async () => expect(await summary(world, {}, time.activities)).toMatchObject({ counts: { written: 1, unchanged: 3 } }));
+    expect(changed).toMatchObject({ additionLists: 2, writes: [expect.stringContaining(`/finance/agreements/${moved.agreementId}/additions/${moved.lineIds[0]}`)] });
+    expect(await world.psa.seeder.billedQuantity(moved.agreementId, moved.lineIds[0]!, currentMonth())).toBe(3);
   });
 });
 

@@ -14,12 +14,14 @@ import { capabilitiesOf } from '../../domain/settings.ts';
 import { decideLine, figureMoved, type LinePolicy } from '../../domain/usage-lines.ts';
 import { usageLoopWorkflowId, type RunCounts, type UsagePassInput, type UsagePassOutcome, type UsagePlan, type UsageRunSummary } from '../../workflows/contracts/usage.ts';
 import { capabilityScope, partnerWithCapability, type CapabilityContext } from '../capability-scope.ts';
-import { billingScope, itemUnits, lineKnowledge, readFigures, runLines, storedFreshFigures, tenantsToRead, type RunLine } from './lines.ts';
+import { billedCompanyLines, billingScope, itemUnits, lineKnowledge, planLineRead, readFigures, runLines, storedFreshFigures, tenantsToRead, type LineRead, type RunLine } from './lines.ts';
 import { auditLine, ledgerRecord, recordConflict, settleInterruptedWrites, writeLine, type WriteContext } from './writes.ts';
 
 export interface UsageDeps {
   db: Db;
   clients: PartnerClientsCache;
+  /** The engine's clock for a pass (tests move it along with the simulators'). */
+  now?: () => Date;
 }
 
 /** Lines asked of the PSA at once: different lines, mostly of different customers; the clients keep within what each PSA allows in flight. */
@@ -33,6 +35,8 @@ interface PassProgress {
   tenantsRead: number;
   figuresDone: boolean;
   linesHandled: number;
+  /** Kept, so that a retry skips the companies whose lines it already read (absent in details of an older worker). */
+  lineRead?: LineRead;
 }
 
 /** What a pass does with a line before asking the PSA anything. */
@@ -86,6 +90,7 @@ export async function runSummary(db: Db, run: BillingRun): Promise<UsageRunSumma
 export function createPassActivities(deps: UsageDeps) {
   const { db } = deps;
   const inScope = usageScope(db);
+  const nowMs = () => deps.now?.().getTime() ?? Date.now();
 
   /**
    * A line whose figure did not move needs nothing; an open conflict, a hold of the same figure by an
@@ -145,7 +150,7 @@ export function createPassActivities(deps: UsageDeps) {
 
   async function readAndStoreFigures(context: CapabilityContext<PassProgress>, progress: PassProgress, input: UsagePassInput, clients: Awaited<ReturnType<PartnerClientsCache['forPartner']>>, scope: Awaited<ReturnType<typeof billingScope>>, lagHours: number): Promise<void> {
     const { partnerId, period } = input;
-    const now = Date.now();
+    const now = nowMs();
     const closed = periodStatus(period, now) === 'closed';
     const fresh = new Date(freshFrom(period, now, lagHours));
     const stored = closed ? await storedFreshFigures(db, partnerId, period, now, lagHours) : new Map();
@@ -194,8 +199,8 @@ export function createPassActivities(deps: UsageDeps) {
         if (run.status !== 'running') return { status: 'done', summary: await runSummary(db, run) };
 
         const lagHours = settings.billing.refreshLagHours;
-        const freshAt = freshFrom(period, Date.now(), lagHours);
-        if (Date.now() < freshAt) {
+        const freshAt = freshFrom(period, nowMs(), lagHours);
+        if (nowMs() < freshAt) {
           await completeRun(db, runId, { unchanged: 0, note: `Acronis figures for ${period.start} – ${period.end} are fresh from ${iso(freshAt)} (refresh lag ${lagHours} h); nothing was reported` });
           return { status: 'done', summary: await runSummary(db, await ensureRun(db, run)) };
         }
@@ -208,8 +213,10 @@ export function createPassActivities(deps: UsageDeps) {
           context.report(progress);
         }
 
-        const figures = await storedFreshFigures(db, partnerId, period, Date.now(), lagHours);
-        const psaLines = await clients.psa.listServiceLinesOf([...scope.tenants.keys()]);
+        const figures = await storedFreshFigures(db, partnerId, period, nowMs(), lagHours);
+        progress.lineRead ??= await planLineRead(db, partnerId, new Date(nowMs()));
+        context.report(progress);
+        const psaLines = await billedCompanyLines({ db, partnerId, psa: clients.psa, now: () => new Date(nowMs()), assertOn: context.assertOn }, [...scope.tenants.keys()], progress.lineRead);
         const held = new Map<string, UsageWrite[]>();
         for (const row of await heldLines(db, partnerId, period.start)) held.set(lineKey(row), [...(held.get(lineKey(row)) ?? []), row]);
         const failed = new Map((await failedLines(db, partnerId, period.start)).map((row) => [lineKey(row), row]));

@@ -2,7 +2,7 @@ import { createRoute, z } from '@hono/zod-openapi';
 import type { Transaction } from 'kysely';
 import { checkCredentials, type CredentialCheckResult, type CredentialsToCheck } from '../../clients/credential-checks.ts';
 import { recordAudit } from '../../db/audit-log.ts';
-import { forgetDiscoveryWatermark } from '../../db/company-lines.ts';
+import { forgetLineWatermarks } from '../../db/company-lines.ts';
 import { readHealth, readHealthOf, recordAcceptedCredentials } from '../../db/partner-health.ts';
 import {
   deleteCredential,
@@ -307,8 +307,8 @@ export function partnerRoutes(deps: ApiDeps) {
           if (change.acronis) changed.push(...(await writeCredential(tx, id, 'acronis', 'acronis', change.acronis, partner.credentials.acronis)));
           if (change.psa) {
             changed.push(...(await writeCredential(tx, id, 'psa', partner.psaKind, change.psa, partner.credentials.psa)));
-            // Maybe another instance, surely another view of it: discovery's next pass reads everything again.
-            await forgetDiscoveryWatermark(tx, id);
+            // Maybe another instance, surely another view of it: every reader's next pass (discovery, billing) reads everything again.
+            await forgetLineWatermarks(tx, id);
           }
           let rmmKind = partner.rmmKind;
           if (change.rmm === null && partner.rmmKind) {
