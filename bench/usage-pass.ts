@@ -24,7 +24,10 @@ function changes(company: number, item: number): boolean {
 }
 
 export async function usagePass(): Promise<Record<string, number>> {
-  const stack = await startBenchStack();
+  // The engine's own speed: ConnectWise Manage's request window (500 a minute) would make this a
+  // measure of the budget (4 minutes for the 2,000 requests the changed lines need), which
+  // billing-limits measures.
+  const stack = await startBenchStack({ partnerClients: { limits: { 'connectwise-manage': { window: undefined } } } });
   try {
     const { sims } = stack;
     const { partnerId, owner, customers } = await seedBillingPartner(stack, { name: 'Bench MSP', psa: connectWiseManageSeeder(sims.urls['connectwise-manage']), psaUrl: sims.urls['connectwise-manage'], customers: CUSTOMERS, items: PAYG_ITEMS });

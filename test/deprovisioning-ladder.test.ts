@@ -141,7 +141,9 @@ describe('deprovisioning ladder (engine worker, time-skipping test server)', () 
     const ladderStartMs = Math.max(...started.map((state) => Date.parse(state.ladder!.startedAt)));
     disableDueMs = ladderStartMs + DEPROVISIONING.disableAfterDays * DAY_MS;
 
-    // Day 5, after that day's recheck: the world changes.
+    // Day 5: the world changes. What sees it first, the step due on day 6 or the customer's daily
+    // recheck (at a time of day of its own, a hash of its workflow id), varies from run to run; the
+    // cases below hold either way: nothing disabled, the reason shown.
     await sleepUntil(ladderStartMs + 5 * DAY_MS + 2 * HOUR_MS);
     const client = acronisClient(sims);
     newTenantOfRemapped = (await customerTenantByHand(sims, 'Moving Ltd (new tenant)')).id;
@@ -161,19 +163,21 @@ describe('deprovisioning ladder (engine worker, time-skipping test server)', () 
   it('services back on day 5: the disable step is cancelled, the tenant stays enabled and the customer is active again', async () => {
     const state = await stateWhen(servicesBack.handle, (current) => current.phase === 'active');
     expect(state).toMatchObject({ phase: 'active', tenantId: servicesBack.tenantId, ladder: null, nextStep: null, reason: null });
-    expect(await scheduled(servicesBack.handle, 'disableTenant')).toBe(1);
+    // The disable step re-assesses when it is due; the customer's daily recheck, at a time of day of
+    // its own, may have seen the services first and ended the ladder before. Either way nothing is disabled.
+    expect(await scheduled(servicesBack.handle, 'disableTenant')).toBeLessThanOrEqual(1);
     expect((await tenant(servicesBack.tenantId)).enabled).toBe(true);
   });
 
   it('provisioning switched off on day 5: the workflow stops and the tenant stays enabled', async () => {
-    expect(await switchedOff.handle.result()).toEqual({ phase: 'stopped', tenantId: switchedOff.tenantId, reason: 'nothing was written: provisioning is switched off for the partner (provisioning.enabled)' });
+    expect(await switchedOff.handle.result()).toEqual({ phase: 'stopped', tenantId: switchedOff.tenantId, reason: expect.stringMatching(/provisioning is switched off for the partner \(provisioning\.enabled\)$/) });
     expect((await tenant(switchedOff.tenantId)).enabled).toBe(true);
   });
 
   it('the mapping moved to another tenant: neither tenant is touched, and the ladder is not started again on the old one', async () => {
     const state = await stateWhen(remapped.handle, (current) => current.phase !== 'deprovisioning' && current.phase !== 'pending');
     expect(state).toMatchObject({ phase: 'waiting-for-services', tenantId: null, ladder: null, nextStep: null });
-    expect(await scheduled(remapped.handle, 'disableTenant')).toBe(1);
+    expect(await scheduled(remapped.handle, 'disableTenant')).toBeLessThanOrEqual(1);
     expect(await scheduled(remapped.handle, 'zeroQuotas')).toBe(1);
     expect(await tenantWrites(remapped.tenantId)).toEqual(remappedWritesBefore);
     expect(await tenantWrites(newTenantOfRemapped)).toEqual([]);
@@ -182,7 +186,7 @@ describe('deprovisioning ladder (engine worker, time-skipping test server)', () 
 
   it('the tenant made self-service on day 5: the disable step is cancelled and the customer shows skipped with the reason', async () => {
     const state = await stateWhen(madeSelfService.handle, (current) => current.phase === 'skipped');
-    expect(state).toMatchObject({ phase: 'skipped', tenantId: madeSelfService.tenantId, ladder: null, nextStep: null, reason: expect.stringMatching(/^deprovisioning cancelled: .* is in self-service mode/) });
+    expect(state).toMatchObject({ phase: 'skipped', tenantId: madeSelfService.tenantId, ladder: null, nextStep: null, reason: expect.stringMatching(/is in self-service mode/) });
     expect((await tenant(madeSelfService.tenantId)).enabled).toBe(true);
   });
 

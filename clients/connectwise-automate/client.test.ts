@@ -40,6 +40,11 @@ class StandInAcronis implements AcronisAgentHost {
   agentOf(machineKey: string) {
     return this.agents.get(machineKey);
   }
+
+  /** The agent on an Automate computer: machine keys are `automate:<server>:<computerId>`. */
+  agentOfComputer(computerId: number) {
+    return [...this.agents].find(([machineKey]) => machineKey.endsWith(`:${computerId}`))?.[1];
+  }
 }
 
 const INSTALL = 6101;
@@ -213,15 +218,15 @@ describe('ConnectWise Automate client: scripts', () => {
     await advanceClock(5_000);
     expect(await collect(cwa.runningScripts(computerId))).toMatchObject([{ Status: 'Completed' }]);
     expect(await collect(cwa.scriptHistory(computerId))).toMatchObject([{ ScriptId: INSTALL, Status: 'Success', Output: expect.stringContaining('registered') }]);
-    expect(acronis.agentOf(`automate:${computerId}`)).toMatchObject({ version: '15.0.100' });
+    expect(acronis.agentOfComputer(computerId)).toMatchObject({ version: '15.0.100' });
 
     await cwa.executeScript(INSTALL_WITH_MONITOR, [computerId]);
     await advanceClock(5_000);
-    expect(acronis.agentOf(`automate:${computerId}`)).toMatchObject({ version: '15.0.200' });
+    expect(acronis.agentOfComputer(computerId)).toMatchObject({ version: '15.0.200' });
 
     await cwa.executeScript(UNINSTALL, [computerId]);
     await advanceClock(5_000);
-    expect(acronis.agentOf(`automate:${computerId}`)).toBeUndefined();
+    expect(acronis.agentOfComputer(computerId)).toBeUndefined();
     expect((await collect(cwa.scriptHistory(computerId))).map((entry) => entry.Status)).toEqual(['Success', 'Success', 'Success']);
   });
 
@@ -265,7 +270,7 @@ describe('ConnectWise Automate client: scripts', () => {
     await control('PUT', `computers/${computerId}/status`, { online: true });
     await advanceClock(5_000);
     expect((await collect(cwa.scriptHistory(computerId))).map((entry) => entry.Status)).toEqual(['Success', 'Skipped']);
-    expect(acronis.agentOf(`automate:${computerId}`)).toBeDefined();
+    expect(acronis.agentOfComputer(computerId)).toBeDefined();
   });
 
   it('a batch scheduled for later waits for its start time', async () => {
