@@ -3,17 +3,16 @@
  * benchmark can read what that process alone costs: its resident memory (/proc) and the Temporal
  * SDK's worker metrics on its metrics port (temporal/worker-metrics.ts).
  */
-import { spawn, type ChildProcess } from 'node:child_process';
 import { readFileSync } from 'node:fs';
-import { dirname, join } from 'node:path';
 import { setTimeout as delay } from 'node:timers/promises';
-import { fileURLToPath } from 'node:url';
+import { startNodeProcess } from '../dev/node-process.ts';
 import { freePort } from '../test/free-port.ts';
 
-const ROOT = join(dirname(fileURLToPath(import.meta.url)), '..');
 const START_DEADLINE_MS = 120_000;
 /** The last lines the worker wrote, shown when it dies. */
 const KEPT_LINES = 40;
+/** pino's `warn`. */
+const WARN_LEVEL = 40;
 
 export interface WorkerProcessOptions {
   databaseUrl: string;
@@ -40,74 +39,54 @@ function statusMib(pid: number, field: 'VmRSS' | 'VmHWM'): number {
   return Number(match[1]) / 1024;
 }
 
-/** Starts `npm run worker` (node worker.ts) and resolves once its health check answers `ok`. */
+/** A log line at warn or above, or one that is not a log line at all (a stack trace). */
+function isWarning(line: string): boolean {
+  try {
+    return !((JSON.parse(line) as { level?: number }).level! < WARN_LEVEL);
+  } catch {
+    return true;
+  }
+}
+
+/** Starts `npm run worker` (node worker.ts) and resolves once it runs. */
 export async function startWorkerProcess(options: WorkerProcessOptions): Promise<WorkerProcess> {
   const metricsPort = await freePort();
-  const child: ChildProcess = spawn(process.execPath, [join(ROOT, 'worker.ts')], {
-    cwd: ROOT,
+  const recent: string[] = [];
+  const onWarning = options.onWarning ?? ((line: string) => process.stderr.write(`[worker] ${line}\n`));
+  const worker = await startNodeProcess('worker.ts', {
     env: {
       ...process.env,
       DATABASE_URL: options.databaseUrl,
       TEMPORAL_ADDRESS: options.temporalAddress,
       ENCRYPTION_KEY: options.encryptionKey,
       METRICS_PORT: String(metricsPort),
-      LOG_LEVEL: 'warn',
+      LOG_LEVEL: 'info',
     },
-    stdio: ['ignore', 'pipe', 'pipe'],
+    readyMessage: 'worker running',
+    readyWithinMs: START_DEADLINE_MS,
+    onLine(line) {
+      if (!line) return;
+      recent.push(line);
+      if (recent.length > KEPT_LINES) recent.shift();
+      if (isWarning(line)) onWarning(line);
+    },
   });
-  // The worker must not outlive the benchmark, however it ends.
-  const killOnExit = () => child.kill('SIGKILL');
-  process.once('exit', killOnExit);
-  child.once('exit', () => process.off('exit', killOnExit));
-  const recent: string[] = [];
-  const onWarning = options.onWarning ?? ((line: string) => process.stderr.write(`[worker] ${line}\n`));
-  let exited: number | null | undefined;
-  child.once('exit', (code) => (exited = code));
-  for (const stream of [child.stdout, child.stderr]) {
-    let partial = '';
-    stream?.on('data', (chunk: Buffer) => {
-      const lines = (partial + chunk.toString()).split('\n');
-      partial = lines.pop() ?? '';
-      for (const line of lines) {
-        if (!line) continue;
-        recent.push(line);
-        if (recent.length > KEPT_LINES) recent.shift();
-        onWarning(line);
-      }
-    });
-  }
+  const pid = worker.child.pid!;
   const metricsUrl = `http://127.0.0.1:${metricsPort}`;
-  const deadline = Date.now() + START_DEADLINE_MS;
-  for (;;) {
-    if (exited !== undefined) throw new Error(`the worker process exited (${exited}) at start:\n${recent.join('\n')}`);
-    const healthy = await fetch(`${metricsUrl}/healthz`).then((response) => response.ok, () => false);
-    if (healthy) break;
-    if (Date.now() > deadline) {
-      child.kill('SIGKILL');
-      throw new Error(`the worker process was not healthy within ${START_DEADLINE_MS / 1000} s:\n${recent.join('\n')}`);
-    }
-    await delay(250);
-  }
-  const pid = child.pid!;
   return {
     pid,
     metricsUrl,
     memory: () => ({ rssMib: statusMib(pid, 'VmRSS'), peakMib: statusMib(pid, 'VmHWM') }),
     async metrics() {
-      if (exited !== undefined) throw new Error(`the worker process exited (${exited}):\n${recent.join('\n')}`);
+      if (worker.hasExited()) throw new Error(`the worker process exited (${await worker.exited}):\n${recent.join('\n')}`);
       const response = await fetch(`${metricsUrl}/metrics`);
       if (!response.ok) throw new Error(`the worker's /metrics answered ${response.status}`);
       return response.text();
     },
     async stop() {
-      if (exited !== undefined) return;
-      const gone = new Promise((resolve) => child.once('exit', resolve));
-      child.kill('SIGTERM');
-      const killed = await Promise.race([gone.then(() => true), delay(45_000).then(() => false)]);
-      if (!killed) {
-        child.kill('SIGKILL');
-        await gone;
-      }
+      const stopped = worker.stop('SIGTERM');
+      const gone = await Promise.race([stopped.then(() => true), delay(45_000).then(() => false)]);
+      if (!gone) await worker.stop('SIGKILL');
     },
   };
 }

@@ -1,7 +1,5 @@
-import { spawn, type ChildProcess } from 'node:child_process';
-import { dirname, join } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { NativeConnection } from '@temporalio/worker';
+import { startNodeProcess, type NodeProcess } from '../dev/node-process.ts';
 import { afterAll, beforeAll, expect, inject, it } from 'vitest';
 // First: the admin API's schemas extend zod before anything else builds a schema with it.
 import { startApiHarness, type ApiHarness } from './api-harness.ts';
@@ -21,45 +19,29 @@ import { startTestSimulators } from './simulators.ts';
  * over. The customer still gets exactly one ticket, and ticket_links records it.
  */
 
-const ROOT = join(dirname(fileURLToPath(import.meta.url)), '..');
 const keyring = testKeyring();
 let database: TestDatabase;
 let sims: RunningSimulators;
 let api: ApiHarness;
-let child: ChildProcess | undefined;
+let workerProcess: NodeProcess | undefined;
 let takeover: { worker: EngineWorker; running: Promise<void>; connection: NativeConnection } | undefined;
 
 /** `npm run worker` against the test's PostgreSQL and Temporal; resolves once it polls. */
-function startWorkerProcess(): Promise<ChildProcess> {
-  const worker = spawn(process.execPath, [join(ROOT, 'worker.ts')], {
-    cwd: ROOT,
+function startWorkerProcess(): Promise<NodeProcess> {
+  return startNodeProcess('worker.ts', {
     env: { ...process.env, DATABASE_URL: database.url, TEMPORAL_ADDRESS: inject('temporalAddress'), ENCRYPTION_KEY: TEST_KEY, LOG_LEVEL: 'info' },
-    stdio: ['ignore', 'pipe', 'pipe'],
-  });
-  let output = '';
-  return new Promise((resolve, reject) => {
-    const timer = setTimeout(() => reject(new Error(`the worker process did not start:\n${output}`)), 90_000);
-    for (const stream of [worker.stdout, worker.stderr]) {
-      stream.on('data', (chunk: Buffer) => {
-        output += chunk.toString();
-        if (output.includes('"msg":"worker running"')) {
-          clearTimeout(timer);
-          resolve(worker);
-        }
-      });
-    }
-    worker.once('exit', (code) => reject(new Error(`the worker process exited (${code}):\n${output}`)));
+    readyMessage: 'worker running',
   });
 }
 
 beforeAll(async () => {
   [database, sims] = await Promise.all([createTestDatabase(), startTestSimulators()]);
   api = await startApiHarness(database.db, keyring, { runWorker: false });
-  child = await startWorkerProcess();
+  workerProcess = await startWorkerProcess();
 }, 120_000);
 
 afterAll(async () => {
-  child?.kill('SIGKILL');
+  await workerProcess?.stop('SIGKILL');
   takeover?.worker.shutdown();
   await takeover?.running;
   await takeover?.connection.close();
@@ -78,7 +60,7 @@ it('makes exactly one ticket when the worker dies between the create and its rec
   await eventually('the ticket in ConnectWise Manage', () => world.seeder.countTickets(reference), (count) => count === 1, 60_000);
   const [pending] = await world.tickets();
   expect(pending).toMatchObject({ state: 'pending', ticketId: null });
-  child!.kill('SIGKILL');
+  await workerProcess!.stop('SIGKILL');
 
   const connection = await NativeConnection.connect({ address: inject('temporalAddress') });
   const worker = await createEngineWorker({ connection, namespace: 'default', db: database.db, keyring, client: api.temporal });
