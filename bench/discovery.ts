@@ -34,6 +34,7 @@ import { testKeyring } from '../test/fixtures/test-keys.ts';
 import { freePort } from '../test/free-port.ts';
 import { seedPartner } from '../test/partners.ts';
 import type { Benchmark } from './benchmark.ts';
+import { UNPACED_CONNECTWISE_MANAGE } from './stack.ts';
 
 const CUSTOMERS = 200;
 const SEEDING_CONCURRENCY = 8;
@@ -86,7 +87,7 @@ export const run: Benchmark = async () => {
     const signalled: string[] = [];
     const activities = createProvisioningActivities({
       db,
-      clients: new PartnerClientsCache(db, keyring),
+      clients: new PartnerClientsCache(db, keyring, UNPACED_CONNECTWISE_MANAGE),
       workflows: { syncCustomer: async (customer: CustomerToSync) => void signalled.push(customer.psaCompanyId) },
       now: () => new Date(Date.now() + PASSES_AFTER_MS),
     });

@@ -46,6 +46,13 @@ export function progress(message: string): void {
   process.stderr.write(`[bench] ${message}\n`);
 }
 
+/**
+ * For benchmarks that count the engine's requests or time its own work: ConnectWise Manage's
+ * request window (500 a minute) would pace them, and measure the budget instead (billing-limits
+ * measures that).
+ */
+export const UNPACED_CONNECTWISE_MANAGE: PartnerClientsOptions = { limits: { 'connectwise-manage': { window: undefined } } };
+
 export interface BenchStackOptions {
   /** The worker's vendor limits (`createEngineWorker`'s `partnerClients`), when a benchmark scales them. */
   partnerClients?: PartnerClientsOptions;
